@@ -1,0 +1,59 @@
+# xcbuf: `make run` builds everything and runs the pair in the bench; `make test` runs
+# every test. Both start with `setup`, which installs the pinned toolchain and the apt
+# packages when they are missing.
+
+PROGRAM_ID   := 4200000000000c0b
+SWITCH_TARGET := aarch64-nintendo-switch
+SWITCH_FLAGS := -Zbuild-std=core,alloc,compiler_builtins \
+                -Zbuild-std-features=compiler-builtins-mem \
+                -Zjson-target-spec --target $(SWITCH_TARGET).json --profile switch
+SWITCH_OUT   := target/$(SWITCH_TARGET)/switch
+HOST_OUT     := target/release
+DIST         := dist
+SD           := $(DIST)/sd
+NSP          := $(SD)/atmosphere/contents/$(PROGRAM_ID)/exefs.nsp
+NRO          := $(SD)/switch/xcbuf/xcbuf.nro
+CARGO        ?= cargo
+EMU          := $(HOST_OUT)/xcbuf-emu
+PACK         := $(HOST_OUT)/xcbuf-pack
+
+.PHONY: all setup switch host dist run test bench fuzz clean lint
+
+all: dist
+
+setup:
+	@bash tools/setup.sh
+
+# The Switch ELFs (rt, sysmodule, client-nro) for the project's own target spec.
+switch: setup
+	$(CARGO) build $(SWITCH_FLAGS) -p xcbuf-sysmodule -p xcbuf-client
+
+# The host tools (packer, bench), in release: the bench needs the speed.
+host: setup
+	$(CARGO) build --release -p xcbuf-pack -p xcbuf-emu
+
+dist: switch host
+	$(PACK) sd --sysmodule-elf $(SWITCH_OUT)/xcbuf-sysmodule --npdm-json sysmodule/npdm.json \
+	    --nro-elf $(SWITCH_OUT)/xcbuf-client --out $(SD)
+
+run: dist
+	$(EMU) run --sysmodule $(NSP) --nro $(NRO)
+
+# Host unit tests, packer golden tests, tests on the built binaries, end-to-end in the bench.
+test: dist lint
+	XCBUF_DIST=$(CURDIR)/$(DIST) XCBUF_SWITCH_OUT=$(CURDIR)/$(SWITCH_OUT) \
+	    $(CARGO) test --release
+
+# No panic site reachable from input on the server's request path (issue 6).
+lint: setup
+	$(CARGO) clippy --release -p xcbuf-common -- -D warnings
+
+bench: dist
+	$(EMU) bench --sysmodule $(NSP) --nro $(NRO) --markdown docs/BENCHMARKS.md
+
+fuzz: dist
+	$(EMU) fuzz --sysmodule $(NSP) --iterations 1000000 --seed random
+
+clean:
+	$(CARGO) clean
+	rm -rf $(DIST)
