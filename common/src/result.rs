@@ -1,1 +1,318 @@
-//! (being written)
+//! Horizon result codes (`horizon-ipc.md` §0 "Conventions" and §8).
+//!
+//! A result's raw value is `module | (description << 9)`: the module sits in bits 0–8
+//! (9 bits) and the description in bits 9–21 (13 bits) (AMS-RES `results_common.hpp`).
+//! Raw value 0 is success.
+//!
+//! Named constants live in one submodule per Horizon module, named after the module:
+//! [`kernel`] (module 1), [`cmif`] (module 10, `sf::cmif`), [`hipc`] (module 11,
+//! `sf::hipc`) and [`xcbuf`] (module [`xcbuf::MODULE`] = 427, this project's own).
+//! Example: `result::kernel::OUT_OF_RESOURCE` is `0xce01`.
+#![forbid(unsafe_code)]
+
+use core::fmt;
+
+/// Bits of the module field (AMS-RES `results_common.hpp`: ModuleBits = 9).
+pub const MODULE_BITS: u32 = 9;
+/// Bits of the description field (AMS-RES `results_common.hpp`: DescriptionBits = 13).
+pub const DESCRIPTION_BITS: u32 = 13;
+/// Largest valid module number.
+pub const MODULE_MAX: u32 = (1 << MODULE_BITS) - 1;
+/// Largest valid description number.
+pub const DESCRIPTION_MAX: u32 = (1 << DESCRIPTION_BITS) - 1;
+
+/// A Horizon `Result` value (`horizon-ipc.md` §0: `module | description << 9`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResultCode(u32);
+
+impl ResultCode {
+    /// Success (raw value 0).
+    pub const SUCCESS: ResultCode = ResultCode(0);
+
+    /// Builds `module | description << 9`.
+    ///
+    /// Meant for constants: a module above 511 or a description above 8191 does not fit
+    /// the format and stops compilation when evaluated in a `const` (and panics at run
+    /// time). Use [`ResultCode::try_new`] for values that come from outside.
+    pub const fn new(module: u32, description: u32) -> ResultCode {
+        match ResultCode::try_new(module, description) {
+            Some(rc) => rc,
+            None => panic!("result module must fit 9 bits and description 13 bits"),
+        }
+    }
+
+    /// Like [`ResultCode::new`], but returns `None` when a field does not fit.
+    pub const fn try_new(module: u32, description: u32) -> Option<ResultCode> {
+        if module > MODULE_MAX || description > DESCRIPTION_MAX {
+            return None;
+        }
+        Some(ResultCode(module | (description << MODULE_BITS)))
+    }
+
+    /// Wraps a raw value as returned by an svc or found in an SFCO header.
+    pub const fn from_raw(raw: u32) -> ResultCode {
+        ResultCode(raw)
+    }
+
+    /// The raw 32-bit value.
+    pub const fn raw(self) -> u32 {
+        self.0
+    }
+
+    /// Module number (bits 0–8).
+    pub const fn module(self) -> u32 {
+        self.0 & MODULE_MAX
+    }
+
+    /// Description number (bits 9–21).
+    pub const fn description(self) -> u32 {
+        (self.0 >> MODULE_BITS) & DESCRIPTION_MAX
+    }
+
+    /// True for raw value 0.
+    pub const fn is_success(self) -> bool {
+        self.0 == 0
+    }
+
+    /// True for any non-zero value.
+    pub const fn is_failure(self) -> bool {
+        self.0 != 0
+    }
+
+    /// `Ok(())` on success, `Err(self)` otherwise.
+    pub const fn into_result(self) -> Result<(), ResultCode> {
+        if self.is_success() { Ok(()) } else { Err(self) }
+    }
+
+    /// The module's name, if it is one this crate knows.
+    pub const fn module_name(self) -> Option<&'static str> {
+        match self.module() {
+            kernel::MODULE => Some("kernel"),
+            cmif::MODULE => Some("sf::cmif"),
+            hipc::MODULE => Some("sf::hipc"),
+            xcbuf::MODULE => Some("xcbuf"),
+            _ => None,
+        }
+    }
+
+    /// The description's name, if the code is one of this crate's named constants.
+    pub fn name(self) -> Option<&'static str> {
+        let table: &[(ResultCode, &str)] = match self.module() {
+            kernel::MODULE => kernel::NAMES,
+            cmif::MODULE => cmif::NAMES,
+            hipc::MODULE => hipc::NAMES,
+            xcbuf::MODULE => xcbuf::NAMES,
+            _ => return None,
+        };
+        table.iter().find(|(rc, _)| *rc == self).map(|(_, name)| *name)
+    }
+}
+
+impl From<ResultCode> for u32 {
+    fn from(rc: ResultCode) -> u32 {
+        rc.0
+    }
+}
+
+/// Prints e.g. `0xce01 (kernel OutOfResource)`; an unknown code prints its numbers,
+/// e.g. `0x2a03 (module 3, description 21)`; success prints `0x0 (success)`.
+impl fmt::Display for ResultCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_success() {
+            return write!(f, "{:#x} (success)", self.0);
+        }
+        match (self.module_name(), self.name()) {
+            (Some(module), Some(name)) => write!(f, "{:#x} ({} {})", self.0, module, name),
+            (Some(module), None) => {
+                write!(f, "{:#x} ({} description {})", self.0, module, self.description())
+            }
+            _ => write!(
+                f,
+                "{:#x} (module {}, description {})",
+                self.0,
+                self.module(),
+                self.description()
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for ResultCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ResultCode({})", self)
+    }
+}
+
+macro_rules! result_table {
+    ($module:expr; $( $(#[$doc:meta])* $name:ident = $desc:expr => $text:literal, )*) => {
+        /// Module number of this namespace.
+        pub const MODULE: u32 = $module;
+        $( $(#[$doc])* pub const $name: ResultCode = ResultCode::new(MODULE, $desc); )*
+        /// Every named code of this module with its name (used by `Display`).
+        pub const NAMES: &[(ResultCode, &str)] = &[ $( ($name, $text), )* ];
+    };
+}
+
+/// Kernel (svc) results, module 1 (`horizon-ipc.md` §8; names from AMS-RES).
+pub mod kernel {
+    use super::ResultCode;
+    result_table! { 1;
+        /// 0xe01: port full on connect.
+        OUT_OF_SESSIONS = 7 => "OutOfSessions",
+        /// 0x7601: thread terminating.
+        TERMINATION_REQUESTED = 59 => "TerminationRequested",
+        /// 0xca01: user buffer size invalid.
+        INVALID_SIZE = 101 => "InvalidSize",
+        /// 0xcc01: user buffer not page-aligned.
+        INVALID_ADDRESS = 102 => "InvalidAddress",
+        /// 0xce01: no receive-list space for an X (mode 0, single-buffer overflow, bad
+        /// index, entry too small or empty); slab exhaustion.
+        OUT_OF_RESOURCE = 103 => "OutOfResource",
+        /// 0xd001.
+        OUT_OF_MEMORY = 104 => "OutOfMemory",
+        /// 0xd201: handle table full while translating handles.
+        OUT_OF_HANDLES = 105 => "OutOfHandles",
+        /// 0xd401: X source or C destination memory invalid; user buffer wraps.
+        INVALID_CURRENT_MEMORY = 106 => "InvalidCurrentMemory",
+        /// 0xe401: bad session / reply target / copy or move handle.
+        INVALID_HANDLE = 114 => "InvalidHandle",
+        /// 0xe601: bad handle-array pointer.
+        INVALID_POINTER = 115 => "InvalidPointer",
+        /// 0xe801: header does not fit the buffer; bad receive-list offset; client move
+        /// handles; reply with A/B/W; map attribute 2.
+        INVALID_COMBINATION = 116 => "InvalidCombination",
+        /// 0xea01: ReplyAndReceive timeout.
+        TIMED_OUT = 117 => "TimedOut",
+        /// 0xec01: CancelSynchronization.
+        CANCELLED = 118 => "Cancelled",
+        /// 0xee01: handle count > 0x40; port name / max_sessions.
+        OUT_OF_RANGE = 119 => "OutOfRange",
+        /// 0xf201: nothing to receive; name not found; nothing to accept.
+        NOT_FOUND = 121 => "NotFound",
+        /// 0xf601: peer closed.
+        SESSION_CLOSED = 123 => "SessionClosed",
+        /// 0xfa01: reply with no current request.
+        INVALID_STATE = 125 => "InvalidState",
+        /// 0x10601.
+        PORT_CLOSED = 131 => "PortClosed",
+        /// 0x10801: session resource limit.
+        LIMIT_REACHED = 132 => "LimitReached",
+        /// 0x20401: receive failed after overwriting the server's receive list.
+        RECEIVE_LIST_BROKEN = 258 => "ReceiveListBroken",
+        /// 0x20601: map-alias mapping.
+        OUT_OF_ADDRESS_SPACE = 259 => "OutOfAddressSpace",
+        /// 0x20801: destination buffer smaller than the source message end.
+        MESSAGE_TOO_LARGE = 260 => "MessageTooLarge",
+    }
+}
+
+/// `sf::cmif` results, module 10 (`horizon-ipc.md` §8, §6.2).
+pub mod cmif {
+    use super::ResultCode;
+    result_table! { 10;
+        /// 0x1940a: CMIF view too small for the in header.
+        INVALID_HEADER_SIZE = 202 => "InvalidHeaderSize",
+        /// 0x1a60a: bad SFCI magic or version.
+        INVALID_IN_HEADER = 211 => "InvalidInHeader",
+        /// 0x1ba0a: no such command id.
+        UNKNOWN_COMMAND_ID = 221 => "UnknownCommandId",
+        /// 0x20a0a: domain object not found.
+        TARGET_NOT_FOUND = 261 => "TargetNotFound",
+    }
+}
+
+/// `sf::hipc` results, module 11 (`horizon-ipc.md` §8, §5.1).
+pub mod hipc {
+    use super::ResultCode;
+    result_table! { 11;
+        /// 0x11a0b: the pointer buffer cannot hold the in-X data plus the out-pointers.
+        POINTER_BUFFER_TOO_SMALL = 141 => "PointerBufferTooSmall",
+        /// 0x25a0b.
+        SESSION_CLOSED = 301 => "SessionClosed",
+        /// 0x3240b: raw data shorter than 0x10 bytes or outside the buffer.
+        INVALID_REQUEST_SIZE = 402 => "InvalidRequestSize",
+        /// 0x3260b: HIPC type is not a CMIF request/control/close type.
+        UNKNOWN_COMMAND_TYPE = 403 => "UnknownCommandType",
+        /// 0x3480b: descriptor counts or raw size do not match the command.
+        INVALID_CMIF_REQUEST = 420 => "InvalidCmifRequest",
+    }
+}
+
+/// The xcbuf project's own results, module 427 (0x1AB: fits the 9-bit module field and
+/// is not one of the modules above). Codes returned in the SFCO header by the xcbuf
+/// service and used by the client's report.
+pub mod xcbuf {
+    use super::ResultCode;
+    result_table! { 427;
+        /// An argument in the raw data is out of its allowed range.
+        INVALID_ARGUMENT = 1 => "InvalidArgument",
+        /// More X or C descriptors than the command allows (Concat: at most 8).
+        TOO_MANY_BUFFERS = 2 => "TooManyBuffers",
+        /// The raw payload is shorter than the command's arguments.
+        RAW_DATA_TOO_SHORT = 3 => "RawDataTooShort",
+        /// An out-pointer size exceeds what the server can provide.
+        OUT_SIZE_TOO_LARGE = 4 => "OutSizeTooLarge",
+        /// Split: `at` lies past the end of the input.
+        BAD_SPLIT_POINT = 5 => "BadSplitPoint",
+        /// The service cannot take the request now (e.g. no session slot).
+        SERVICE_BUSY = 6 => "ServiceBusy",
+        /// The request has a different number of X or C descriptors than the command needs.
+        WRONG_BUFFER_COUNT = 7 => "WrongBufferCount",
+        /// An out buffer is smaller than the data the command must write.
+        OUT_BUFFER_TOO_SMALL = 8 => "OutBufferTooSmall",
+        /// A message could not be encoded or decoded (see `hipc::HipcError`).
+        MALFORMED_MESSAGE = 9 => "MalformedMessage",
+        /// The reply did not match what the request expected.
+        UNEXPECTED_REPLY = 10 => "UnexpectedReply",
+        /// Client and server speak different protocol versions.
+        PROTOCOL_MISMATCH = 11 => "ProtocolMismatch",
+        /// A check of the client's suite failed (report summary code).
+        CHECK_FAILED = 12 => "CheckFailed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constants_have_the_raw_values_of_section_8() {
+        let expected: &[(ResultCode, u32)] = &[
+            (kernel::OUT_OF_SESSIONS, 0xe01),
+            (kernel::TERMINATION_REQUESTED, 0x7601),
+            (kernel::INVALID_SIZE, 0xca01),
+            (kernel::INVALID_ADDRESS, 0xcc01),
+            (kernel::OUT_OF_RESOURCE, 0xce01),
+            (kernel::OUT_OF_MEMORY, 0xd001),
+            (kernel::OUT_OF_HANDLES, 0xd201),
+            (kernel::INVALID_CURRENT_MEMORY, 0xd401),
+            (kernel::INVALID_HANDLE, 0xe401),
+            (kernel::INVALID_POINTER, 0xe601),
+            (kernel::INVALID_COMBINATION, 0xe801),
+            (kernel::TIMED_OUT, 0xea01),
+            (kernel::CANCELLED, 0xec01),
+            (kernel::OUT_OF_RANGE, 0xee01),
+            (kernel::NOT_FOUND, 0xf201),
+            (kernel::SESSION_CLOSED, 0xf601),
+            (kernel::INVALID_STATE, 0xfa01),
+            (kernel::PORT_CLOSED, 0x10601),
+            (kernel::LIMIT_REACHED, 0x10801),
+            (kernel::RECEIVE_LIST_BROKEN, 0x20401),
+            (kernel::OUT_OF_ADDRESS_SPACE, 0x20601),
+            (kernel::MESSAGE_TOO_LARGE, 0x20801),
+            (hipc::POINTER_BUFFER_TOO_SMALL, 0x11a0b),
+            (hipc::INVALID_REQUEST_SIZE, 0x3240b),
+            (hipc::UNKNOWN_COMMAND_TYPE, 0x3260b),
+            (hipc::INVALID_CMIF_REQUEST, 0x3480b),
+            (hipc::SESSION_CLOSED, 0x25a0b),
+            (cmif::INVALID_HEADER_SIZE, 0x1940a),
+            (cmif::INVALID_IN_HEADER, 0x1a60a),
+            (cmif::UNKNOWN_COMMAND_ID, 0x1ba0a),
+            (cmif::TARGET_NOT_FOUND, 0x20a0a),
+        ];
+        for &(rc, raw) in expected {
+            assert_eq!(rc.raw(), raw, "{rc}");
+        }
+        assert_eq!(kernel::NAMES.len(), 22);
+    }
+}

@@ -1,1 +1,34 @@
-//! (being written)
+//! The HIPC message codec (`horizon-ipc.md` §1–§2): header, special header, descriptors
+//! (X = [`PointerDescriptor`], A/B/W = [`MapAliasDescriptor`], C = [`ReceiveListEntry`]),
+//! the message layout, a builder and a parser over a message buffer of `u32` words.
+//!
+//! Nothing here allocates; every size is checked against the buffer before it is used.
+#![forbid(unsafe_code)]
+
+mod error;
+mod header;
+mod map_alias_descriptor;
+mod pointer_descriptor;
+mod receive_list_entry;
+mod special_header;
+
+pub use error::{Field, HipcError, Slot};
+pub use header::{
+    DESCRIPTOR_COUNT_MAX, MessageHeader, RAW_COUNT_MAX, RECEIVE_LIST_COUNT_OFFSET,
+    RECEIVE_LIST_ENTRY_COUNT_MAX, RECEIVE_LIST_OFFSET_MAX, ReceiveListMode,
+};
+pub use map_alias_descriptor::{
+    MAP_ALIAS_DESCRIPTOR_WORDS, MAP_ALIAS_SIZE_MAX, MapAliasAttribute, MapAliasDescriptor,
+};
+pub use pointer_descriptor::{
+    ADDRESS_MAX, POINTER_DESCRIPTOR_WORDS, POINTER_INDEX_MAX, POINTER_SIZE_MAX, PointerDescriptor,
+};
+pub use receive_list_entry::{RECEIVE_LIST_ENTRY_WORDS, RECEIVE_LIST_SIZE_MAX, ReceiveListEntry};
+pub use special_header::{HANDLE_COUNT_MAX, PROCESS_ID_WORDS, SpecialHeader};
+
+/// Size of the TLS message buffer in bytes (`horizon-ipc.md` §1.1, AMS-TLR).
+pub const TLS_MESSAGE_BUFFER_SIZE: usize = 0x100;
+/// Size of the TLS message buffer in words.
+pub const TLS_MESSAGE_BUFFER_WORDS: usize = TLS_MESSAGE_BUFFER_SIZE / 4;
+/// Alignment the kernel packs X data at (AMS-SS `PointerTransferBufferAlignment`, §3.3).
+pub const POINTER_TRANSFER_BUFFER_ALIGNMENT: u64 = 0x10;
