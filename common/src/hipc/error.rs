@@ -105,6 +105,13 @@ pub enum HipcError {
     },
     /// `has_special_header` and the special header given to the builder disagree.
     SpecialHeaderMismatch,
+    /// The number of C entries given differs from what the receive-list mode needs.
+    ReceiveListLengthMismatch {
+        /// Entries given.
+        given: usize,
+        /// Entries the mode needs (1 for ToSingleBuffer, n for Index(n), else 0).
+        expected: usize,
+    },
     /// A slot index beyond the count the header declares.
     SlotOutOfRange {
         /// Which slot array.
@@ -159,6 +166,10 @@ impl fmt::Display for HipcError {
             HipcError::SpecialHeaderMismatch => {
                 write!(f, "has_special_header disagrees with the special header given")
             }
+            HipcError::ReceiveListLengthMismatch { given, expected } => write!(
+                f,
+                "{given} receive-list entries given but the mode needs {expected}"
+            ),
             HipcError::SlotOutOfRange { slot, index, count } => {
                 write!(f, "{slot:?} slot {index} out of range (header declares {count})")
             }

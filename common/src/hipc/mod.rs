@@ -5,24 +5,30 @@
 //! Nothing here allocates; every size is checked against the buffer before it is used.
 #![forbid(unsafe_code)]
 
+mod builder;
 mod error;
 mod header;
+mod layout;
 mod map_alias_descriptor;
 mod pointer_descriptor;
+mod parser;
 mod receive_list_entry;
 mod special_header;
 
+pub use builder::{MessageBuilder, MessageSpec};
 pub use error::{Field, HipcError, Slot};
 pub use header::{
     DESCRIPTOR_COUNT_MAX, MessageHeader, RAW_COUNT_MAX, RECEIVE_LIST_COUNT_OFFSET,
     RECEIVE_LIST_ENTRY_COUNT_MAX, RECEIVE_LIST_OFFSET_MAX, ReceiveListMode,
 };
+pub use layout::MessageLayout;
 pub use map_alias_descriptor::{
     MAP_ALIAS_DESCRIPTOR_WORDS, MAP_ALIAS_SIZE_MAX, MapAliasAttribute, MapAliasDescriptor,
 };
 pub use pointer_descriptor::{
     ADDRESS_MAX, POINTER_DESCRIPTOR_WORDS, POINTER_INDEX_MAX, POINTER_SIZE_MAX, PointerDescriptor,
 };
+pub use parser::{Descriptors, Message, ParsedMessage, WireDescriptor};
 pub use receive_list_entry::{RECEIVE_LIST_ENTRY_WORDS, RECEIVE_LIST_SIZE_MAX, ReceiveListEntry};
 pub use special_header::{HANDLE_COUNT_MAX, PROCESS_ID_WORDS, SpecialHeader};
 
