@@ -1,1 +1,612 @@
-//! (being written)
+//! The xcbuf protocol: service names, command ids, limits, the raw request/response
+//! structs, and the result codes the server replies with.
+//!
+//! # Services
+//! The sysmodule registers two services with `sm:` (8-byte names, zero-padded,
+//! runtime-abi.md "sm:"):
+//!
+//! | name | constant | receive list (horizon-ipc.md §1.2) | pointer buffer |
+//! |---|---|---|---|
+//! | `xcbuf` | [`SERVICE_NAME`] | mode 2, one C entry covering the whole buffer | [`POINTER_BUFFER_SIZE`] |
+//! | `xcbuf:i` | [`SERVICE_NAME_INDEXED`] | mode 2 + [`INDEXED_ENTRIES`]`.len()`, entry *k* takes X index *k* | [`INDEXED_POINTER_BUFFER_SIZE`] |
+//!
+//! Both answer the same commands. The receive list is armed in the *thread's* message
+//! buffer before the kernel knows which session it will receive from, so one
+//! `svcReplyAndReceive` loop can only serve one receive mode: serve each service on its
+//! own thread (its own TLS message buffer and its own pointer buffer).
+//!
+//! [`MAX_SESSIONS`] is **per service**: each service's loop waits on its port plus at
+//! most 16 sessions, 17 handles, well below the 0x40 handles `svcReplyAndReceive`
+//! accepts (horizon-ipc.md §7).
+//!
+//! # Commands (CMIF, HIPC type 4; design.md "Protocol of the service")
+//!
+//! | id | name | X in | C out (size table) | raw in | raw out |
+//! |---|---|---|---|---|---|
+//! | 0 | GetInfo | 0 | 0 | - | [`GetInfoResponse`] |
+//! | 1 | Echo | 1 | 1 | - | [`EchoResponse`] |
+//! | 2 | Concat | 1..=[`MAX_CONCAT_POINTERS`] | 1 | - | [`ConcatResponse`] |
+//! | 3 | Split | 1 | 2 | [`SplitRequest`] | [`SplitResponse`] |
+//! | 4 | Stats | 0 | 0 | - | [`StatsResponse`] |
+//!
+//! Control (HIPC type 5) command 3 ([`CONTROL_QUERY_POINTER_BUFFER_SIZE`]) answers the
+//! pointer-buffer size as a `u16` (horizon-ipc.md §5.2).
+//!
+//! Out-pointer sizes travel in the u16 size table (horizon-ipc.md §6.3), one entry per
+//! C descriptor the client armed, in C index order. Each out region is carved from the
+//! top of the pointer buffer with the size the table asks for (16-byte aligned,
+//! horizon-ipc.md §5.1); a zero size carves nothing. The reply's X size is the number of
+//! bytes actually written, which may be less (Echo and Concat write at most what the
+//! inputs hold). Echo carves nothing: it replies the input straight from where the
+//! kernel copied it, so an X of exactly the pointer-buffer size can be echoed.
+//!
+//! # Errors the server replies with
+//! Unlike libstratosphere, which closes the session on a dispatch error
+//! (horizon-ipc.md §5.1 "Error handling"), the xcbuf server **replies** with the error
+//! in the SFCO header and no X descriptors (design.md "Server rules"). The checks run in
+//! this order; the first that fails decides the result:
+//!
+//! | # | condition | result |
+//! |---|---|---|
+//! | 1 | HIPC type 2 (Close) | no reply: the session is closed ([`crate::server::Action::CloseSession`]) |
+//! | 2 | HIPC type other than 2, 4, 5 | [`UNKNOWN_COMMAND_TYPE`] 0x3260b |
+//! | 3 | A, B or W descriptors, or a special header (PID, copy or move handles) | [`INVALID_CMIF_REQUEST`] 0x3480b |
+//! | 4 | raw data shorter than 0x10 bytes, or the message ends past the 0x100-byte message buffer | [`INVALID_REQUEST_SIZE`] 0x3240b |
+//! | 5 | CMIF view (raw size − 0x10) shorter than the 16-byte SFCI header | [`INVALID_HEADER_SIZE`] 0x1940a |
+//! | 6 | SFCI magic is not `0x49434653`, or version > 1 | [`INVALID_IN_HEADER`] 0x1a60a |
+//! | 7 | command id unknown (type 4: > 4; type 5: not 3) | [`UNKNOWN_COMMAND_ID`] 0x1ba0a |
+//! | 8 | X count not what the command takes (Concat: 0 or more than 8) | [`INVALID_CMIF_REQUEST`] 0x3480b |
+//! | 9 | raw data too short for the command's arguments plus its size table | [`INVALID_CMIF_REQUEST`] 0x3480b |
+//! | 10 | an X with a non-zero size that does not lie inside the pointer buffer (the kernel never does this) | [`X_OUTSIDE_POINTER_BUFFER`] 0x13ab |
+//! | 11 | Split: `at` greater than the size of X\[0\] | [`BAD_SPLIT_POINT`] 0xbab |
+//! | 12 | the out regions (size-table sizes, 16-byte aligned, from the top) would overlap the input data | [`POINTER_BUFFER_TOO_SMALL`] 0x11a0b |
+//!
+//! A request that passes all checks is answered with result 0.
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
+)]
+
+use core::mem::{offset_of, size_of};
+
+use static_assertions::{const_assert, const_assert_eq};
+
+use crate::result::{self, ResultCode};
+
+// ---------------------------------------------------------------------------------------
+// Names, ids, limits
+// ---------------------------------------------------------------------------------------
+
+/// `sm:` name of the single-buffer service (runtime-abi.md: 8 bytes, zero-padded).
+pub const SERVICE_NAME: [u8; 8] = *b"xcbuf\0\0\0";
+/// `sm:` name of the indexed-receive-list service.
+pub const SERVICE_NAME_INDEXED: [u8; 8] = *b"xcbuf:i\0";
+
+/// An 8-byte `sm:` service name as the `u64` that `sm:` compares (little-endian bytes,
+/// runtime-abi.md "sm:").
+pub const fn service_name_u64(name: [u8; 8]) -> u64 {
+    u64::from_le_bytes(name)
+}
+
+/// Version reported by [`GetInfoResponse::version`]. Bump on any wire change.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// CMIF command ids of HIPC type 4 requests.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
+pub enum Command {
+    /// 0: protocol version, pointer-buffer size, receive mode, max sessions.
+    GetInfo = 0,
+    /// 1: X\[0\] back into C\[0\].
+    Echo = 1,
+    /// 2: all X (1..=8) concatenated into C\[0\].
+    Concat = 2,
+    /// 3: X\[0\] split at `at` into C\[0\] and C\[1\].
+    Split = 3,
+    /// 4: server counters.
+    Stats = 4,
+}
+
+impl Command {
+    /// Every command, in id order.
+    pub const ALL: [Command; 5] =
+        [Command::GetInfo, Command::Echo, Command::Concat, Command::Split, Command::Stats];
+
+    /// The command with this CMIF id, if any.
+    pub const fn from_id(id: u32) -> Option<Command> {
+        match id {
+            0 => Some(Command::GetInfo),
+            1 => Some(Command::Echo),
+            2 => Some(Command::Concat),
+            3 => Some(Command::Split),
+            4 => Some(Command::Stats),
+            _ => None,
+        }
+    }
+
+    /// The CMIF command id.
+    pub const fn id(self) -> u32 {
+        self as u32
+    }
+
+    /// Smallest number of X descriptors the command takes.
+    pub const fn min_pointers(self) -> usize {
+        match self {
+            Command::GetInfo | Command::Stats => 0,
+            Command::Echo | Command::Concat | Command::Split => 1,
+        }
+    }
+
+    /// Largest number of X descriptors the command takes.
+    pub const fn max_pointers(self) -> usize {
+        match self {
+            Command::GetInfo | Command::Stats => 0,
+            Command::Echo | Command::Split => 1,
+            Command::Concat => MAX_CONCAT_POINTERS,
+        }
+    }
+
+    /// Number of out-pointers (C descriptors, size-table entries).
+    pub const fn out_pointers(self) -> usize {
+        match self {
+            Command::GetInfo | Command::Stats => 0,
+            Command::Echo | Command::Concat => 1,
+            Command::Split => 2,
+        }
+    }
+
+    /// Bytes of raw in-data after the SFCI header (before the size table).
+    pub const fn in_data_size(self) -> usize {
+        match self {
+            Command::Split => SplitRequest::SIZE,
+            _ => 0,
+        }
+    }
+
+    /// Bytes of raw out-data after the SFCO header, on success.
+    pub const fn out_data_size(self) -> usize {
+        match self {
+            Command::GetInfo => GetInfoResponse::SIZE,
+            Command::Echo => EchoResponse::SIZE,
+            Command::Concat => ConcatResponse::SIZE,
+            Command::Split => SplitResponse::SIZE,
+            Command::Stats => StatsResponse::SIZE,
+        }
+    }
+
+    /// Number of X descriptors in a successful reply (one per out-pointer).
+    pub const fn reply_pointers(self) -> usize {
+        self.out_pointers()
+    }
+}
+
+/// CMIF Control (HIPC type 5) command 3: QueryPointerBufferSize, answers a `u16`
+/// (horizon-ipc.md §5.2).
+pub const CONTROL_QUERY_POINTER_BUFFER_SIZE: u32 = 3;
+/// Bytes of the QueryPointerBufferSize out-data (a `u16`).
+pub const QUERY_POINTER_BUFFER_SIZE_OUT_SIZE: usize = 2;
+
+/// Sessions each service accepts at once (per service; see the module doc).
+pub const MAX_SESSIONS: usize = 16;
+
+/// Most X descriptors a Concat request may carry.
+pub const MAX_CONCAT_POINTERS: usize = 8;
+
+/// Pointer buffer of `xcbuf` (the single C entry covers it). fs and spl use the same
+/// size (horizon-ipc.md §5.1).
+pub const POINTER_BUFFER_SIZE: usize = 0x800;
+
+/// Pointer buffer of `xcbuf:i`: holds the [`INDEXED_ENTRIES`] at its bottom; the rest
+/// is room for out regions.
+pub const INDEXED_POINTER_BUFFER_SIZE: usize = 0x800;
+
+/// Receive-list mode of `xcbuf` (ToSingleBuffer, horizon-ipc.md §1.2).
+pub const RECEIVE_MODE_SINGLE: u32 = 2;
+
+/// Receive-list mode of `xcbuf:i`: `2 + number of entries` (horizon-ipc.md §1.2).
+pub const RECEIVE_MODE_INDEXED: u32 = 2 + INDEXED_ENTRIES.len() as u32;
+
+/// One C entry of an indexed receive list, as a region of the pointer buffer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct EntryLayout {
+    /// Offset of the entry inside the pointer buffer.
+    pub offset: usize,
+    /// Size of the entry (the C descriptor's 16-bit size).
+    pub size: usize,
+}
+
+/// The C entries `xcbuf:i` arms, in index order. The kernel puts an X of index *k* at
+/// the start of entry *k* when it fits (horizon-ipc.md §3.3, mode n ≥ 3). Chosen so a
+/// client can see both indexed-mode failures (0xce01): index 3 or above is past the last
+/// entry, and an X of 0x41 bytes at index 2 is larger than its entry.
+pub const INDEXED_ENTRIES: [EntryLayout; 3] = [
+    EntryLayout { offset: 0x000, size: 0x200 },
+    EntryLayout { offset: 0x200, size: 0x100 },
+    EntryLayout { offset: 0x300, size: 0x40 },
+];
+
+/// Fixed `ReceiveListOffset` (in words) at which the server arms its receive list, in
+/// the receive-only message and in every reply. It must be at or past the end of the
+/// raw data of every reply and leave room for the entries inside the 0x100-byte message
+/// buffer: `offset*4 + 8*entries <= 0x100` (emulator-bench.md "Receive list at a
+/// non-zero offset"). The largest reply (Stats) ends at word [`LARGEST_REPLY_WORDS`].
+pub const RECEIVE_LIST_OFFSET: usize = 32;
+
+/// Bytes of the TLS message buffer (horizon-ipc.md §1.1).
+pub const MESSAGE_BUFFER_SIZE: usize = 0x100;
+
+/// Words of the TLS message buffer.
+pub const MESSAGE_BUFFER_WORDS: usize = MESSAGE_BUFFER_SIZE / 4;
+
+/// Most entries an indexed receive list can have (horizon-ipc.md §1.2: `CountMax = 13`).
+pub const MAX_RECEIVE_LIST_ENTRIES: usize = 13;
+
+/// Raw words of a CMIF reply with `out_data` bytes after the SFCO header:
+/// `(AlignUp(out_data + 16, 4) + 0x10) / 4` (horizon-ipc.md §6.3, STR-SER
+/// `PrepareForReply`).
+pub const fn reply_raw_words(out_data: usize) -> usize {
+    ((out_data + 16).div_ceil(4) * 4 + 0x10) / 4
+}
+
+/// Words a reply occupies: 2 header words, 2 per X, then the raw data.
+pub const fn reply_words(pointers: usize, out_data: usize) -> usize {
+    2 + 2 * pointers + reply_raw_words(out_data)
+}
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b { a } else { b }
+}
+
+/// Words of the longest reply the server writes (over every command, the control
+/// command and the error reply).
+pub const LARGEST_REPLY_WORDS: usize = {
+    let mut largest = reply_words(0, 0); // error reply: SFCO only
+    largest = max(largest, reply_words(0, QUERY_POINTER_BUFFER_SIZE_OUT_SIZE));
+    let mut id = 0;
+    while let Some(c) = Command::from_id(id) {
+        largest = max(largest, reply_words(c.reply_pointers(), c.out_data_size()));
+        id += 1;
+    }
+    largest
+};
+
+// The one-svc-per-request rule (emulator-bench.md §2): every reply ends at or before the
+// receive list, and the list fits the message buffer even with 13 entries.
+const_assert!(LARGEST_REPLY_WORDS <= RECEIVE_LIST_OFFSET);
+const_assert!(RECEIVE_LIST_OFFSET * 4 + 8 * MAX_RECEIVE_LIST_ENTRIES <= MESSAGE_BUFFER_SIZE);
+// ReceiveListOffset is an 11-bit field (horizon-ipc.md §1.2).
+const_assert!(RECEIVE_LIST_OFFSET < (1 << 11));
+// Sizes travel as u16 (QueryPointerBufferSize, C entry sizes).
+const_assert!(POINTER_BUFFER_SIZE <= 0xFFFF);
+const_assert!(INDEXED_POINTER_BUFFER_SIZE <= 0xFFFF);
+const_assert!(INDEXED_ENTRIES.len() <= MAX_RECEIVE_LIST_ENTRIES);
+const_assert!(!INDEXED_ENTRIES.is_empty());
+// The entries lie inside the indexed pointer buffer, in order, without overlap.
+const_assert!(INDEXED_ENTRIES[0].offset == 0);
+const_assert!(INDEXED_ENTRIES[1].offset == INDEXED_ENTRIES[0].offset + INDEXED_ENTRIES[0].size);
+const_assert!(INDEXED_ENTRIES[2].offset == INDEXED_ENTRIES[1].offset + INDEXED_ENTRIES[1].size);
+const_assert!(INDEXED_ENTRIES[2].offset + INDEXED_ENTRIES[2].size <= INDEXED_POINTER_BUFFER_SIZE);
+// 16 sessions + 1 port per wait, at most 0x40 handles (horizon-ipc.md §7).
+const_assert!(MAX_SESSIONS < 0x40);
+
+// ---------------------------------------------------------------------------------------
+// Result codes the server replies (see the table in the module doc)
+// ---------------------------------------------------------------------------------------
+
+/// HIPC type not Close, Request or Control (0x3260b).
+pub const UNKNOWN_COMMAND_TYPE: ResultCode = result::hipc::UNKNOWN_COMMAND_TYPE;
+/// Descriptor counts, special header or raw size do not match the command (0x3480b).
+pub const INVALID_CMIF_REQUEST: ResultCode = result::hipc::INVALID_CMIF_REQUEST;
+/// Raw data shorter than 0x10 bytes or past the message buffer (0x3240b).
+pub const INVALID_REQUEST_SIZE: ResultCode = result::hipc::INVALID_REQUEST_SIZE;
+/// CMIF view too small for the SFCI header (0x1940a).
+pub const INVALID_HEADER_SIZE: ResultCode = result::cmif::INVALID_HEADER_SIZE;
+/// Wrong SFCI magic or version (0x1a60a).
+pub const INVALID_IN_HEADER: ResultCode = result::cmif::INVALID_IN_HEADER;
+/// Unknown command id (0x1ba0a).
+pub const UNKNOWN_COMMAND_ID: ResultCode = result::cmif::UNKNOWN_COMMAND_ID;
+/// An X descriptor that does not lie inside the pointer buffer (xcbuf 427/9, 0x13ab).
+pub const X_OUTSIDE_POINTER_BUFFER: ResultCode = result::xcbuf::MALFORMED_MESSAGE;
+/// Split's `at` is past the end of X\[0\] (xcbuf 427/5, 0xbab).
+pub const BAD_SPLIT_POINT: ResultCode = result::xcbuf::BAD_SPLIT_POINT;
+/// In-data plus out regions do not fit the pointer buffer (0x11a0b).
+pub const POINTER_BUFFER_TOO_SMALL: ResultCode = result::hipc::POINTER_BUFFER_TOO_SMALL;
+/// No free session slot (kernel OutOfSessions, 0xe01); returned by
+/// `Server::open_session`, never replied.
+pub const OUT_OF_SESSIONS: ResultCode = result::kernel::OUT_OF_SESSIONS;
+
+// ---------------------------------------------------------------------------------------
+// Raw structs
+// ---------------------------------------------------------------------------------------
+
+/// A fixed-size raw-data struct of the protocol, little-endian on the wire.
+///
+/// `write_to`/`read_from` work on byte slices without `unsafe`; a slice shorter than
+/// [`RawData::SIZE`] gives [`result::xcbuf::RAW_DATA_TOO_SHORT`].
+pub trait RawData: Sized {
+    /// Bytes on the wire (equals `size_of::<Self>()`, asserted at compile time).
+    const SIZE: usize;
+    /// Writes the struct to the first `SIZE` bytes of `out`.
+    fn write_to(&self, out: &mut [u8]) -> Result<(), ResultCode>;
+    /// Reads the struct from the first `SIZE` bytes of `bytes`.
+    fn read_from(bytes: &[u8]) -> Result<Self, ResultCode>;
+}
+
+/// Little-endian field access on byte slices, without indexing.
+mod le {
+    use crate::result::{self, ResultCode};
+
+    const SHORT: ResultCode = result::xcbuf::RAW_DATA_TOO_SHORT;
+
+    fn field<const N: usize>(bytes: &[u8], at: usize) -> Result<[u8; N], ResultCode> {
+        let end = at.checked_add(N).ok_or(SHORT)?;
+        let slice = bytes.get(at..end).ok_or(SHORT)?;
+        <[u8; N]>::try_from(slice).map_err(|_| SHORT)
+    }
+
+    fn put<const N: usize>(out: &mut [u8], at: usize, value: [u8; N]) -> Result<(), ResultCode> {
+        let end = at.checked_add(N).ok_or(SHORT)?;
+        out.get_mut(at..end).ok_or(SHORT)?.copy_from_slice(&value);
+        Ok(())
+    }
+
+    pub fn u16(bytes: &[u8], at: usize) -> Result<u16, ResultCode> {
+        field::<2>(bytes, at).map(u16::from_le_bytes)
+    }
+    pub fn u32(bytes: &[u8], at: usize) -> Result<u32, ResultCode> {
+        field::<4>(bytes, at).map(u32::from_le_bytes)
+    }
+    pub fn u64(bytes: &[u8], at: usize) -> Result<u64, ResultCode> {
+        field::<8>(bytes, at).map(u64::from_le_bytes)
+    }
+    pub fn put_u16(out: &mut [u8], at: usize, v: u16) -> Result<(), ResultCode> {
+        put(out, at, v.to_le_bytes())
+    }
+    pub fn put_u32(out: &mut [u8], at: usize, v: u32) -> Result<(), ResultCode> {
+        put(out, at, v.to_le_bytes())
+    }
+    pub fn put_u64(out: &mut [u8], at: usize, v: u64) -> Result<(), ResultCode> {
+        put(out, at, v.to_le_bytes())
+    }
+}
+
+/// Out-data of GetInfo (command 0).
+#[repr(C)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct GetInfoResponse {
+    /// [`PROTOCOL_VERSION`].
+    pub version: u32,
+    /// Bytes of the service's pointer buffer.
+    pub pointer_buffer_size: u32,
+    /// Receive-list mode the server arms: 2 = single, n ≥ 3 = indexed with n − 2 entries.
+    pub receive_mode: u32,
+    /// [`MAX_SESSIONS`].
+    pub max_sessions: u32,
+}
+const_assert_eq!(size_of::<GetInfoResponse>(), 16);
+const_assert_eq!(offset_of!(GetInfoResponse, version), 0);
+const_assert_eq!(offset_of!(GetInfoResponse, pointer_buffer_size), 4);
+const_assert_eq!(offset_of!(GetInfoResponse, receive_mode), 8);
+const_assert_eq!(offset_of!(GetInfoResponse, max_sessions), 12);
+
+impl RawData for GetInfoResponse {
+    const SIZE: usize = size_of::<Self>();
+    fn write_to(&self, out: &mut [u8]) -> Result<(), ResultCode> {
+        le::put_u32(out, offset_of!(Self, version), self.version)?;
+        le::put_u32(out, offset_of!(Self, pointer_buffer_size), self.pointer_buffer_size)?;
+        le::put_u32(out, offset_of!(Self, receive_mode), self.receive_mode)?;
+        le::put_u32(out, offset_of!(Self, max_sessions), self.max_sessions)
+    }
+    fn read_from(b: &[u8]) -> Result<Self, ResultCode> {
+        Ok(Self {
+            version: le::u32(b, offset_of!(Self, version))?,
+            pointer_buffer_size: le::u32(b, offset_of!(Self, pointer_buffer_size))?,
+            receive_mode: le::u32(b, offset_of!(Self, receive_mode))?,
+            max_sessions: le::u32(b, offset_of!(Self, max_sessions))?,
+        })
+    }
+}
+
+/// Out-data of Echo (command 1).
+#[repr(C)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct EchoResponse {
+    /// Bytes written to C\[0\]: `min(X[0] size, C[0] size)`.
+    pub bytes_written: u32,
+}
+const_assert_eq!(size_of::<EchoResponse>(), 4);
+const_assert_eq!(offset_of!(EchoResponse, bytes_written), 0);
+
+impl RawData for EchoResponse {
+    const SIZE: usize = size_of::<Self>();
+    fn write_to(&self, out: &mut [u8]) -> Result<(), ResultCode> {
+        le::put_u32(out, offset_of!(Self, bytes_written), self.bytes_written)
+    }
+    fn read_from(b: &[u8]) -> Result<Self, ResultCode> {
+        Ok(Self { bytes_written: le::u32(b, offset_of!(Self, bytes_written))? })
+    }
+}
+
+/// [`ConcatResponse::offsets`] value for a zero-size X (the kernel gives it address 0)
+/// and for slots past the last X.
+pub const NO_OFFSET: u32 = u32::MAX;
+
+/// Out-data of Concat (command 2).
+#[repr(C)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ConcatResponse {
+    /// Bytes written to C\[0\]: `min(sum of X sizes, C[0] size)`.
+    pub bytes_written: u32,
+    /// Offset of each X's data inside the pointer buffer, as the server saw it, in
+    /// descriptor order; [`NO_OFFSET`] for zero-size X and unused slots.
+    pub offsets: [u32; MAX_CONCAT_POINTERS],
+}
+const_assert_eq!(size_of::<ConcatResponse>(), 36);
+const_assert_eq!(offset_of!(ConcatResponse, bytes_written), 0);
+const_assert_eq!(offset_of!(ConcatResponse, offsets), 4);
+
+impl Default for ConcatResponse {
+    fn default() -> Self {
+        Self { bytes_written: 0, offsets: [NO_OFFSET; MAX_CONCAT_POINTERS] }
+    }
+}
+
+impl RawData for ConcatResponse {
+    const SIZE: usize = size_of::<Self>();
+    fn write_to(&self, out: &mut [u8]) -> Result<(), ResultCode> {
+        le::put_u32(out, offset_of!(Self, bytes_written), self.bytes_written)?;
+        let mut at = offset_of!(Self, offsets);
+        for offset in self.offsets {
+            le::put_u32(out, at, offset)?;
+            at += 4;
+        }
+        Ok(())
+    }
+    fn read_from(b: &[u8]) -> Result<Self, ResultCode> {
+        let mut r = Self { bytes_written: le::u32(b, offset_of!(Self, bytes_written))?, ..Self::default() };
+        let mut at = offset_of!(Self, offsets);
+        for offset in r.offsets.iter_mut() {
+            *offset = le::u32(b, at)?;
+            at += 4;
+        }
+        Ok(r)
+    }
+}
+
+/// In-data of Split (command 3).
+#[repr(C)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct SplitRequest {
+    /// Split point: C\[0\] gets bytes `0..at` of X\[0\], C\[1\] bytes `at..`.
+    pub at: u32,
+}
+const_assert_eq!(size_of::<SplitRequest>(), 4);
+const_assert_eq!(offset_of!(SplitRequest, at), 0);
+
+impl RawData for SplitRequest {
+    const SIZE: usize = size_of::<Self>();
+    fn write_to(&self, out: &mut [u8]) -> Result<(), ResultCode> {
+        le::put_u32(out, offset_of!(Self, at), self.at)
+    }
+    fn read_from(b: &[u8]) -> Result<Self, ResultCode> {
+        Ok(Self { at: le::u32(b, offset_of!(Self, at))? })
+    }
+}
+
+/// Out-data of Split (command 3).
+#[repr(C)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct SplitResponse {
+    /// Bytes written to C\[0\]: `min(at, C[0] size)`.
+    pub head_written: u32,
+    /// Bytes written to C\[1\]: `min(X size − at, C[1] size)`.
+    pub tail_written: u32,
+}
+const_assert_eq!(size_of::<SplitResponse>(), 8);
+const_assert_eq!(offset_of!(SplitResponse, head_written), 0);
+const_assert_eq!(offset_of!(SplitResponse, tail_written), 4);
+
+impl RawData for SplitResponse {
+    const SIZE: usize = size_of::<Self>();
+    fn write_to(&self, out: &mut [u8]) -> Result<(), ResultCode> {
+        le::put_u32(out, offset_of!(Self, head_written), self.head_written)?;
+        le::put_u32(out, offset_of!(Self, tail_written), self.tail_written)
+    }
+    fn read_from(b: &[u8]) -> Result<Self, ResultCode> {
+        Ok(Self {
+            head_written: le::u32(b, offset_of!(Self, head_written))?,
+            tail_written: le::u32(b, offset_of!(Self, tail_written))?,
+        })
+    }
+}
+
+/// Out-data of Stats (command 4): counters of one service since it started.
+#[repr(C)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct StatsResponse {
+    /// Requests handled (types 4 and 5, including the ones answered with an error).
+    pub requests: u64,
+    /// Sum of the sizes of every received X.
+    pub bytes_in: u64,
+    /// Sum of the sizes of every reply X.
+    pub bytes_out: u64,
+    /// Sessions open now.
+    pub open_sessions: u32,
+    /// Sessions ever opened.
+    pub total_sessions: u32,
+    /// Requests answered with a failure result.
+    pub errors: u64,
+    /// Most bytes of the pointer buffer one request used: input data (up to the end of
+    /// the highest X) plus the carved out regions (from the lowest carve to the top).
+    pub pointer_buffer_high_water: u32,
+    /// Zero.
+    pub reserved: u32,
+}
+const_assert_eq!(size_of::<StatsResponse>(), 48);
+const_assert_eq!(offset_of!(StatsResponse, requests), 0);
+const_assert_eq!(offset_of!(StatsResponse, bytes_in), 8);
+const_assert_eq!(offset_of!(StatsResponse, bytes_out), 16);
+const_assert_eq!(offset_of!(StatsResponse, open_sessions), 24);
+const_assert_eq!(offset_of!(StatsResponse, total_sessions), 28);
+const_assert_eq!(offset_of!(StatsResponse, errors), 32);
+const_assert_eq!(offset_of!(StatsResponse, pointer_buffer_high_water), 40);
+const_assert_eq!(offset_of!(StatsResponse, reserved), 44);
+
+impl RawData for StatsResponse {
+    const SIZE: usize = size_of::<Self>();
+    fn write_to(&self, out: &mut [u8]) -> Result<(), ResultCode> {
+        le::put_u64(out, offset_of!(Self, requests), self.requests)?;
+        le::put_u64(out, offset_of!(Self, bytes_in), self.bytes_in)?;
+        le::put_u64(out, offset_of!(Self, bytes_out), self.bytes_out)?;
+        le::put_u32(out, offset_of!(Self, open_sessions), self.open_sessions)?;
+        le::put_u32(out, offset_of!(Self, total_sessions), self.total_sessions)?;
+        le::put_u64(out, offset_of!(Self, errors), self.errors)?;
+        le::put_u32(out, offset_of!(Self, pointer_buffer_high_water), self.pointer_buffer_high_water)?;
+        le::put_u32(out, offset_of!(Self, reserved), self.reserved)
+    }
+    fn read_from(b: &[u8]) -> Result<Self, ResultCode> {
+        Ok(Self {
+            requests: le::u64(b, offset_of!(Self, requests))?,
+            bytes_in: le::u64(b, offset_of!(Self, bytes_in))?,
+            bytes_out: le::u64(b, offset_of!(Self, bytes_out))?,
+            open_sessions: le::u32(b, offset_of!(Self, open_sessions))?,
+            total_sessions: le::u32(b, offset_of!(Self, total_sessions))?,
+            errors: le::u64(b, offset_of!(Self, errors))?,
+            pointer_buffer_high_water: le::u32(b, offset_of!(Self, pointer_buffer_high_water))?,
+            reserved: le::u32(b, offset_of!(Self, reserved))?,
+        })
+    }
+}
+
+/// Out-data of QueryPointerBufferSize (control command 3): the size as a `u16`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct QueryPointerBufferSizeResponse {
+    /// Bytes of the pointer buffer.
+    pub size: u16,
+}
+
+impl RawData for QueryPointerBufferSizeResponse {
+    const SIZE: usize = QUERY_POINTER_BUFFER_SIZE_OUT_SIZE;
+    fn write_to(&self, out: &mut [u8]) -> Result<(), ResultCode> {
+        le::put_u16(out, 0, self.size)
+    }
+    fn read_from(b: &[u8]) -> Result<Self, ResultCode> {
+        Ok(Self { size: le::u16(b, 0)? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn largest_reply_is_stats_and_ends_before_the_receive_list() {
+        // Stats: 48 bytes out + 16 SFCO = 64, +16 padding = 80 bytes = 20 raw words,
+        // 2 header words, no X: 22 words.
+        assert_eq!(reply_raw_words(StatsResponse::SIZE), 20);
+        assert_eq!(LARGEST_REPLY_WORDS, 22);
+        // QueryPointerBufferSize reply: 9 raw words (horizon-ipc.md §5.2).
+        assert_eq!(reply_raw_words(2), 9);
+    }
+}

@@ -1,0 +1,204 @@
+//! The server's receive list: which C entries it arms in its message buffer and where.
+//!
+//! The list sits at the fixed word offset [`RECEIVE_LIST_OFFSET`], in the receive-only
+//! message ([`arm`]) *and* in every reply (the dispatcher writes it with the reply), so
+//! one `svcReplyAndReceive` both replies and receives the next request: the kernel reads
+//! the reply, then reads the same buffer's header as the receive descriptor
+//! (emulator-bench.md "Receive list at a non-zero offset"). The offset lies at or after
+//! the end of every reply's raw data and `offset*4 + 8*entries <= 0x100` (asserted in
+//! [`crate::protocol`]).
+//!
+//! Two modes (`horizon-ipc.md` §1.2, §3.3):
+//! - **single** (mode 2): one entry covering the whole pointer buffer; the kernel packs
+//!   every X into it at 16-byte-aligned addresses;
+//! - **indexed** (mode 2 + n): entry *k* is a region of the pointer buffer and takes the
+//!   X of index *k*, at its very start.
+#![forbid(unsafe_code)]
+
+use core::fmt;
+
+use crate::hipc::{
+    HipcError, MessageBuilder, MessageHeader, RECEIVE_LIST_ENTRY_COUNT_MAX, RECEIVE_LIST_SIZE_MAX,
+    ReceiveListEntry, ReceiveListMode, ADDRESS_MAX,
+};
+use crate::protocol::{
+    EntryLayout, INDEXED_ENTRIES, INDEXED_POINTER_BUFFER_SIZE, POINTER_BUFFER_SIZE,
+    RECEIVE_LIST_OFFSET,
+};
+
+use super::pointer_buffer::PointerBufferRange;
+
+/// How the pointer buffer is offered to the kernel.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReceiveMode {
+    /// Mode 2: one C entry over the whole pointer buffer.
+    Single,
+    /// Mode 2 + n: n C entries, each a region of the pointer buffer (1..=13 entries).
+    Indexed(&'static [EntryLayout]),
+}
+
+/// The pointer buffer as the server announces it: guest address, size and mode.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ReceiveArea {
+    /// Guest address of the pointer buffer (what the kernel writes into X descriptors).
+    pub guest_addr: u64,
+    /// Size of the pointer buffer in bytes.
+    pub size: usize,
+    /// Single or indexed.
+    pub mode: ReceiveMode,
+}
+
+/// Why a [`ReceiveArea`] cannot be armed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReceiveAreaError {
+    /// `guest_addr + size` overflows or passes the 39-bit address space (§2.3).
+    AddressOutOfRange,
+    /// Single mode with a buffer larger than a C entry's 16-bit size, or an empty buffer.
+    BadSize,
+    /// Indexed mode with 0 or more than 13 entries (§1.2).
+    BadEntryCount,
+    /// An indexed entry that is empty, larger than 0xFFFF or outside the buffer.
+    BadEntry {
+        /// The entry's index.
+        index: usize,
+    },
+}
+
+impl fmt::Display for ReceiveAreaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReceiveAreaError::AddressOutOfRange => {
+                write!(f, "pointer buffer does not fit the 39-bit address space")
+            }
+            ReceiveAreaError::BadSize => write!(f, "single-mode pointer buffer must be 1..=0xFFFF bytes"),
+            ReceiveAreaError::BadEntryCount => write!(f, "indexed receive list needs 1..=13 entries"),
+            ReceiveAreaError::BadEntry { index } => {
+                write!(f, "receive-list entry {index} is empty, too large or outside the buffer")
+            }
+        }
+    }
+}
+
+impl ReceiveArea {
+    /// The `xcbuf` layout: single mode over [`POINTER_BUFFER_SIZE`] bytes at `guest_addr`.
+    pub const fn xcbuf(guest_addr: u64) -> ReceiveArea {
+        ReceiveArea { guest_addr, size: POINTER_BUFFER_SIZE, mode: ReceiveMode::Single }
+    }
+
+    /// The `xcbuf:i` layout: [`INDEXED_ENTRIES`] over [`INDEXED_POINTER_BUFFER_SIZE`]
+    /// bytes at `guest_addr`.
+    pub const fn xcbuf_indexed(guest_addr: u64) -> ReceiveArea {
+        ReceiveArea {
+            guest_addr,
+            size: INDEXED_POINTER_BUFFER_SIZE,
+            mode: ReceiveMode::Indexed(&INDEXED_ENTRIES),
+        }
+    }
+
+    /// Checks the area can be described by C entries; returns its guest range.
+    pub fn validate(&self) -> Result<PointerBufferRange, ReceiveAreaError> {
+        let range = PointerBufferRange::new(self.guest_addr, self.size)
+            .ok_or(ReceiveAreaError::AddressOutOfRange)?;
+        // The last byte must be addressable with 39 bits.
+        if self.size == 0 || range.end() - 1 > ADDRESS_MAX {
+            return Err(if self.size == 0 { ReceiveAreaError::BadSize } else { ReceiveAreaError::AddressOutOfRange });
+        }
+        match self.mode {
+            ReceiveMode::Single => {
+                if self.size as u64 > RECEIVE_LIST_SIZE_MAX {
+                    return Err(ReceiveAreaError::BadSize);
+                }
+            }
+            ReceiveMode::Indexed(entries) => {
+                if entries.is_empty() || entries.len() > usize::from(RECEIVE_LIST_ENTRY_COUNT_MAX) {
+                    return Err(ReceiveAreaError::BadEntryCount);
+                }
+                for (index, e) in entries.iter().enumerate() {
+                    let inside = e.offset.checked_add(e.size).is_some_and(|end| end <= self.size);
+                    if e.size == 0 || e.size as u64 > RECEIVE_LIST_SIZE_MAX || !inside {
+                        return Err(ReceiveAreaError::BadEntry { index });
+                    }
+                }
+            }
+        }
+        Ok(range)
+    }
+
+    /// The receive-list mode field for this area.
+    pub fn receive_list_mode(&self) -> ReceiveListMode {
+        match self.mode {
+            ReceiveMode::Single => ReceiveListMode::ToSingleBuffer,
+            // validate() bounds the count to 1..=13; a bad count yields an invalid mode
+            // that the builder rejects.
+            ReceiveMode::Indexed(entries) => {
+                ReceiveListMode::Index(u8::try_from(entries.len()).unwrap_or(u8::MAX))
+            }
+        }
+    }
+
+    /// The raw mode value reported by GetInfo: 2, or 2 + entries.
+    pub fn receive_mode_raw(&self) -> u32 {
+        match self.mode {
+            ReceiveMode::Single => 2,
+            ReceiveMode::Indexed(entries) => u32::try_from(entries.len()).unwrap_or(u32::MAX).saturating_add(2),
+        }
+    }
+
+    /// Number of C entries.
+    pub fn entry_count(&self) -> usize {
+        match self.mode {
+            ReceiveMode::Single => 1,
+            ReceiveMode::Indexed(entries) => entries.len(),
+        }
+    }
+
+    /// C entry `index` (guest address and size), if it exists and is encodable.
+    pub fn entry(&self, index: usize) -> Option<ReceiveListEntry> {
+        let (offset, size) = match self.mode {
+            ReceiveMode::Single if index == 0 => (0, self.size),
+            ReceiveMode::Single => return None,
+            ReceiveMode::Indexed(entries) => {
+                let e = entries.get(index)?;
+                (e.offset, e.size)
+            }
+        };
+        let addr = self.guest_addr.checked_add(u64::try_from(offset).ok()?)?;
+        ReceiveListEntry::new(addr, u64::try_from(size).ok()?).ok()
+    }
+
+    /// Writes every C entry into a message being built (its header must declare this
+    /// area's mode).
+    pub fn write_entries(&self, builder: &mut MessageBuilder<'_>) -> Result<(), HipcError> {
+        for index in 0..self.entry_count() {
+            let Some(entry) = self.entry(index) else {
+                return Err(HipcError::SlotOutOfRange {
+                    slot: crate::hipc::Slot::ReceiveList,
+                    index,
+                    count: self.entry_count(),
+                });
+            };
+            builder.set_receive_list_entry(index, &entry)?;
+        }
+        Ok(())
+    }
+
+    /// Word 1 fields shared by the receive-only message and every reply: this area's
+    /// mode at [`RECEIVE_LIST_OFFSET`].
+    pub fn receive_list_offset(&self) -> u16 {
+        // const_assert in protocol: the offset fits 11 bits.
+        u16::try_from(RECEIVE_LIST_OFFSET).unwrap_or(u16::MAX)
+    }
+}
+
+/// Arms the receive list for a receive without a reply: a type-0 header with no
+/// descriptors and no raw data, this area's mode at [`RECEIVE_LIST_OFFSET`], and the C
+/// entries. The words between the header and the list are zeroed.
+pub fn arm(msg: &mut [u32], area: &ReceiveArea) -> Result<(), HipcError> {
+    let header = MessageHeader {
+        receive_list_mode: area.receive_list_mode(),
+        receive_list_offset: area.receive_list_offset(),
+        ..MessageHeader::default()
+    };
+    let mut builder = MessageBuilder::new(msg, header, None)?;
+    area.write_entries(&mut builder)
+}
