@@ -1,1 +1,2 @@
-//! placeholder
+//! xcbuf-emu: runs the real aarch64 binaries with a model of Horizon's kernel IPC.
+pub mod kernel;
