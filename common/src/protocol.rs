@@ -48,18 +48,22 @@
 //!
 //! | # | condition | result |
 //! |---|---|---|
-//! | 1 | HIPC type 2 (Close) | no reply: the session is closed ([`crate::server::Action::CloseSession`]) |
-//! | 2 | HIPC type other than 2, 4, 5 | [`UNKNOWN_COMMAND_TYPE`] 0x3260b |
-//! | 3 | A, B or W descriptors, or a special header (PID, copy or move handles) | [`INVALID_CMIF_REQUEST`] 0x3480b |
-//! | 4 | raw data shorter than 0x10 bytes, or the message ends past the 0x100-byte message buffer | [`INVALID_REQUEST_SIZE`] 0x3240b |
+//! | 1 | the message, its receive list included as the client's header describes it, does not fit the 0x100-byte message buffer, or a non-zero receive-list offset lies inside its raw data | [`INVALID_REQUEST_SIZE`] 0x3240b |
+//! | 2 | HIPC type 2 (Close) | no reply: the session is closed ([`crate::server::Action::CloseSession`]) |
+//! | 3 | HIPC type other than 2, 4, 5, 6, 7 (6 and 7, the WithContext forms, are served as 4 and 5) | [`UNKNOWN_COMMAND_TYPE`] 0x3260b |
+//! | 4 | raw data shorter than 0x10 bytes | [`INVALID_REQUEST_SIZE`] 0x3240b |
 //! | 5 | CMIF view (raw size − 0x10) shorter than the 16-byte SFCI header | [`INVALID_HEADER_SIZE`] 0x1940a |
 //! | 6 | SFCI magic is not `0x49434653`, or version > 1 | [`INVALID_IN_HEADER`] 0x1a60a |
 //! | 7 | command id unknown (type 4: > 4; type 5: not 3) | [`UNKNOWN_COMMAND_ID`] 0x1ba0a |
-//! | 8 | X count not what the command takes (Concat: 0 or more than 8) | [`INVALID_CMIF_REQUEST`] 0x3480b |
-//! | 9 | raw data too short for the command's arguments plus its size table | [`INVALID_CMIF_REQUEST`] 0x3480b |
+//! | 8 | A, B or W descriptors, a special header (PID, copy or move handles), or an X count the command does not take (Concat: 0 or more than 8; GetInfo, Stats, control: any) | [`INVALID_CMIF_REQUEST`] 0x3480b |
+//! | 9 | raw data too short for the command's arguments (Split: 4 bytes after SFCI) or its u16 size table | [`INVALID_CMIF_REQUEST`] 0x3480b |
 //! | 10 | an X with a non-zero size that does not lie inside the pointer buffer (the kernel never does this) | [`X_OUTSIDE_POINTER_BUFFER`] 0x13ab |
 //! | 11 | Split: `at` greater than the size of X\[0\] | [`BAD_SPLIT_POINT`] 0xbab |
-//! | 12 | the out regions (size-table sizes, 16-byte aligned, from the top) would overlap the input data | [`POINTER_BUFFER_TOO_SMALL`] 0x11a0b |
+//! | 12 | an out region (its size-table size, from the top, 16-byte aligned) would reach below the end of the input data | [`POINTER_BUFFER_TOO_SMALL`] 0x11a0b |
+//!
+//! Checks 1 and 3–6 are the codec's ([`crate::cmif::parse_request`]). Copy handles a
+//! request carries are handed back to the transport to close
+//! ([`crate::server::StrayHandles`]), whatever the result.
 //!
 //! A request that passes all checks is answered with result 0.
 #![forbid(unsafe_code)]
@@ -525,7 +529,8 @@ impl RawData for SplitResponse {
 #[repr(C)]
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct StatsResponse {
-    /// Requests handled (types 4 and 5, including the ones answered with an error).
+    /// Messages handled other than Close (including the ones answered with an error
+    /// and this Stats request itself).
     pub requests: u64,
     /// Sum of the sizes of every received X.
     pub bytes_in: u64,
