@@ -75,6 +75,11 @@ fn parse_rejects_message_whose_receive_list_ends_past_the_buffer() {
         Message::parse(&buf).unwrap_err(),
         HipcError::BufferTooSmall { needed_words: 66, available_words: 64 }
     );
+    assert_eq!(
+        Message::parse(&buf).unwrap_err().to_string(),
+        "message needs 66 words but the buffer has 64"
+    );
+    assert_eq!(Message::parse(&buf).unwrap_err().result().raw(), 0xe801);
     buf[1] = 62;
     assert_eq!(Message::parse(&buf).unwrap().raw().len(), 62);
     buf[1] = 63;
