@@ -1,2 +1,3 @@
 //! xcbuf-emu: runs the real aarch64 binaries with a model of Horizon's kernel IPC.
+pub mod cpu;
 pub mod kernel;
