@@ -72,8 +72,8 @@ fn receive_list_offset_lies_past_every_reply_and_fits_the_tls_buffer() {
     for c in Command::ALL {
         assert!(reply_words(c.reply_pointers(), c.out_data_size()) <= RECEIVE_LIST_OFFSET, "{c:?}");
     }
-    assert!(RECEIVE_LIST_OFFSET * 4 + 8 * INDEXED_ENTRIES.len() <= 0x100);
-    assert!(RECEIVE_LIST_OFFSET * 4 + 8 <= 0x100);
+    const { assert!(RECEIVE_LIST_OFFSET * 4 + 8 * INDEXED_ENTRIES.len() <= 0x100) };
+    const { assert!(RECEIVE_LIST_OFFSET * 4 + 8 <= 0x100) };
 }
 
 #[test]
@@ -82,5 +82,5 @@ fn indexed_entries_allow_both_kernel_failures() {
     assert_eq!(INDEXED_ENTRIES.len(), 3);
     assert_eq!(RECEIVE_MODE_INDEXED, 5);
     assert_eq!(INDEXED_ENTRIES[2].size, 0x40);
-    assert!(MAX_CONCAT_POINTERS > INDEXED_ENTRIES.len());
+    const { assert!(MAX_CONCAT_POINTERS > INDEXED_ENTRIES.len()) };
 }

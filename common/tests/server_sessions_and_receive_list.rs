@@ -57,7 +57,8 @@ fn every_reply_keeps_the_receive_list_valid_at_the_fixed_offset() {
     let mut b = Bench::new(ServerConfig::xcbuf(base));
     let slot = b.server.open_session().unwrap();
     b.client.write(CLIENT_BASE, &[7; 0x40]);
-    let requests: [&dyn Fn(&mut [u32]) -> usize; 5] = [
+    type Build<'a> = &'a dyn Fn(&mut [u32]) -> usize;
+    let requests: [Build<'_>; 5] = [
         &|m| client::build_get_info(m).unwrap(),
         &|m| client::build_stats(m).unwrap(),
         &|m| client::build_echo(m, Buffer::new(CLIENT_BASE, 0x40), Buffer::new(CLIENT_BASE + 0x100, 0x40)).unwrap(),

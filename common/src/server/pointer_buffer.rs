@@ -4,7 +4,7 @@
 //!
 //! The pointer buffer is addressed two ways: by the **guest address** the kernel writes
 //! into X descriptors (the address the receive list announced) and by **offset** into
-//! the `&mut [u8]` the server holds. [`PointerBuffer`] maps one to the other and rejects
+//! the `&mut [u8]` the server holds. [`PointerBufferRange`] maps one to the other and rejects
 //! any X that does not lie inside it.
 //!
 //! Out regions are carved like libstratosphere's `ProcessBuffers` (§5.1): `head` starts

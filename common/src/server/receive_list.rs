@@ -99,9 +99,12 @@ impl ReceiveArea {
     pub fn validate(&self) -> Result<PointerBufferRange, ReceiveAreaError> {
         let range = PointerBufferRange::new(self.guest_addr, self.size)
             .ok_or(ReceiveAreaError::AddressOutOfRange)?;
-        // The last byte must be addressable with 39 bits.
-        if self.size == 0 || range.end() - 1 > ADDRESS_MAX {
-            return Err(if self.size == 0 { ReceiveAreaError::BadSize } else { ReceiveAreaError::AddressOutOfRange });
+        if self.size == 0 {
+            return Err(ReceiveAreaError::BadSize);
+        }
+        // The last byte must be addressable with 39 bits (size > 0, so end > base).
+        if range.end().saturating_sub(1) > ADDRESS_MAX {
+            return Err(ReceiveAreaError::AddressOutOfRange);
         }
         match self.mode {
             ReceiveMode::Single => {
