@@ -44,7 +44,7 @@ impl Mod0 {
     /// Parses the header at `offset` of the flat image.
     pub fn parse(file: &str, flat: &[u8], offset: u32) -> Result<Mod0> {
         let b = Bytes::new(file, flat);
-        if offset % 4 != 0 {
+        if !offset.is_multiple_of(4) {
             return Err(invalid(file, "MOD0 offset", format!("{offset:#x} is not 4-byte aligned")));
         }
         let o = u64::from(offset);
