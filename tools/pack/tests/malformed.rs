@@ -296,3 +296,16 @@ fn npdm_unknown_kac_descriptor_is_rejected() {
     b[0x3B0..0x3B4].copy_from_slice(&0x0001_FFFFu32.to_le_bytes());
     assert_invalid(read_npdm("main.npdm", &b), "main.npdm", "ACI0.KAC[0]", "unknown capability type");
 }
+
+#[test]
+fn npdm_spec_built_in_code_is_checked_before_encoding() {
+    let mut spec = parse_npdm_json("t", GOLDEN_JSON).unwrap();
+    spec.services[0].name.clear();
+    assert_invalid(write_npdm("main.npdm", &spec), "main.npdm", "services[0]", "1 to 8 bytes");
+    let mut spec = parse_npdm_json("t", GOLDEN_JSON).unwrap();
+    spec.capabilities.push(xcbuf_pack::npdm::kac::Capability::HandleTableSize(1024));
+    assert_invalid(write_npdm("main.npdm", &spec), "main.npdm", "kernel_capabilities[4]", "at most 1023");
+    let mut spec = parse_npdm_json("t", GOLDEN_JSON).unwrap();
+    spec.name = "a name of twenty bytes".into();
+    assert_invalid(write_npdm("main.npdm", &spec), "main.npdm", "name", "at most 15");
+}

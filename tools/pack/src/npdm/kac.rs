@@ -59,6 +59,68 @@ pub enum Capability {
 }
 
 impl Capability {
+    /// Checks that every value fits its descriptor field, so that [`Capability::encode`]
+    /// never drops bits; `field` names the capability in errors.
+    pub fn validate(&self, file: &str, field: &str) -> Result<()> {
+        let fail = |what: &str| Err(invalid(file, field, what.to_string()));
+        match self {
+            Capability::KernelFlags { highest_priority, lowest_priority, min_core, max_core } => {
+                if highest_priority > lowest_priority || *lowest_priority > LOWEST_THREAD_PRIORITY {
+                    return fail("priorities must satisfy highest <= lowest <= 63");
+                }
+                if min_core > max_core || *max_core > HIGHEST_CPU_ID {
+                    return fail("cores must satisfy min <= max <= 3");
+                }
+            }
+            Capability::Syscalls(ids) => {
+                if ids.iter().any(|s| *s >= SYSCALL_ID_LIMIT) {
+                    return fail("SVC ids are 0..=0xBF");
+                }
+            }
+            Capability::Map { address, size, .. } => {
+                if address % 0x1000 != 0 || address >> 40 != 0 || size % 0x1000 != 0 || size >> 32 != 0 {
+                    return fail("map address must be a page below 2^40 and size a page multiple below 4 GiB");
+                }
+            }
+            Capability::MapPage(page) => {
+                if page % 0x1000 != 0 || page >> 36 != 0 {
+                    return fail("map_page must be a page below 2^36");
+                }
+            }
+            Capability::MapRegion(regions) => {
+                if regions.iter().any(|(r, _)| *r > 0x3F) {
+                    return fail("region types are 6 bits");
+                }
+            }
+            Capability::IrqPair(irqs) => {
+                if irqs.iter().any(|i| *i > IRQ_NONE) {
+                    return fail("IRQ numbers are 10 bits");
+                }
+            }
+            Capability::ApplicationType(t) => {
+                if *t > 7 {
+                    return fail("application type is 3 bits");
+                }
+            }
+            Capability::MinKernelVersion(v) => {
+                if *v > 0xFFFF {
+                    return fail("kernel version is 16 bits");
+                }
+            }
+            Capability::HandleTableSize(n) => {
+                if *n > HANDLE_TABLE_SIZE_LIMIT {
+                    return fail("handle table size is 10 bits (at most 1023)");
+                }
+            }
+            Capability::DebugFlags { allow_debug, force_debug_prod, force_debug } => {
+                if u8::from(*allow_debug) + u8::from(*force_debug_prod) + u8::from(*force_debug) > 1 {
+                    return fail("only one debug flag may be set");
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The descriptors npdmtool writes for this capability.
     pub fn encode(&self) -> Vec<u32> {
         match self {

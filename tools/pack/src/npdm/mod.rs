@@ -78,6 +78,18 @@ fn align(n: usize) -> usize {
 
 /// Serialises `spec` exactly as npdmtool would.
 pub fn write_npdm(file: &str, spec: &NpdmSpec) -> Result<Vec<u8>> {
+    if spec.name.len() > json::NAME_MAX || spec.name.as_bytes().contains(&0) {
+        return Err(invalid(file, "name", format!("{:?}: at most {} bytes, no NUL", spec.name, json::NAME_MAX)));
+    }
+    if spec.pool_partition > 3 {
+        return Err(invalid(file, "pool_partition", format!("{} (0..=3)", spec.pool_partition)));
+    }
+    for (i, s) in spec.services.iter().enumerate() {
+        sac::check_name(file, &format!("services[{i}]"), &s.name)?;
+    }
+    for (i, c) in spec.capabilities.iter().enumerate() {
+        c.validate(file, &format!("kernel_capabilities[{i}]"))?;
+    }
     let sac = sac::encode(&spec.services);
     let kac: Vec<u8> = spec.capabilities.iter().flat_map(Capability::encode).flat_map(u32::to_le_bytes).collect();
 
@@ -103,6 +115,11 @@ pub fn write_npdm(file: &str, spec: &NpdmSpec) -> Result<Vec<u8>> {
 
     // ACI0: header, FAH, SAC, KAC.
     let fah = fs_access::encode_fah(&spec.fs_access);
+    // Every block is bounded before any offset is narrowed to its u32 field.
+    let blocks = META_SIZE + ACID_HEADER_SIZE + fac.len() + ACI0_HEADER_SIZE + fah.len() + 2 * (sac.len() + kac.len());
+    if blocks > NPDM_SIZE_LIMIT {
+        return Err(invalid(file, "npdm", format!("over {NPDM_SIZE_LIMIT:#x} bytes, the most the loader accepts")));
+    }
     let aci_fah_off = ACI0_HEADER_SIZE;
     let aci_sac_off = align(aci_fah_off + fah.len());
     let aci_kac_off = align(aci_sac_off + sac.len());
