@@ -84,6 +84,11 @@ pub(crate) fn put_u64(buf: &mut [u8], offset: usize, v: u64) {
 /// Size of a page, the granule of segment offsets and sizes (formats.md §1.1, §2).
 pub(crate) const PAGE_SIZE: u64 = 0x1000;
 
+/// Largest segment the packer will hold in memory: far above any Switch module
+/// (all custom sysmodules share a few MB, formats.md §5), and small enough that a
+/// corrupt size field cannot make a reader allocate gigabytes.
+pub(crate) const SEGMENT_SIZE_LIMIT: u64 = 0x1000_0000;
+
 /// Rounds up to a multiple of `align` (a power of two), or None on overflow.
 pub(crate) fn align_up(value: u64, align: u64) -> Option<u64> {
     debug_assert!(align.is_power_of_two());

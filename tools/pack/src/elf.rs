@@ -14,7 +14,7 @@
 use object::read::elf::{ElfFile64, FileHeader, ProgramHeader};
 use object::{Endianness, Object, ObjectSection};
 
-use crate::bytes::{PAGE_SIZE, to_u32, to_usize};
+use crate::bytes::{PAGE_SIZE, SEGMENT_SIZE_LIMIT, to_u32, to_usize};
 use crate::error::{Result, invalid};
 use crate::image::{Extent, ModuleImage, Segment};
 use crate::mod0::Mod0;
@@ -191,7 +191,7 @@ pub fn read_elf(file: &str, bytes: &[u8]) -> Result<ElfModule> {
     };
     image.validate(file)?;
     let mod0_offset = image.mod0_offset(file)?;
-    let mod0 = Mod0::parse(file, &image.flat(file)?, mod0_offset).map_err(|e| match e {
+    let mod0 = image.mod0(file).map_err(|e| match e {
         crate::PackError::Invalid { problem, .. } => invalid(
             file,
             "MOD0",
@@ -213,10 +213,10 @@ fn exactly_one<'a>(file: &str, mut loads: Vec<Load<'a>>, perm: &str) -> Result<L
 /// The segment's file bytes followed by zeros up to `len` bytes.
 fn padded(file: &str, load: &Load<'_>, len: u64) -> Result<Vec<u8>> {
     let field = format!("PT_LOAD[{}].p_memsz", load.index);
-    let len = to_usize(file, &field, len)?;
-    if len > u32::MAX as usize {
-        return Err(invalid(file, field, "segment larger than 4 GiB"));
+    if len > SEGMENT_SIZE_LIMIT {
+        return Err(invalid(file, field, format!("{len:#x} bytes; segments are limited to {SEGMENT_SIZE_LIMIT:#x}")));
     }
+    let len = to_usize(file, &field, len)?;
     let mut v = load.data.to_vec();
     v.resize(len.max(load.data.len()), 0);
     Ok(v)

@@ -5,7 +5,7 @@
 //! (formats.md §2 `CheckAutoLoad`; §1.5 hbloader's segment bounds): text at 0,
 //! page-aligned offsets, text end <= rodata offset <= rodata end <= data offset.
 
-use crate::bytes::{PAGE_SIZE, to_usize};
+use crate::bytes::{PAGE_SIZE, SEGMENT_SIZE_LIMIT, to_usize};
 use crate::error::{Result, invalid};
 use crate::mod0::Mod0;
 
@@ -107,6 +107,9 @@ impl ModuleImage {
     /// text|rodata|data laid out at their memory offsets, gaps zero-filled
     /// (bss not included). Call [`ModuleImage::validate`] first.
     pub fn flat(&self, file: &str) -> Result<Vec<u8>> {
+        if self.bss_offset() > 3 * SEGMENT_SIZE_LIMIT {
+            return Err(invalid(file, "data.end", format!("{:#x}: image too large", self.bss_offset())));
+        }
         let len = to_usize(file, "data.end", self.bss_offset())?;
         let mut out = vec![0u8; len];
         for (name, seg) in self.segments() {
@@ -130,10 +133,17 @@ impl ModuleImage {
         Ok(u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
     }
 
-    /// Parses the MOD0 header the image points at.
+    /// Parses the MOD0 header the image points at (it must lie inside one segment).
     pub fn mod0(&self, file: &str) -> Result<Mod0> {
         let offset = self.mod0_offset(file)?;
-        Mod0::parse(file, &self.flat(file)?, offset)
+        let (_, seg) = self
+            .segments()
+            .into_iter()
+            .find(|(_, s)| offset >= s.memory_offset && s.end().is_some_and(|e| u64::from(offset) < e))
+            .ok_or_else(|| invalid(file, "MOD0 offset", format!("{offset:#x} is not inside text, rodata or data")))?;
+        let mut m = Mod0::parse(file, &seg.bytes, offset - seg.memory_offset)?;
+        m.offset = offset;
+        Ok(m)
     }
 
     /// Which segment holds `offset` ("text", "rodata", "data", "bss") if any.

@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::bytes::{Bytes, put_u32, to_u32, to_usize};
+use crate::bytes::{Bytes, SEGMENT_SIZE_LIMIT, put_u32, to_u32, to_usize};
 use crate::error::{Result, invalid};
 use crate::image::{Extent, ModuleImage, Segment};
 
@@ -28,6 +28,9 @@ pub mod flags {
     /// What elf2nso and linkle write, and so do we: everything compressed and hashed.
     pub const ALL_COMPRESSED_AND_HASHED: u32 = 0x3F;
 }
+
+/// Most an LZ4 block can expand (a 1-byte token + 255-byte length runs).
+const LZ4_MAX_RATIO: u64 = 255;
 
 const SEGMENT_NAMES: [&str; 3] = ["text", "rodata", "data"];
 
@@ -113,6 +116,16 @@ pub fn read_nso(file: &str, bytes: &[u8]) -> Result<Nso> {
         let compressed = nso_flags & (flags::TEXT_COMPRESSED << i) != 0;
         let stored_len = if compressed { file_size } else { size };
         let stored = b.slice(u64::from(file_offset), u64::from(stored_len), &format!("{name}.file_offset"))?;
+        // An LZ4 block expands at most ~255x; a larger size is a corrupt header,
+        // rejected before anything is allocated.
+        let max_expansion = u64::from(stored_len).saturating_mul(LZ4_MAX_RATIO).saturating_add(16);
+        if u64::from(size) > SEGMENT_SIZE_LIMIT || (compressed && u64::from(size) > max_expansion) {
+            return Err(invalid(
+                file,
+                format!("{name}.size"),
+                format!("{size:#x} is not a plausible size for {stored_len:#x} stored bytes"),
+            ));
+        }
         let data = if compressed {
             let want = to_usize(file, &format!("{name}.size"), u64::from(size))?;
             let out = lz4_flex::block::decompress(stored, want)

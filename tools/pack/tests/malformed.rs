@@ -309,3 +309,40 @@ fn npdm_spec_built_in_code_is_checked_before_encoding() {
     spec.name = "a name of twenty bytes".into();
     assert_invalid(write_npdm("main.npdm", &spec), "main.npdm", "name", "at most 15");
 }
+
+/// Deterministic xorshift for the mutation test.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn readers_never_panic_on_mutated_files() {
+    let img = image();
+    let inputs: Vec<(&str, Vec<u8>)> = vec![
+        ("t.nro", write_nro("t.nro", &img, Some(&xcbuf_pack::aset::Assets { icon: vec![1; 64], nacp: vec![0; 0x4000], romfs: vec![] })).unwrap()),
+        ("t.nso", write_nso("t.nso", &img).unwrap()),
+        ("t.npdm", write_npdm("t", &parse_npdm_json("t", GOLDEN_JSON).unwrap()).unwrap()),
+        ("t.nsp", write_exefs("t.nsp", vec![3; 40], vec![4; 20]).unwrap()),
+        ("t.elf", default_elf()),
+    ];
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    for (name, original) in &inputs {
+        for round in 0..300 {
+            let mut b = original.clone();
+            // Header-heavy mutations: most flips land in the first 0x400 bytes.
+            for _ in 0..1 + round % 4 {
+                let span = if next(&mut state).is_multiple_of(4) { b.len() } else { b.len().min(0x400) };
+                let at = (next(&mut state) as usize) % span;
+                b[at] = next(&mut state) as u8;
+            }
+            if round % 10 == 0 {
+                b.truncate((next(&mut state) as usize) % b.len());
+            }
+            // Any result is fine; a panic fails the test.
+            let _ = xcbuf_pack::inspect::describe(name, &b);
+        }
+    }
+}
