@@ -1,0 +1,317 @@
+//! One service's server loop: the svcs around common's server core
+//! ([`xcbuf_common::server::Server`]), generic over the svc layer ([`Kernel`]) so the
+//! sysmodule (on rt's svcs), the client's in-process server (the same code on a thread of
+//! the client) and host tests (a scripted fake kernel) run the very same loop.
+//!
+//! # One loop per service, one thread per loop
+//! `xcbuf` arms a single-buffer receive list (mode 2) and `xcbuf:i` an indexed one
+//! (mode 2 + n). The kernel builds the receive list from the **server's own message
+//! buffer at the moment a request is received** (horizon-ipc.md §3.2 step 4: "Build a
+//! `ReceiveList` from the dst buffer *before* anything is written"), and it does so for
+//! whichever session turns out to be signalled. One `svcReplyAndReceive` over the
+//! sessions of both services can therefore only offer one list, of one mode, to all of
+//! them: a request to `xcbuf:i` would be packed by `xcbuf`'s single-buffer rules (or the
+//! reverse), and nothing the server does after the receive can undo that. So each service
+//! gets its own loop on its own thread, with its own TLS message buffer and its own
+//! pointer buffer; within a service one pointer buffer serves every session, because the
+//! loop handles one request at a time and the kernel copies each reply out before the
+//! next receive (design.md "Server rules").
+//!
+//! # Steady state: one svc per request
+//! Every iteration is exactly one `svcReplyAndReceive(handles = [port, sessions...],
+//! reply_target, timeout = -1)`: the reply to the previous request (when there is one)
+//! and the wait for the next. The server core writes each reply with the receive list
+//! armed at the fixed `ReceiveListOffset`, so the same message is both the reply and the
+//! receive descriptor (emulator-bench.md "Receive list at a non-zero offset").
+//!
+//! # Outcomes of one call (horizon-ipc.md §3.4, §4, §7)
+//! | what the kernel returned | what the loop does |
+//! |---|---|
+//! | success, index 0 (the port) | AcceptSession; a free slot takes it, else the new session is closed at once (the client's first request gets 0xf601); re-arm |
+//! | success, index k > 0 | the server core handles the request of the session at k; reply in the next call, or close it (Close message) |
+//! | 0xf601 with index k > 0 | that session's client closed: close and drop it; re-arm |
+//! | 0x20401 | the receive list was overwritten by a failed receive: re-arm and wait again |
+//! | any failure with index ≤ 0 while replying | the reply failed before any receive (0xf601: the client is gone; index −1 on hardware and Eden, 0 on Ryujinx, emulator-bench.md §1): drop that session; re-arm |
+//! | any other failure | re-arm and wait again; a failure tied to a session index drops that session |
+//!
+//! Nothing a client does ends the loop.
+#![forbid(unsafe_code)]
+
+use core::fmt;
+
+use xcbuf_common::protocol::MAX_SESSIONS;
+use xcbuf_common::result::{ResultCode, kernel};
+use xcbuf_common::server::{Action, ReceiveMode, Server};
+
+/// A kernel handle.
+pub type Handle = u32;
+
+/// Most handles one wait takes: the port and [`MAX_SESSIONS`] sessions.
+pub const WAIT_HANDLES_MAX: usize = 1 + MAX_SESSIONS;
+
+/// Kernel SessionClosed (horizon-ipc.md §8: 0xf601).
+pub const SESSION_CLOSED: ResultCode = kernel::SESSION_CLOSED;
+/// Kernel ReceiveListBroken (horizon-ipc.md §8: 0x20401).
+pub const RECEIVE_LIST_BROKEN: ResultCode = kernel::RECEIVE_LIST_BROKEN;
+
+/// A failed `svcReplyAndReceive`: the result and the index the kernel wrote.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct WaitError {
+    /// The svc's result.
+    pub result: ResultCode,
+    /// The index written with it (−1, or 0 on Ryujinx, when the reply failed).
+    pub index: i32,
+}
+
+/// The svcs a server loop needs. The message buffer is the calling thread's TLS message
+/// buffer: `reply_and_receive` sends what [`Kernel::message`] holds and receives into it.
+pub trait Kernel {
+    /// The 64-word message buffer.
+    fn message(&mut self) -> &mut [u32];
+    /// svcReplyAndReceive (0x43) with an infinite timeout; Ok(index of the signalled
+    /// handle).
+    fn reply_and_receive(&mut self, handles: &[Handle], reply_target: Handle) -> Result<usize, WaitError>;
+    /// svcAcceptSession (0x41).
+    fn accept_session(&mut self, port: Handle) -> Result<Handle, ResultCode>;
+    /// svcCloseHandle (0x16); a failure is only logged by the caller.
+    fn close_handle(&mut self, handle: Handle) -> Result<(), ResultCode>;
+    /// One line of log output (svcOutputDebugString).
+    fn log(&mut self, line: fmt::Arguments<'_>);
+}
+
+/// Why a session was dropped (for its log line).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CloseReason {
+    /// The client sent a Close message.
+    CloseMessage,
+    /// The kernel reported the client side closed (0xf601 on receive).
+    ClientClosed,
+    /// The reply to it failed (its client is gone).
+    ReplyFailed(ResultCode),
+    /// A receive on it failed with this result.
+    ReceiveFailed(ResultCode),
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::CloseMessage => f.write_str("close message"),
+            CloseReason::ClientClosed => f.write_str("client closed"),
+            CloseReason::ReplyFailed(rc) => write!(f, "reply failed {rc}"),
+            CloseReason::ReceiveFailed(rc) => write!(f, "receive failed {rc}"),
+        }
+    }
+}
+
+/// What one [`ServeLoop::step`] did (for tests and counters; the loop itself needs none).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Step {
+    /// A session was accepted into `slot`.
+    Accepted { slot: usize },
+    /// A session was accepted and closed at once: every slot is taken.
+    Refused,
+    /// The request of the session in `slot` was handled; its reply goes out with the next
+    /// call (`replied` false: the session was closed instead, a Close message).
+    Handled { slot: usize, result: ResultCode, replied: bool },
+    /// The session in `slot` was closed and dropped.
+    Dropped { slot: usize, reason: CloseReason },
+    /// The receive list was re-armed after a failure not tied to a session.
+    Rearmed { result: ResultCode },
+}
+
+/// A service's loop: the port, the session handles by slot, the server core and the
+/// pointer buffer.
+pub struct ServeLoop<'p, K: Kernel> {
+    kernel: K,
+    server: Server,
+    name: &'static str,
+    port: Handle,
+    sessions: [Handle; MAX_SESSIONS],
+    pointer_buffer: &'p mut [u8],
+    reply_target: Handle,
+}
+
+impl<'p, K: Kernel> ServeLoop<'p, K> {
+    /// A loop serving `port` (already registered) with `server`, whose receive area must
+    /// describe `pointer_buffer` (same guest address and size). Arms the receive list and
+    /// logs the start line.
+    pub fn new(
+        mut kernel: K,
+        server: Server,
+        name: &'static str,
+        port: Handle,
+        pointer_buffer: &'p mut [u8],
+    ) -> ServeLoop<'p, K> {
+        let area = *server.area();
+        let mode = match area.mode {
+            ReceiveMode::Single => "single",
+            ReceiveMode::Indexed(_) => "indexed",
+        };
+        kernel.log(format_args!(
+            "xcbuf: serving {name}: receive mode {} ({mode}), pointer buffer {:#x} bytes at {:#x}, max {} sessions",
+            area.receive_mode_raw(),
+            area.size,
+            area.guest_addr,
+            server.sessions().limit(),
+        ));
+        let mut this = ServeLoop {
+            kernel,
+            server,
+            name,
+            port,
+            sessions: [0; MAX_SESSIONS],
+            pointer_buffer,
+            reply_target: 0,
+        };
+        this.rearm();
+        this
+    }
+
+    /// Serves forever.
+    pub fn run(&mut self) -> ! {
+        loop {
+            self.step();
+        }
+    }
+
+    /// The server core (counters, sessions).
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
+    /// The svc layer.
+    pub fn kernel(&mut self) -> &mut K {
+        &mut self.kernel
+    }
+
+    /// The session handle in `slot` (0 when the slot is free).
+    pub fn session_handle(&self, slot: usize) -> Handle {
+        self.sessions.get(slot).copied().unwrap_or(0)
+    }
+
+    /// The session the next call replies to (0: none).
+    pub fn reply_target(&self) -> Handle {
+        self.reply_target
+    }
+
+    /// One `svcReplyAndReceive` and what follows from it.
+    pub fn step(&mut self) -> Step {
+        // The wait list: the port, then every open session in slot order.
+        let mut handles = [0; WAIT_HANDLES_MAX];
+        let mut slots = [0usize; WAIT_HANDLES_MAX];
+        handles[0] = self.port;
+        let mut count = 1;
+        for (slot, &h) in self.sessions.iter().enumerate() {
+            if h != 0 {
+                if let (Some(hs), Some(ss)) = (handles.get_mut(count), slots.get_mut(count)) {
+                    *hs = h;
+                    *ss = slot;
+                    count += 1;
+                }
+            }
+        }
+        let reply_target = core::mem::take(&mut self.reply_target);
+        let wait = handles.get(..count).unwrap_or(&[]);
+        match self.kernel.reply_and_receive(wait, reply_target) {
+            Ok(0) => self.accept(),
+            Ok(index) => match slots.get(index).filter(|_| index < count) {
+                Some(&slot) => self.handle(slot),
+                None => self.rearm_after(kernel::OUT_OF_RANGE),
+            },
+            Err(e) => {
+                let index = usize::try_from(e.index).ok().filter(|&i| i > 0 && i < count);
+                match index.and_then(|i| slots.get(i).copied()) {
+                    // A receive error on a session: 0xf601 = its client closed; 0x20401 is
+                    // the list, not the session; anything else ends that session.
+                    Some(_) if e.result == RECEIVE_LIST_BROKEN => self.rearm_after(e.result),
+                    Some(slot) if e.result == SESSION_CLOSED => self.drop_session(slot, CloseReason::ClientClosed),
+                    Some(slot) => self.drop_session(slot, CloseReason::ReceiveFailed(e.result)),
+                    // Index ≤ 0 while replying: the reply failed and nothing was received.
+                    None if reply_target != 0 && e.result != RECEIVE_LIST_BROKEN => {
+                        match self.sessions.iter().position(|&h| h == reply_target) {
+                            Some(slot) => self.drop_session(slot, CloseReason::ReplyFailed(e.result)),
+                            None => self.rearm_after(e.result),
+                        }
+                    }
+                    None => self.rearm_after(e.result),
+                }
+            }
+        }
+    }
+
+    fn accept(&mut self) -> Step {
+        let step = match self.kernel.accept_session(self.port) {
+            Ok(handle) => match self.server.open_session() {
+                Ok(slot) => match self.sessions.get_mut(slot) {
+                    Some(entry) => {
+                        *entry = handle;
+                        let open = self.server.sessions().open_count();
+                        self.kernel.log(format_args!("xcbuf: {}: session {slot} opened ({open} open)", self.name));
+                        Step::Accepted { slot }
+                    }
+                    None => {
+                        // The core never hands out a slot past MAX_SESSIONS; treat it as full.
+                        let _ = self.server.close_session(slot);
+                        self.refuse(handle)
+                    }
+                },
+                Err(_) => self.refuse(handle),
+            },
+            // Nothing pending after all (another waiter took it): just wait again.
+            Err(rc) => Step::Rearmed { result: rc },
+        };
+        self.rearm();
+        step
+    }
+
+    fn refuse(&mut self, handle: Handle) -> Step {
+        let _ = self.kernel.close_handle(handle);
+        let limit = self.server.sessions().limit();
+        self.kernel.log(format_args!("xcbuf: {}: session refused ({limit} open, the maximum)", self.name));
+        Step::Refused
+    }
+
+    fn handle(&mut self, slot: usize) -> Step {
+        let handled = self.server.handle(slot, self.kernel.message(), self.pointer_buffer);
+        for &stray in handled.stray_handles.as_slice() {
+            let _ = self.kernel.close_handle(stray);
+        }
+        match handled.action {
+            Action::Reply => {
+                self.reply_target = self.session_handle(slot);
+                Step::Handled { slot, result: handled.result, replied: true }
+            }
+            Action::CloseSession => {
+                let _ = self.drop_session(slot, CloseReason::CloseMessage);
+                Step::Handled { slot, result: handled.result, replied: false }
+            }
+        }
+    }
+
+    fn drop_session(&mut self, slot: usize, reason: CloseReason) -> Step {
+        let handle = self.sessions.get_mut(slot).map(core::mem::take).unwrap_or(0);
+        let _ = self.server.close_session(slot);
+        if handle != 0 {
+            let _ = self.kernel.close_handle(handle);
+        }
+        let open = self.server.sessions().open_count();
+        self.kernel.log(format_args!("xcbuf: {}: session {slot} closed, {reason} ({open} open)", self.name));
+        self.rearm();
+        Step::Dropped { slot, reason }
+    }
+
+    fn rearm_after(&mut self, result: ResultCode) -> Step {
+        self.rearm();
+        Step::Rearmed { result }
+    }
+
+    fn rearm(&mut self) {
+        self.reply_target = 0;
+        // Only a message buffer shorter than 0x100 bytes fails here, which no Kernel has.
+        let _ = self.server.prepare_receive(self.kernel.message());
+    }
+}
+
+#[cfg(test)]
+#[path = "serve_loop_tests.rs"]
+mod tests;
