@@ -1,3 +1,28 @@
-//! xcbuf-emu: runs the real aarch64 binaries with a model of Horizon's kernel IPC.
+//! xcbuf-emu: a test bench that runs the project's real aarch64 binaries (the
+//! sysmodule's `exefs.nsp` and the client's `.nro`) on a PC, with one unicorn engine
+//! per guest process, a model of Horizon's kernel IPC (horizon-ipc.md) and an HLE
+//! `sm:` (emulator-bench.md).
+//!
+//! | module | concept |
+//! |---|---|
+//! | [`cpu`] | one unicorn engine: EL0 setup, svc/exception stops, instruction counting |
+//! | [`memory`] | a process's address space map (QueryMemory, copy permission checks) |
+//! | [`kernel`] | kernel objects (handles, ports, sessions, threads, processes), svcs, message copy |
+//! | [`sm`] | the host's `sm:` (CMIF and TIPC) |
+//! | [`loader`] | exefs.nsp / .nro / ELF into a process, entry ABIs |
+//! | [`bench`] | scheduler and the library entry point [`bench::run`] |
+//! | [`observe`] | counters, the run report and its JSON |
+//! | [`symbols`] | nearest-symbol lookup for fault reports |
+//!
+//! The whole bench runs on one host thread: unicorn engines are `!Send`
+//! (emulator-bench.md B.5 test 6).
+#![forbid(unsafe_code)]
+
+pub mod bench;
 pub mod cpu;
 pub mod kernel;
+pub mod loader;
+pub mod memory;
+pub mod observe;
+pub mod sm;
+pub mod symbols;

@@ -1,4 +1,305 @@
 //! The bench's model of the Horizon kernel: one file per kernel object, as in
-//! mesosphere (`kern_k_*.cpp`).
+//! mesosphere (`kern_k_*.cpp`): [`handle_table`], [`port`], [`session`], [`thread`],
+//! [`process`]; the svc layer in [`svc`]; the message copy in [`message`] and
+//! [`receive_list`] (horizon-ipc.md §3-§4).
+//!
+//! Everything lives in one [`Kernel`] that owns every process (and so every unicorn
+//! engine: they are `!Send`, emulator-bench.md B.5 test 6, so the whole bench runs on
+//! one host thread). Objects are kept in arenas and named by index.
+
+pub mod handle_table;
+pub mod ipc;
 pub mod message;
+pub mod port;
+pub mod process;
 pub mod receive_list;
+pub mod session;
+pub mod svc;
+pub mod thread;
+
+use std::collections::BTreeMap;
+
+use xcbuf_common::result::{ResultCode, kernel};
+
+use self::handle_table::{CURRENT_PROCESS, CURRENT_THREAD};
+use self::port::KPort;
+use self::process::{KProcess, ProcessState};
+use self::session::KSession;
+use self::thread::{KThread, ThreadState, Wait};
+
+pub type ProcessId = usize;
+pub type ThreadId = usize;
+pub type PortId = usize;
+pub type SessionId = usize;
+
+/// What a handle refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KObjectRef {
+    Process(ProcessId),
+    Thread(ThreadId),
+    ServerPort(PortId),
+    ClientPort(PortId),
+    ServerSession(SessionId),
+    ClientSession(SessionId),
+}
+
+/// A registered service of the HLE `sm:`.
+#[derive(Debug, Clone)]
+pub struct RegisteredService {
+    pub port: PortId,
+    pub owner: ProcessId,
+}
+
+/// Options that change what the kernel prints.
+#[derive(Debug, Clone, Default)]
+pub struct KernelOptions {
+    /// Print every IPC message header and descriptor as decoded.
+    pub trace_ipc: bool,
+    /// Print guest debug output on stdout as it arrives.
+    pub echo_output: bool,
+}
+
+pub struct Kernel {
+    pub processes: Vec<KProcess>,
+    pub threads: Vec<KThread>,
+    pub ports: Vec<KPort>,
+    pub sessions: Vec<KSession>,
+    pub named_ports: BTreeMap<String, PortId>,
+    /// sm's registry: service name -> port.
+    pub services: BTreeMap<String, RegisteredService>,
+    /// Bench time in nanoseconds: 1 ns per guest instruction plus skipped idle time.
+    pub idle_ns: u64,
+    pub options: KernelOptions,
+    /// Trace lines (also printed when tracing).
+    pub trace: Vec<String>,
+    next_creation: u64,
+}
+
+/// Kernel result codes the common crate does not name (module 1, AMS-RES
+/// `svc_results.hpp`).
+pub mod extra_results {
+    use xcbuf_common::result::ResultCode;
+    /// 0xe001: priority outside the process's allowed range.
+    pub const INVALID_PRIORITY: ResultCode = ResultCode::new(1, 112);
+    /// 0xe201: core outside the process's core mask.
+    pub const INVALID_CORE_ID: ResultCode = ResultCode::new(1, 113);
+    /// 0xf001: unknown GetInfo id.
+    pub const INVALID_ENUM_VALUE: ResultCode = ResultCode::new(1, 120);
+    /// 0xf401: a thread or process not in the right state.
+    pub const BUSY: ResultCode = ResultCode::new(1, 122);
+}
+
+impl Kernel {
+    pub fn new(options: KernelOptions) -> Kernel {
+        Kernel {
+            processes: Vec::new(),
+            threads: Vec::new(),
+            ports: Vec::new(),
+            sessions: Vec::new(),
+            named_ports: BTreeMap::new(),
+            services: BTreeMap::new(),
+            idle_ns: 0,
+            options,
+            trace: Vec::new(),
+            next_creation: 0,
+        }
+    }
+
+    /// Bench time: instructions of every engine (1 ns each) plus idle jumps.
+    pub fn now_ns(&self) -> u64 {
+        self.processes.iter().map(|p| p.cpu.instructions()).sum::<u64>() + self.idle_ns
+    }
+
+    pub fn trace_line(&mut self, line: String) {
+        if self.options.trace_ipc {
+            println!("[trace] {line}");
+        }
+        self.trace.push(line);
+    }
+
+    /// Adds a thread object (not started) to `process`.
+    pub fn create_thread(
+        &mut self,
+        process: ProcessId,
+        initial: thread::InitialRegisters,
+        priority: i32,
+    ) -> Result<ThreadId, ResultCode> {
+        let tls = self.alloc_tls(process)?;
+        let tid = self.threads.len();
+        let index_in_process = self.processes[process].threads.len();
+        self.threads.push(KThread {
+            process,
+            index_in_process,
+            priority,
+            tls,
+            state: ThreadState::Created,
+            context: None,
+            initial,
+            pending_writes: Vec::new(),
+            creation: self.next_creation,
+            handle_in_own_process: 0,
+        });
+        self.next_creation += 1;
+        self.processes[process].threads.push(tid);
+        Ok(tid)
+    }
+
+    /// A zeroed 0x200-byte thread-local region (horizon-ipc.md §1.1; runtime-abi.md §0).
+    fn alloc_tls(&mut self, process: ProcessId) -> Result<u64, ResultCode> {
+        const TLS_SIZE: u64 = 0x200;
+        let p = &mut self.processes[process];
+        if let Some(addr) = p.free_tls.pop() {
+            p.cpu.write(addr, &[0u8; TLS_SIZE as usize]).map_err(|_| kernel::OUT_OF_MEMORY)?;
+            return Ok(addr);
+        }
+        let addr = p.next_tls;
+        if addr % crate::cpu::PAGE_SIZE == 0 {
+            p.space
+                .map(
+                    &mut p.cpu,
+                    addr,
+                    crate::cpu::PAGE_SIZE,
+                    crate::cpu::Perm::RW,
+                    crate::memory::MemoryState::ThreadLocal,
+                )
+                .map_err(|_| kernel::OUT_OF_MEMORY)?;
+        }
+        p.next_tls = addr + TLS_SIZE;
+        Ok(addr)
+    }
+
+    /// Adds a handle for `object` to `process`'s table, counting the reference.
+    pub fn add_handle(&mut self, process: ProcessId, object: KObjectRef) -> Result<u32, ResultCode> {
+        let handle = self.processes[process].handles.add(object)?;
+        self.open_ref(object);
+        Ok(handle)
+    }
+
+    fn open_ref(&mut self, object: KObjectRef) {
+        match object {
+            KObjectRef::ServerPort(p) => self.ports[p].server_refs += 1,
+            KObjectRef::ClientPort(p) => self.ports[p].client_refs += 1,
+            KObjectRef::ServerSession(s) => {
+                self.sessions[s].server_refs += 1;
+                self.sessions[s].server_accepted = true;
+            }
+            KObjectRef::ClientSession(s) => self.sessions[s].client_refs += 1,
+            KObjectRef::Process(_) | KObjectRef::Thread(_) => {}
+        }
+    }
+
+    /// Resolves a handle of `process` as seen by thread `tid` (pseudo-handles included).
+    pub fn resolve(&self, process: ProcessId, tid: ThreadId, handle: u32) -> Option<KObjectRef> {
+        match handle {
+            CURRENT_THREAD => Some(KObjectRef::Thread(tid)),
+            CURRENT_PROCESS => Some(KObjectRef::Process(process)),
+            _ => self.processes[process].handles.get(handle),
+        }
+    }
+
+    /// CloseHandle: drops the reference and tells the peer when a side closes.
+    pub fn close_handle(&mut self, process: ProcessId, handle: u32) -> Result<(), ResultCode> {
+        let object = self.processes[process].handles.remove(handle).ok_or(kernel::INVALID_HANDLE)?;
+        self.close_ref(object);
+        Ok(())
+    }
+
+    pub(crate) fn close_ref(&mut self, object: KObjectRef) {
+        match object {
+            KObjectRef::ServerPort(p) => {
+                let port = &mut self.ports[p];
+                port.server_refs = port.server_refs.saturating_sub(1);
+                if port.server_refs == 0 {
+                    // Sessions never accepted end closed: their clients see 0xf601.
+                    let pending: Vec<SessionId> = port.accept_queue.drain(..).collect();
+                    for s in pending {
+                        self.sessions[s].server_accepted = true;
+                        self.on_server_session_closed(s);
+                    }
+                }
+            }
+            KObjectRef::ClientPort(p) => {
+                self.ports[p].client_refs = self.ports[p].client_refs.saturating_sub(1);
+            }
+            KObjectRef::ServerSession(s) => {
+                let sess = &mut self.sessions[s];
+                sess.server_refs = sess.server_refs.saturating_sub(1);
+                if sess.server_refs == 0 {
+                    self.on_server_session_closed(s);
+                }
+            }
+            KObjectRef::ClientSession(s) => {
+                let sess = &mut self.sessions[s];
+                sess.client_refs = sess.client_refs.saturating_sub(1);
+                if sess.client_refs == 0 {
+                    self.on_client_session_closed(s);
+                }
+            }
+            KObjectRef::Process(_) | KObjectRef::Thread(_) => {}
+        }
+    }
+
+    /// The server side is gone: every pending request ends with SessionClosed
+    /// (horizon-ipc.md §3.1 OnRequest, §6.1 Close).
+    fn on_server_session_closed(&mut self, s: SessionId) {
+        let sess = &mut self.sessions[s];
+        let mut ended: Vec<_> = sess.requests.drain(..).collect();
+        ended.extend(sess.current.take());
+        self.release_session_slot(s);
+        for req in ended {
+            if let Some(t) = req.client_thread {
+                self.threads[t].wake(&[(0, u64::from(kernel::SESSION_CLOSED.raw()))]);
+            }
+        }
+    }
+
+    fn on_client_session_closed(&mut self, s: SessionId) {
+        // Threads deferred by sm on this session never get an answer.
+        for t in 0..self.threads.len() {
+            if let ThreadState::Waiting(Wait::SmDeferred { session, .. }) = &self.threads[t].state {
+                if *session == s {
+                    self.threads[t].wake(&[(0, u64::from(kernel::SESSION_CLOSED.raw()))]);
+                }
+            }
+        }
+        self.release_session_slot(s);
+    }
+
+    /// Frees the port's session slot once both sides are closed.
+    fn release_session_slot(&mut self, s: SessionId) {
+        let sess = &self.sessions[s];
+        let both_closed = sess.client_closed() && (sess.server_closed() || !sess.server_accepted);
+        if both_closed {
+            if let Some(p) = sess.port {
+                self.ports[p].open_sessions = self.ports[p].open_sessions.saturating_sub(1);
+                self.sessions[s].port = None;
+            }
+        }
+    }
+
+    /// Ends a process: every handle is closed (peers see SessionClosed) and every
+    /// thread stops.
+    pub fn terminate_process(&mut self, process: ProcessId, state: ProcessState) {
+        if !self.processes[process].is_running() {
+            return;
+        }
+        self.processes[process].state = state;
+        for t in self.processes[process].threads.clone() {
+            self.threads[t].state = ThreadState::Exited;
+        }
+        for (handle, _) in self.processes[process].handles.entries() {
+            let _ = self.close_handle(process, handle);
+        }
+        // Requests this process had queued as a client are dropped from servers' queues.
+        for sess in &mut self.sessions {
+            sess.requests.retain(|r| r.message.process != process);
+        }
+    }
+
+    /// Thread name for reports: "process/thread#i".
+    pub fn thread_name(&self, t: ThreadId) -> String {
+        let th = &self.threads[t];
+        format!("{}/thread#{}", self.processes[th.process].name, th.index_in_process)
+    }
+}
+

@@ -1,0 +1,389 @@
+//! A whole run: load the processes, schedule their threads cooperatively, end with a
+//! [`RunReport`] (the library entry point [`run`], and [`run_setups`] for crafted
+//! processes).
+//!
+//! Scheduling is deterministic: runnable threads are ordered by (priority, creation
+//! order) and served round-robin; a thread runs until it blocks in an svc, yields, or
+//! uses its slice. When nothing is runnable the bench jumps its clock to the earliest
+//! pending deadline; with no deadline left while the client still runs, the run is a
+//! deadlock, reported with each thread's blocking svc.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::cpu::{RegisterDump, Stop};
+use crate::kernel::process::{LaunchKind, ProcessState};
+use crate::kernel::svc::SvcFlow;
+use crate::kernel::thread::ThreadState;
+use crate::kernel::{Kernel, KernelOptions, ProcessId, ThreadId};
+use crate::loader::{self, ProcessSetup};
+use crate::observe::{ProcessReport, RunEnd, RunReport};
+use crate::symbols::Symbols;
+
+/// Instructions per time slice.
+pub const DEFAULT_SLICE: u64 = 100_000;
+/// Default instruction budget of a run (all processes).
+pub const DEFAULT_MAX_INSTRUCTIONS: u64 = 20_000_000_000;
+
+/// What to run (the CLI's `run` arguments).
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// `exefs.nsp` of the sysmodule; ignored with `no_sysmodule`.
+    pub sysmodule: Option<PathBuf>,
+    pub nro: Option<PathBuf>,
+    pub no_sysmodule: bool,
+    /// How the NRO is entered (hbmenu: loader config; emulator: NSO convention).
+    pub launch: LaunchKind,
+    pub sysmodule_elf: Option<PathBuf>,
+    pub nro_elf: Option<PathBuf>,
+    pub max_instructions: u64,
+    pub time_budget: Option<Duration>,
+    pub trace_ipc: bool,
+    /// Print guest output on stdout as it arrives.
+    pub echo_output: bool,
+    pub slice: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            sysmodule: None,
+            nro: None,
+            no_sysmodule: false,
+            launch: LaunchKind::Hbmenu,
+            sysmodule_elf: None,
+            nro_elf: None,
+            max_instructions: DEFAULT_MAX_INSTRUCTIONS,
+            time_budget: None,
+            trace_ipc: false,
+            echo_output: false,
+            slice: DEFAULT_SLICE,
+        }
+    }
+}
+
+/// A process to start and whether the run waits for it.
+#[derive(Clone)]
+pub struct Role {
+    pub setup: ProcessSetup,
+    /// The run ends when every client has ended.
+    pub client: bool,
+}
+
+fn load_error(e: String) -> RunReport {
+    RunReport {
+        end: RunEnd::LoadError(e),
+        nro_result: None,
+        processes: Vec::new(),
+        client_lines: Vec::new(),
+        trace: Vec::new(),
+        wall_time_ms: 0,
+    }
+}
+
+fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn symbols(path: &Option<PathBuf>) -> Result<Option<Symbols>, String> {
+    match path {
+        None => Ok(None),
+        Some(p) => Symbols::from_elf(&read(p)?).map(Some).map_err(|e| format!("{}: {e}", p.display())),
+    }
+}
+
+/// Loads the files of `config` and runs them.
+pub fn run(config: &RunConfig) -> RunReport {
+    let mut roles = Vec::new();
+    if !config.no_sysmodule {
+        if let Some(path) = &config.sysmodule {
+            let setup = read(path).and_then(|b| loader::sysmodule_from_exefs(&path.display().to_string(), &b));
+            let mut setup = match setup {
+                Ok(s) => s,
+                Err(e) => return load_error(e),
+            };
+            match symbols(&config.sysmodule_elf) {
+                Ok(s) => setup.symbols = s,
+                Err(e) => return load_error(e),
+            }
+            roles.push(Role { setup, client: false });
+        }
+    }
+    if let Some(path) = &config.nro {
+        let kind = if config.no_sysmodule && config.launch == LaunchKind::Hbmenu && config.sysmodule.is_none() {
+            config.launch
+        } else {
+            config.launch
+        };
+        let setup = read(path).and_then(|b| loader::nro_from_file(&path.display().to_string(), &b, kind));
+        let mut setup = match setup {
+            Ok(s) => s,
+            Err(e) => return load_error(e),
+        };
+        match symbols(&config.nro_elf) {
+            Ok(s) => setup.symbols = s,
+            Err(e) => return load_error(e),
+        }
+        roles.push(Role { setup, client: true });
+    }
+    if roles.is_empty() {
+        return load_error("nothing to run: give --nro and/or --sysmodule".into());
+    }
+    run_setups(roles, config)
+}
+
+/// Runs the given processes (in start order) until every client ended, a deadlock, or
+/// the budget.
+pub fn run_setups(roles: Vec<Role>, config: &RunConfig) -> RunReport {
+    let started = Instant::now();
+    let mut k = Kernel::new(KernelOptions { trace_ipc: config.trace_ipc, echo_output: config.echo_output });
+    crate::sm::install(&mut k);
+    let mut clients = Vec::new();
+    for role in roles {
+        match loader::spawn(&mut k, role.setup) {
+            Ok(pid) if role.client => clients.push(pid),
+            Ok(_) => {}
+            Err(e) => return load_error(e),
+        }
+    }
+    let end = schedule(&mut k, &clients, config, started);
+    report(k, end, &clients, started)
+}
+
+fn all_ended(k: &Kernel, clients: &[ProcessId]) -> bool {
+    if clients.is_empty() {
+        k.processes.iter().all(|p| !p.is_running())
+    } else {
+        clients.iter().all(|&c| !k.processes[c].is_running())
+    }
+}
+
+fn schedule(k: &mut Kernel, clients: &[ProcessId], config: &RunConfig, started: Instant) -> RunEnd {
+    let mut last: Option<(i32, u64)> = None;
+    loop {
+        if all_ended(k, clients) {
+            return RunEnd::Completed;
+        }
+        let executed: u64 = k.processes.iter().map(|p| p.cpu.instructions()).sum();
+        if executed >= config.max_instructions {
+            return RunEnd::BudgetExhausted {
+                what: format!("instruction budget of {} exhausted ({executed} executed)", config.max_instructions),
+            };
+        }
+        if let Some(budget) = config.time_budget {
+            if started.elapsed() > budget {
+                return RunEnd::BudgetExhausted { what: format!("time budget of {budget:?} exhausted") };
+            }
+        }
+        for t in 0..k.threads.len() {
+            if matches!(k.threads[t].state, ThreadState::Waiting(_)) && k.processes[k.threads[t].process].is_running() {
+                if let Some(writes) = k.poll_wait(t) {
+                    k.threads[t].wake(&writes);
+                }
+            }
+        }
+        let mut runnable: Vec<(i32, u64, ThreadId)> = k
+            .threads
+            .iter()
+            .enumerate()
+            .filter(|(_, th)| th.is_runnable() && k.processes[th.process].is_running())
+            .map(|(i, th)| (th.priority, th.creation, i))
+            .collect();
+        runnable.sort();
+        let next = runnable
+            .iter()
+            .find(|(p, c, _)| last.is_none_or(|l| (*p, *c) > l))
+            .or_else(|| runnable.first())
+            .copied();
+        let Some((prio, creation, t)) = next else {
+            let now = k.now_ns();
+            let deadline = k
+                .threads
+                .iter()
+                .filter(|th| k.processes[th.process].is_running())
+                .filter_map(|th| match &th.state {
+                    ThreadState::Waiting(w) => w.deadline(),
+                    _ => None,
+                })
+                .min();
+            match deadline {
+                Some(d) => {
+                    k.idle_ns += d.saturating_sub(now).max(1);
+                    continue;
+                }
+                None => return RunEnd::Deadlock { threads: blocked_threads(k) },
+            }
+        };
+        last = Some((prio, creation));
+        run_thread(k, t, config.slice);
+    }
+}
+
+fn blocked_threads(k: &Kernel) -> Vec<String> {
+    k.threads
+        .iter()
+        .enumerate()
+        .filter(|(_, th)| k.processes[th.process].is_running())
+        .filter_map(|(i, th)| match &th.state {
+            ThreadState::Waiting(w) => Some(format!("{}: blocked in {}", k.thread_name(i), w.svc_name())),
+            ThreadState::Created => Some(format!("{}: created, never started", k.thread_name(i))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Puts thread `t`'s registers into its process's engine.
+fn load_thread(k: &mut Kernel, t: ThreadId) -> Result<(), String> {
+    let p = k.threads[t].process;
+    if k.processes[p].loaded_thread != Some(t) {
+        if let Some(cur) = k.processes[p].loaded_thread {
+            if k.threads[cur].context.is_none() {
+                k.threads[cur].context = Some(k.processes[p].cpu.new_context().map_err(|e| e.to_string())?);
+            }
+            let (threads, processes) = (&mut k.threads, &k.processes);
+            if let Some(ctx) = threads[cur].context.as_mut() {
+                processes[p].cpu.save_context(ctx).map_err(|e| e.to_string())?;
+            }
+        }
+        let cpu = &mut k.processes[p].cpu;
+        match &k.threads[t].context {
+            Some(ctx) => cpu.restore_context(ctx).map_err(|e| e.to_string())?,
+            None => {
+                use unicorn_engine::RegisterARM64 as R;
+                let init = k.threads[t].initial;
+                cpu.load_base_context().map_err(|e| e.to_string())?;
+                for n in 0..=30 {
+                    cpu.set_x(n, 0).map_err(|e| e.to_string())?;
+                }
+                cpu.set_x(0, init.x0).map_err(|e| e.to_string())?;
+                cpu.set_x(1, init.x1).map_err(|e| e.to_string())?;
+                cpu.set_x(30, init.lr).map_err(|e| e.to_string())?;
+                cpu.set_reg(R::SP, init.sp).map_err(|e| e.to_string())?;
+                cpu.set_reg(R::PC, init.pc).map_err(|e| e.to_string())?;
+                cpu.set_reg(R::TPIDRRO_EL0, k.threads[t].tls).map_err(|e| e.to_string())?;
+            }
+        }
+        k.processes[p].loaded_thread = Some(t);
+    }
+    let writes = std::mem::take(&mut k.threads[t].pending_writes);
+    for (reg, v) in writes {
+        k.processes[p].cpu.set_x(reg, v).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn fault_report(k: &Kernel, t: ThreadId, what: &str, pc: u64, dump: &RegisterDump) -> String {
+    let p = &k.processes[k.threads[t].process];
+    format!(
+        "{what} in {} at pc {} (lr {})\n{dump}",
+        k.thread_name(t),
+        p.describe_address(pc),
+        p.describe_address(dump.x[30]),
+    )
+}
+
+/// Runs thread `t` for up to `slice` instructions.
+fn run_thread(k: &mut Kernel, t: ThreadId, slice: u64) {
+    let p = k.threads[t].process;
+    if let Err(e) = load_thread(k, t) {
+        k.fault_process(p, format!("bench could not switch to {}: {e}", k.thread_name(t)));
+        return;
+    }
+    let start = k.processes[p].cpu.instructions();
+    loop {
+        let used = k.processes[p].cpu.instructions() - start;
+        if used >= slice {
+            return;
+        }
+        let stop = k.processes[p].cpu.run(slice - used);
+        match stop {
+            Stop::Svc { imm, pc } => {
+                let stub = k.processes[p].return_stub;
+                if imm == 0x07 && stub == Some(pc.wrapping_sub(4)) {
+                    let result = k.processes[p].cpu.x(0) as u32;
+                    k.terminate_process(
+                        p,
+                        ProcessState::Exited { result, how: "returned to the loader".into() },
+                    );
+                    return;
+                }
+                match k.handle_svc(t, imm) {
+                    SvcFlow::Continue => {}
+                    SvcFlow::Block | SvcFlow::Yield | SvcFlow::Ended => return,
+                }
+                if !k.threads[t].is_runnable() {
+                    return;
+                }
+            }
+            Stop::SliceEnd { .. } => return,
+            Stop::Exception { intno, pc } => {
+                let dump = k.processes[p].cpu.dump();
+                let what = match intno {
+                    1 => "undefined instruction (EXCP_UDEF)".to_string(),
+                    7 => "breakpoint (EXCP_BKPT)".to_string(),
+                    n => format!("CPU exception intno {n}"),
+                };
+                let report = fault_report(k, t, &what, pc, &dump);
+                k.fault_process(p, report);
+                return;
+            }
+            Stop::MemoryFault { access, address, pc } => {
+                let dump = k.processes[p].cpu.dump();
+                let report = fault_report(k, t, &format!("{access} at {address:#x}"), pc, &dump);
+                k.fault_process(p, report);
+                return;
+            }
+            Stop::EngineError { error, pc } => {
+                let dump = k.processes[p].cpu.dump();
+                let report = fault_report(k, t, &format!("engine error {error}"), pc, &dump);
+                k.fault_process(p, report);
+                return;
+            }
+        }
+    }
+}
+
+fn report(k: Kernel, end: RunEnd, clients: &[ProcessId], started: Instant) -> RunReport {
+    let processes: Vec<ProcessReport> = k
+        .processes
+        .iter()
+        .map(|p| {
+            let (state, exit_result, fault) = match &p.state {
+                ProcessState::Running => ("running".to_string(), None, None),
+                ProcessState::Exited { result, .. } => ("exited".to_string(), Some(*result), None),
+                ProcessState::Faulted { report } => ("faulted".to_string(), None, Some(report.clone())),
+            };
+            ProcessReport {
+                name: p.name.clone(),
+                state,
+                exit_result,
+                fault,
+                instructions: p.cpu.instructions(),
+                svcs: p.counters.svcs.clone(),
+                requests_sent: p.counters.requests_sent,
+                requests_received: p.counters.requests_received,
+                replies_sent: p.counters.replies_sent,
+                ipc_bytes_copied: p.counters.ipc_bytes_copied,
+                heap_peak_reported: p.counters.heap_peak_reported,
+                heap_size_max: p.counters.heap_size_max,
+                threads: p.threads.len(),
+                handles_open: p.handles.len(),
+                output: p.output.clone(),
+            }
+        })
+        .collect();
+    let client = clients.first().copied();
+    let nro_result = client.and_then(|c| match &k.processes[c].state {
+        ProcessState::Exited { result, .. } => Some(*result),
+        _ => None,
+    });
+    let client_lines = client.map(|c| k.processes[c].output.clone()).unwrap_or_default();
+    RunReport {
+        end,
+        nro_result,
+        processes,
+        client_lines,
+        trace: k.trace,
+        wall_time_ms: started.elapsed().as_millis(),
+    }
+}

@@ -1,0 +1,357 @@
+//! KServerSession's request bookkeeping around the message copy of [`super::message`]:
+//! `send_sync_request` (client), `receive_request` and `send_reply` (server), with the
+//! result routing of horizon-ipc.md §3.4 and §4.
+
+use std::cell::RefCell;
+
+use xcbuf_common::hipc::{MessageHeader, PointerDescriptor, ReceiveListEntry, SpecialHeader};
+use xcbuf_common::result::{ResultCode, kernel};
+
+use crate::cpu::Perm;
+
+use super::handle_table::{CURRENT_PROCESS, CURRENT_THREAD};
+use super::message::{
+    self, HandleTranslator, MessageBuffer, MessageMemory, ServerOutcome, Side, UserAccess,
+};
+use super::session::{KSessionRequest, MessageLocation, SessionServer};
+use super::thread::{ThreadState, Wait};
+use super::{KObjectRef, Kernel, ProcessId, SessionId, ThreadId};
+
+/// The two processes of one copy, as the message model sees them.
+struct Transfer<'k> {
+    k: &'k mut Kernel,
+    client: ProcessId,
+    server: ProcessId,
+    client_thread: Option<ThreadId>,
+    server_thread: ThreadId,
+}
+
+impl Transfer<'_> {
+    fn process(&self, side: Side) -> ProcessId {
+        match side {
+            Side::Client => self.client,
+            Side::Server => self.server,
+        }
+    }
+}
+
+impl MessageMemory for Transfer<'_> {
+    fn read(&mut self, side: Side, address: u64, out: &mut [u8]) -> Result<(), ResultCode> {
+        let p = &self.k.processes[self.process(side)];
+        if !p.space.check(address, out.len() as u64, Perm::NONE) {
+            return Err(kernel::INVALID_CURRENT_MEMORY);
+        }
+        p.cpu.read(address, out).map_err(|_| kernel::INVALID_CURRENT_MEMORY)
+    }
+
+    fn write(&mut self, side: Side, address: u64, data: &[u8]) -> Result<(), ResultCode> {
+        let pid = self.process(side);
+        let p = &mut self.k.processes[pid];
+        if !p.space.check(address, data.len() as u64, Perm::NONE) {
+            return Err(kernel::INVALID_CURRENT_MEMORY);
+        }
+        p.cpu.write(address, data).map_err(|_| kernel::INVALID_CURRENT_MEMORY)
+    }
+
+    fn check_user_access(
+        &mut self,
+        side: Side,
+        address: u64,
+        size: u64,
+        access: UserAccess,
+    ) -> Result<(), ResultCode> {
+        let need = match access {
+            UserAccess::Read => Perm::R,
+            UserAccess::ReadWrite => Perm::RW,
+        };
+        let p = &self.k.processes[self.process(side)];
+        if p.space.check(address, size, need) {
+            Ok(())
+        } else {
+            Err(kernel::INVALID_CURRENT_MEMORY)
+        }
+    }
+}
+
+impl HandleTranslator for Transfer<'_> {
+    fn process_id(&mut self, side: Side) -> u64 {
+        self.k.processes[self.process(side)].pid
+    }
+
+    fn copy_handle(&mut self, from: Side, handle: u32) -> Result<u32, ResultCode> {
+        let from_pid = self.process(from);
+        let object = match handle {
+            CURRENT_THREAD => match from {
+                Side::Client => self.client_thread.map(KObjectRef::Thread),
+                Side::Server => Some(KObjectRef::Thread(self.server_thread)),
+            },
+            CURRENT_PROCESS => Some(KObjectRef::Process(from_pid)),
+            h => self.k.processes[from_pid].handles.get(h),
+        }
+        .ok_or(kernel::INVALID_HANDLE)?;
+        self.k.add_handle(self.process(from.peer()), object)
+    }
+
+    fn move_handle(&mut self, from: Side, handle: u32) -> Result<u32, ResultCode> {
+        let from_pid = self.process(from);
+        let object = self.k.processes[from_pid].handles.remove(handle).ok_or(kernel::INVALID_HANDLE)?;
+        let to = self.process(from.peer());
+        match self.k.processes[to].handles.add(object) {
+            Ok(h) => Ok(h),
+            Err(e) => {
+                // The reference the moved handle held goes away with it.
+                self.k.close_ref(object);
+                Err(e)
+            }
+        }
+    }
+
+    fn close_handle(&mut self, side: Side, handle: u32) {
+        let _ = self.k.close_handle(self.process(side), handle);
+    }
+}
+
+/// What the server's receive attempt on one session gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiveOutcome {
+    /// A request is now the session's current request.
+    Received,
+    /// Nothing to receive (or the request failed without breaking the receive list):
+    /// keep waiting (horizon-ipc.md §3.4).
+    NotFound,
+    /// Return this result with the session's index (0xf601, 0x20401).
+    Error(ResultCode),
+}
+
+impl Kernel {
+    fn tls_message(&self, t: ThreadId) -> MessageLocation {
+        let th = &self.threads[t];
+        MessageLocation { process: th.process, address: th.tls, size: 0x100 }
+    }
+
+    fn read_message_words(&self, loc: MessageLocation) -> Vec<u32> {
+        let mut bytes = vec![0u8; loc.size as usize];
+        let _ = self.processes[loc.process].cpu.read(loc.address, &mut bytes);
+        bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    }
+
+    /// SendSyncRequest (0x21) by thread `t` on client session `s`. `Ok(())`: the thread
+    /// is blocked until the reply (or already answered by the HLE `sm:`).
+    pub fn send_sync_request(&mut self, t: ThreadId, s: SessionId) -> Result<(), ResultCode> {
+        let sess = &self.sessions[s];
+        if sess.server_closed() {
+            return Err(kernel::SESSION_CLOSED);
+        }
+        let message = self.tls_message(t);
+        let process = self.threads[t].process;
+        self.processes[process].counters.requests_sent += 1;
+        if self.options.trace_ipc {
+            let words = self.read_message_words(message);
+            let line = format!("{} request on session #{s}: {}", self.thread_name(t), describe_message(&words));
+            self.trace_line(line);
+        }
+        if let SessionServer::HleSm { .. } = self.sessions[s].server {
+            return crate::sm::handle_request(self, t, s);
+        }
+        self.sessions[s].requests.push_back(KSessionRequest { client_thread: Some(t), message });
+        self.threads[t].state = ThreadState::Waiting(Wait::SyncRequest { session: s });
+        Ok(())
+    }
+
+    /// KServerSession::ReceiveRequest for server thread `t` on session `s`
+    /// (horizon-ipc.md §3.1, §3.4).
+    pub fn receive_request(&mut self, t: ThreadId, s: SessionId) -> ReceiveOutcome {
+        let sess = &self.sessions[s];
+        if sess.client_closed() && sess.requests.is_empty() {
+            return ReceiveOutcome::Error(kernel::SESSION_CLOSED);
+        }
+        if sess.current.is_some() {
+            return ReceiveOutcome::NotFound;
+        }
+        let Some(request) = self.sessions[s].requests.pop_front() else {
+            return ReceiveOutcome::NotFound;
+        };
+        let server = self.threads[t].process;
+        let dst = MessageBuffer::thread_local(self.threads[t].tls);
+        let src = MessageBuffer::thread_local(request.message.address);
+        let client_name = request.client_thread.map(|c| self.thread_name(c));
+        let cell = RefCell::new(Transfer {
+            k: self,
+            client: request.message.process,
+            server,
+            client_thread: request.client_thread,
+            server_thread: t,
+        });
+        let result = message::receive_message(&mut MemView(&cell), &mut HandleView(&cell), dst, src);
+        drop(cell);
+        match result {
+            Ok(report) => {
+                self.sessions[s].current = Some(request);
+                let p = &mut self.processes[server].counters;
+                p.requests_received += 1;
+                p.ipc_bytes_copied += report.total_bytes();
+                if self.options.trace_ipc {
+                    let line = format!(
+                        "{} received on session #{s} from {}: {} bytes ({} X)",
+                        self.thread_name(t),
+                        client_name.unwrap_or_else(|| "host".into()),
+                        report.total_bytes(),
+                        report.pointer_count
+                    );
+                    self.trace_line(line);
+                }
+                ReceiveOutcome::Received
+            }
+            Err(failure) => {
+                let line = format!(
+                    "request on session #{s} failed: client gets {}, server sees {}: {}",
+                    failure.client_result,
+                    failure.server_sees.result(),
+                    failure
+                );
+                self.trace_line(line);
+                self.complete_request(request, failure.client_result);
+                match failure.server_sees {
+                    ServerOutcome::NotFound => ReceiveOutcome::NotFound,
+                    ServerOutcome::ReceiveListBroken => ReceiveOutcome::Error(kernel::RECEIVE_LIST_BROKEN),
+                }
+            }
+        }
+    }
+
+    /// Ends a request: the client's SendSyncRequest returns `result`.
+    fn complete_request(&mut self, request: KSessionRequest, result: ResultCode) {
+        if let Some(c) = request.client_thread {
+            if matches!(self.threads[c].state, ThreadState::Waiting(Wait::SyncRequest { .. })) {
+                self.threads[c].wake(&[(0, u64::from(result.raw()))]);
+            }
+        }
+    }
+
+    /// KServerSession::SendReply by server thread `t` on session `s` (horizon-ipc.md §4).
+    /// The result is the server's; the client's goes to the client thread.
+    pub fn send_reply(&mut self, t: ThreadId, s: SessionId) -> Result<(), ResultCode> {
+        let Some(request) = self.sessions[s].current.take() else {
+            return Err(kernel::INVALID_STATE);
+        };
+        let client_alive = request
+            .client_thread
+            .is_some_and(|c| matches!(self.threads[c].state, ThreadState::Waiting(Wait::SyncRequest { .. })));
+        if !client_alive || self.sessions[s].client_closed() {
+            self.complete_request(request, kernel::SESSION_CLOSED);
+            return Err(kernel::SESSION_CLOSED);
+        }
+        let server = self.threads[t].process;
+        let src = MessageBuffer::thread_local(self.threads[t].tls);
+        let dst = MessageBuffer::thread_local(request.message.address);
+        if self.options.trace_ipc {
+            let words = self.read_message_words(self.tls_message(t));
+            let line = format!("{} reply on session #{s}: {}", self.thread_name(t), describe_message(&words));
+            self.trace_line(line);
+        }
+        let cell = RefCell::new(Transfer {
+            k: self,
+            client: request.message.process,
+            server,
+            client_thread: request.client_thread,
+            server_thread: t,
+        });
+        let result = message::send_message(&mut MemView(&cell), &mut HandleView(&cell), src, dst);
+        drop(cell);
+        self.processes[server].counters.replies_sent += 1;
+        match result {
+            Ok(report) => {
+                self.processes[server].counters.ipc_bytes_copied += report.total_bytes();
+                self.complete_request(request, ResultCode::SUCCESS);
+            }
+            Err(failure) => {
+                let line = format!("reply on session #{s} failed: client gets {}: {failure}", failure.client_result);
+                self.trace_line(line);
+                self.complete_request(request, failure.client_result);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The memory half of a [`Transfer`].
+struct MemView<'a, 'k>(&'a RefCell<Transfer<'k>>);
+/// The handle half of a [`Transfer`].
+struct HandleView<'a, 'k>(&'a RefCell<Transfer<'k>>);
+
+impl MessageMemory for MemView<'_, '_> {
+    fn read(&mut self, side: Side, address: u64, out: &mut [u8]) -> Result<(), ResultCode> {
+        self.0.borrow_mut().read(side, address, out)
+    }
+    fn write(&mut self, side: Side, address: u64, data: &[u8]) -> Result<(), ResultCode> {
+        self.0.borrow_mut().write(side, address, data)
+    }
+    fn check_user_access(&mut self, side: Side, address: u64, size: u64, access: UserAccess) -> Result<(), ResultCode> {
+        self.0.borrow_mut().check_user_access(side, address, size, access)
+    }
+}
+
+impl HandleTranslator for HandleView<'_, '_> {
+    fn process_id(&mut self, side: Side) -> u64 {
+        self.0.borrow_mut().process_id(side)
+    }
+    fn copy_handle(&mut self, from: Side, handle: u32) -> Result<u32, ResultCode> {
+        self.0.borrow_mut().copy_handle(from, handle)
+    }
+    fn move_handle(&mut self, from: Side, handle: u32) -> Result<u32, ResultCode> {
+        self.0.borrow_mut().move_handle(from, handle)
+    }
+    fn close_handle(&mut self, side: Side, handle: u32) {
+        self.0.borrow_mut().close_handle(side, handle)
+    }
+}
+
+/// One-line decoding of a message: header, special header, X descriptors, C entries
+/// (for `--trace-ipc`).
+pub fn describe_message(words: &[u32]) -> String {
+    if words.len() < 2 {
+        return "(short message)".to_string();
+    }
+    let header = MessageHeader::decode([words[0], words[1]]);
+    let mut out = format!("{header:?}");
+    let mut idx = 2usize;
+    if words[1] & (1 << 31) != 0 {
+        if let Some(&w) = words.get(idx) {
+            let special = SpecialHeader::decode(w);
+            out.push_str(&format!(" {special:?}"));
+            idx += 1 + special.data_words();
+        }
+    }
+    let x_count = ((words[0] >> 16) & 0xf) as usize;
+    for i in 0..x_count {
+        if let (Some(&a), Some(&b)) = (words.get(idx), words.get(idx + 1)) {
+            let d = PointerDescriptor::decode([a, b]);
+            out.push_str(&format!(
+                " X[{i}]{{index {}, address {:#x}, size {:#x}}}",
+                d.index(),
+                d.address(),
+                d.size()
+            ));
+        }
+        idx += 2;
+    }
+    let abw = (((words[0] >> 20) & 0xf) + ((words[0] >> 24) & 0xf) + ((words[0] >> 28) & 0xf)) as usize;
+    idx += 3 * abw;
+    let raw = (words[1] & 0x3ff) as usize;
+    let mode = (words[1] >> 10) & 0xf;
+    let offset = ((words[1] >> 20) & 0x7ff) as usize;
+    let list_idx = if offset != 0 { offset } else { idx + raw };
+    let entries = match mode {
+        0 | 1 => 0,
+        2 => 1,
+        n => (n - 2) as usize,
+    };
+    for i in 0..entries {
+        let at = list_idx + 2 * i;
+        if let (Some(&a), Some(&b)) = (words.get(at), words.get(at + 1)) {
+            let e = ReceiveListEntry::decode([a, b]);
+            out.push_str(&format!(" C[{i}]{{address {:#x}, size {:#x}}}", e.address(), e.size()));
+        }
+    }
+    out
+}

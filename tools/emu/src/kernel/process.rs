@@ -1,0 +1,128 @@
+//! KProcess: one guest program with its own unicorn engine, address space, handle
+//! table, threads, svc permissions and sm permissions.
+
+use std::collections::BTreeMap;
+
+use crate::cpu::Cpu;
+use crate::memory::AddressSpace;
+use crate::symbols::Symbols;
+
+use super::ThreadId;
+use super::handle_table::HandleTable;
+
+/// What the NPDM lets the process ask sm for (formats.md §3.4). `None` lists mean
+/// "anything" (an NRO under hbloader).
+#[derive(Debug, Clone, Default)]
+pub struct ServiceAccess {
+    pub host: Option<Vec<String>>,
+    pub access: Option<Vec<String>>,
+}
+
+fn name_matches(pattern: &str, name: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => pattern == name,
+    }
+}
+
+impl ServiceAccess {
+    pub fn may_host(&self, name: &str) -> bool {
+        self.host.as_ref().is_none_or(|l| l.iter().any(|p| name_matches(p, name)))
+    }
+    pub fn may_access(&self, name: &str) -> bool {
+        self.access.as_ref().is_none_or(|l| l.iter().any(|p| name_matches(p, name)))
+    }
+}
+
+/// How the process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessState {
+    Running,
+    /// ExitProcess, or the entry returned to the loader stub (`result` = w0).
+    Exited { result: u32, how: String },
+    /// Stopped by a CPU exception, svcBreak, an svc not granted or not implemented.
+    Faulted { report: String },
+}
+
+/// Observation counters (issue item 5).
+#[derive(Debug, Clone, Default)]
+pub struct ProcessCounters {
+    pub svcs: BTreeMap<u32, u64>,
+    pub requests_sent: u64,
+    pub requests_received: u64,
+    pub replies_sent: u64,
+    pub ipc_bytes_copied: u64,
+    /// Last value the runtime reported on a `@heap` debug line.
+    pub heap_peak_reported: Option<u64>,
+    pub heap_size_max: u64,
+}
+
+/// Which loader convention the process was started with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaunchKind {
+    /// NSO entry: x0 = 0, x1 = main thread handle, lr = 0.
+    Sysmodule,
+    /// NRO under hbloader: x0 = loader config, x1 = -1, lr = return stub.
+    Hbmenu,
+    /// NRO as Eden/Ryujinx start it: like an NSO, no config.
+    Emulator,
+}
+
+pub struct KProcess {
+    pub name: String,
+    pub pid: u64,
+    pub program_id: u64,
+    pub kind: LaunchKind,
+    pub cpu: Cpu,
+    pub space: AddressSpace,
+    pub handles: HandleTable,
+    pub threads: Vec<ThreadId>,
+    /// The thread whose registers are in the engine.
+    pub loaded_thread: Option<ThreadId>,
+    /// svc n granted? `None` = every svc (NRO under hbloader's NPDM or an emulator).
+    pub svc_allowed: Option<Vec<bool>>,
+    pub services: ServiceAccess,
+    pub state: ProcessState,
+    pub heap_size: u64,
+    pub memory_limit: u64,
+    pub core_mask: u64,
+    pub priority_mask: u64,
+    /// Next free thread-local slot address.
+    pub next_tls: u64,
+    /// Free TLS slots of exited threads.
+    pub free_tls: Vec<u64>,
+    /// Address of the hbloader return stub (`svc #0x07` page), if any.
+    pub return_stub: Option<u64>,
+    pub code_base: u64,
+    pub code_size: u64,
+    pub symbols: Option<Symbols>,
+    pub counters: ProcessCounters,
+    /// Unterminated tail of the debug output.
+    pub debug_line: String,
+    /// Complete debug output lines.
+    pub output: Vec<String>,
+}
+
+impl KProcess {
+    pub fn is_running(&self) -> bool {
+        self.state == ProcessState::Running
+    }
+
+    pub fn svc_granted(&self, svc: u32) -> bool {
+        match &self.svc_allowed {
+            None => true,
+            Some(mask) => mask.get(svc as usize).copied().unwrap_or(false),
+        }
+    }
+
+    pub fn describe_address(&self, address: u64) -> String {
+        let sym = self.symbols.as_ref().and_then(|s| s.lookup(address, self.code_base));
+        match sym {
+            Some(s) => format!("{address:#x} ({s})"),
+            None if address >= self.code_base && address < self.code_base + self.code_size => {
+                format!("{address:#x} (image+{:#x})", address - self.code_base)
+            }
+            None => format!("{address:#x}"),
+        }
+    }
+}

@@ -1,0 +1,755 @@
+//! The svc layer: register conventions of runtime-abi.md §3 and horizon-ipc.md §7,
+//! dispatch by number, and the waits of WaitSynchronization / ReplyAndReceive.
+//!
+//! An svc the bench does not implement stops the process with its name and number;
+//! an svc the process's NPDM does not grant stops it too. Neither is ever a silent
+//! success.
+
+use xcbuf_common::result::{ResultCode, kernel};
+
+use crate::cpu::{PAGE_SIZE, Perm};
+use crate::memory::{self, MemoryState};
+
+use super::extra_results::{BUSY, INVALID_CORE_ID, INVALID_ENUM_VALUE, INVALID_PRIORITY};
+use super::ipc::ReceiveOutcome;
+use super::port::{KPort, PortServer};
+use super::process::ProcessState;
+use super::session::{KSession, SessionServer};
+use super::thread::{InitialRegisters, ThreadState, Wait};
+use super::{KObjectRef, Kernel, ProcessId, ThreadId};
+
+/// What the scheduler does with the calling thread after an svc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SvcFlow {
+    /// Outputs written; keep running.
+    Continue,
+    /// The thread waits; run another.
+    Block,
+    /// The thread stays runnable but gives up its slice (SleepThread 0/-1/-2).
+    Yield,
+    /// The process (or thread) ended.
+    Ended,
+}
+
+/// Handles in one WaitSynchronization / ReplyAndReceive (`ArgumentHandleCountMax`).
+pub const HANDLE_COUNT_MAX: u64 = 0x40;
+/// Longest port name including its NUL (`NameLengthMax`, horizon-ipc.md §7).
+pub const PORT_NAME_LENGTH_MAX: usize = 12;
+/// SetHeapSize granularity: 2 MiB (emulator-bench.md §1).
+pub const HEAP_SIZE_ALIGNMENT: u64 = 0x20_0000;
+
+/// svc names, for reports (AMS-SVCDEF numbering).
+pub fn svc_name(n: u32) -> &'static str {
+    match n {
+        0x01 => "SetHeapSize",
+        0x02 => "SetMemoryPermission",
+        0x03 => "SetMemoryAttribute",
+        0x04 => "MapMemory",
+        0x05 => "UnmapMemory",
+        0x06 => "QueryMemory",
+        0x07 => "ExitProcess",
+        0x08 => "CreateThread",
+        0x09 => "StartThread",
+        0x0A => "ExitThread",
+        0x0B => "SleepThread",
+        0x0C => "GetThreadPriority",
+        0x0D => "SetThreadPriority",
+        0x0E => "GetThreadCoreMask",
+        0x0F => "SetThreadCoreMask",
+        0x10 => "GetCurrentProcessorNumber",
+        0x11 => "SignalEvent",
+        0x12 => "ClearEvent",
+        0x13 => "MapSharedMemory",
+        0x14 => "UnmapSharedMemory",
+        0x15 => "CreateTransferMemory",
+        0x16 => "CloseHandle",
+        0x17 => "ResetSignal",
+        0x18 => "WaitSynchronization",
+        0x19 => "CancelSynchronization",
+        0x1A => "ArbitrateLock",
+        0x1B => "ArbitrateUnlock",
+        0x1C => "WaitProcessWideKeyAtomic",
+        0x1D => "SignalProcessWideKey",
+        0x1E => "GetSystemTick",
+        0x1F => "ConnectToNamedPort",
+        0x20 => "SendSyncRequestLight",
+        0x21 => "SendSyncRequest",
+        0x22 => "SendSyncRequestWithUserBuffer",
+        0x23 => "SendAsyncRequestWithUserBuffer",
+        0x24 => "GetProcessId",
+        0x25 => "GetThreadId",
+        0x26 => "Break",
+        0x27 => "OutputDebugString",
+        0x28 => "ReturnFromException",
+        0x29 => "GetInfo",
+        0x40 => "CreateSession",
+        0x41 => "AcceptSession",
+        0x42 => "ReplyAndReceiveLight",
+        0x43 => "ReplyAndReceive",
+        0x44 => "ReplyAndReceiveWithUserBuffer",
+        0x45 => "CreateEvent",
+        0x70 => "CreatePort",
+        0x71 => "ManageNamedPort",
+        0x72 => "ConnectToPort",
+        0x7F => "CallSecureMonitor",
+        _ => "(unknown)",
+    }
+}
+
+fn rc(r: ResultCode) -> u64 {
+    u64::from(r.raw())
+}
+
+impl Kernel {
+    fn arg(&self, t: ThreadId, n: usize) -> u64 {
+        self.processes[self.threads[t].process].cpu.x(n)
+    }
+
+    /// Writes outputs into the running thread's registers.
+    fn out(&mut self, t: ThreadId, writes: &[(usize, u64)]) {
+        let p = self.threads[t].process;
+        for &(reg, v) in writes {
+            let _ = self.processes[p].cpu.set_x(reg, v);
+        }
+    }
+
+    fn fail(&mut self, t: ThreadId, r: ResultCode) -> SvcFlow {
+        self.out(t, &[(0, rc(r))]);
+        SvcFlow::Continue
+    }
+
+    fn ok(&mut self, t: ThreadId, outs: &[(usize, u64)]) -> SvcFlow {
+        self.out(t, &[(0, 0)]);
+        self.out(t, outs);
+        SvcFlow::Continue
+    }
+
+    /// Stops the process with a report (svc not granted / not implemented / Break).
+    pub fn fault_process(&mut self, p: ProcessId, report: String) {
+        self.terminate_process(p, ProcessState::Faulted { report });
+    }
+
+    fn read_guest(&self, p: ProcessId, address: u64, len: u64, need: Perm) -> Option<Vec<u8>> {
+        let proc_ = &self.processes[p];
+        if !proc_.space.check(address, len, need) {
+            return None;
+        }
+        let len = usize::try_from(len).ok()?;
+        let mut buf = vec![0u8; len];
+        proc_.cpu.read(address, &mut buf).ok()?;
+        Some(buf)
+    }
+
+    /// Runs svc `n` for thread `t` (loaded in its process's engine).
+    pub fn handle_svc(&mut self, t: ThreadId, n: u32) -> SvcFlow {
+        let p = self.threads[t].process;
+        *self.processes[p].counters.svcs.entry(n).or_insert(0) += 1;
+        if !self.processes[p].svc_granted(n) {
+            let pc = self.processes[p].cpu.pc().wrapping_sub(4);
+            let at = self.processes[p].describe_address(pc);
+            let report = format!(
+                "svc {:#04x} {} at {at} by {} is not granted by the process's NPDM syscall mask",
+                n,
+                svc_name(n),
+                self.thread_name(t)
+            );
+            self.fault_process(p, report);
+            return SvcFlow::Ended;
+        }
+        match n {
+            0x01 => self.svc_set_heap_size(t),
+            0x06 => self.svc_query_memory(t),
+            0x07 => {
+                self.terminate_process(p, ProcessState::Exited { result: 0, how: "svcExitProcess".into() });
+                SvcFlow::Ended
+            }
+            0x08 => self.svc_create_thread(t),
+            0x09 => self.svc_start_thread(t),
+            0x0A => {
+                self.threads[t].state = ThreadState::Exited;
+                let all_done = self.processes[p]
+                    .threads
+                    .iter()
+                    .all(|&x| matches!(self.threads[x].state, ThreadState::Exited));
+                if all_done {
+                    self.terminate_process(p, ProcessState::Exited { result: 0, how: "last thread exited".into() });
+                }
+                SvcFlow::Ended
+            }
+            0x0B => self.svc_sleep_thread(t),
+            0x0C => self.svc_get_thread_priority(t),
+            0x16 => {
+                let h = self.arg(t, 0) as u32;
+                match self.close_handle(p, h) {
+                    Ok(()) => self.ok(t, &[]),
+                    Err(e) => self.fail(t, e),
+                }
+            }
+            0x18 => self.svc_wait(t, false),
+            0x1E => {
+                // 19.2 MHz ticks from bench nanoseconds: ns * 19.2e6 / 1e9 = ns * 12 / 625.
+                let ticks = self.now_ns() / 625 * 12;
+                self.out(t, &[(0, ticks)]);
+                SvcFlow::Continue
+            }
+            0x1F => self.svc_connect_to_named_port(t),
+            0x21 => self.svc_send_sync_request(t),
+            0x24 => self.svc_get_process_id(t),
+            0x25 => self.svc_get_thread_id(t),
+            0x26 => self.svc_break(t),
+            0x27 => self.svc_output_debug_string(t),
+            0x29 => self.svc_get_info(t),
+            0x40 => self.svc_create_session(t),
+            0x41 => self.svc_accept_session(t),
+            0x43 => self.svc_wait(t, true),
+            0x70 => self.svc_create_port(t),
+            0x71 => self.svc_manage_named_port(t),
+            0x72 => self.svc_connect_to_port(t),
+            _ => {
+                let pc = self.processes[p].cpu.pc().wrapping_sub(4);
+                let at = self.processes[p].describe_address(pc);
+                let report = format!(
+                    "svc {:#04x} {} at {at} by {} is not implemented by the bench",
+                    n,
+                    svc_name(n),
+                    self.thread_name(t)
+                );
+                self.fault_process(p, report);
+                SvcFlow::Ended
+            }
+        }
+    }
+
+    fn svc_set_heap_size(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let size = self.arg(t, 1);
+        if size % HEAP_SIZE_ALIGNMENT != 0 {
+            return self.fail(t, kernel::INVALID_SIZE);
+        }
+        if size > memory::HEAP_REGION_SIZE || size > self.processes[p].memory_limit {
+            return self.fail(t, kernel::OUT_OF_MEMORY);
+        }
+        let proc_ = &mut self.processes[p];
+        let old = proc_.heap_size;
+        if size != old {
+            let keep = old.min(size) as usize;
+            let mut saved = vec![0u8; keep];
+            if keep > 0 && proc_.cpu.read(memory::HEAP_REGION_BASE, &mut saved).is_err() {
+                return self.fail(t, kernel::OUT_OF_MEMORY);
+            }
+            if old > 0 && proc_.space.unmap(&mut proc_.cpu, memory::HEAP_REGION_BASE).is_err() {
+                return self.fail(t, kernel::OUT_OF_MEMORY);
+            }
+            if size > 0 {
+                let mapped = proc_.space.map(
+                    &mut proc_.cpu,
+                    memory::HEAP_REGION_BASE,
+                    size,
+                    Perm::RW,
+                    MemoryState::Normal,
+                );
+                if mapped.is_err() || proc_.cpu.write(memory::HEAP_REGION_BASE, &saved).is_err() {
+                    return self.fail(t, kernel::OUT_OF_MEMORY);
+                }
+            }
+            proc_.heap_size = size;
+            proc_.counters.heap_size_max = proc_.counters.heap_size_max.max(size);
+        }
+        self.ok(t, &[(1, memory::HEAP_REGION_BASE)])
+    }
+
+    fn svc_query_memory(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let info_ptr = self.arg(t, 0);
+        let address = self.arg(t, 2);
+        let info = self.processes[p].space.query(address).encode();
+        if !self.processes[p].space.check(info_ptr, info.len() as u64, Perm::RW) {
+            return self.fail(t, kernel::INVALID_POINTER);
+        }
+        if self.processes[p].cpu.write(info_ptr, &info).is_err() {
+            return self.fail(t, kernel::INVALID_POINTER);
+        }
+        self.ok(t, &[(1, 0)])
+    }
+
+    fn svc_create_thread(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let (entry, arg, stack_top) = (self.arg(t, 1), self.arg(t, 2), self.arg(t, 3));
+        let priority = self.arg(t, 4) as u32 as i32;
+        let core = self.arg(t, 5) as u32 as i32;
+        let proc_ = &self.processes[p];
+        if !(0..64).contains(&priority) || proc_.priority_mask & (1u64 << priority) == 0 {
+            return self.fail(t, INVALID_PRIORITY);
+        }
+        // -2 = the process's default core (emulator-bench.md §1 CreateThread limits).
+        if core != -2 && (!(0..64).contains(&core) || proc_.core_mask & (1u64 << core) == 0) {
+            return self.fail(t, INVALID_CORE_ID);
+        }
+        let initial = InitialRegisters { pc: entry, sp: stack_top, x0: arg, x1: 0, lr: 0 };
+        let new = match self.create_thread(p, initial, priority) {
+            Ok(n) => n,
+            Err(e) => return self.fail(t, e),
+        };
+        match self.add_handle(p, KObjectRef::Thread(new)) {
+            Ok(h) => {
+                self.threads[new].handle_in_own_process = h;
+                self.ok(t, &[(1, u64::from(h))])
+            }
+            Err(e) => {
+                self.threads[new].state = ThreadState::Exited;
+                self.fail(t, e)
+            }
+        }
+    }
+
+    fn svc_start_thread(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let h = self.arg(t, 0) as u32;
+        let Some(KObjectRef::Thread(target)) = self.resolve(p, t, h) else {
+            return self.fail(t, kernel::INVALID_HANDLE);
+        };
+        if !matches!(self.threads[target].state, ThreadState::Created) {
+            return self.fail(t, BUSY);
+        }
+        self.threads[target].state = ThreadState::Runnable;
+        self.ok(t, &[])
+    }
+
+    fn svc_sleep_thread(&mut self, t: ThreadId) -> SvcFlow {
+        let ns = self.arg(t, 0) as i64;
+        self.out(t, &[(0, 0)]);
+        if ns <= 0 {
+            return SvcFlow::Yield;
+        }
+        let deadline = self.now_ns().saturating_add(ns as u64);
+        self.threads[t].state = ThreadState::Waiting(Wait::Sleep { deadline });
+        SvcFlow::Block
+    }
+
+    fn svc_get_thread_priority(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let h = self.arg(t, 1) as u32;
+        match self.resolve(p, t, h) {
+            Some(KObjectRef::Thread(x)) => {
+                let prio = self.threads[x].priority as u32;
+                self.ok(t, &[(1, u64::from(prio))])
+            }
+            _ => self.fail(t, kernel::INVALID_HANDLE),
+        }
+    }
+
+    fn svc_get_process_id(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let h = self.arg(t, 1) as u32;
+        let pid = match self.resolve(p, t, h) {
+            Some(KObjectRef::Process(x)) => self.processes[x].pid,
+            Some(KObjectRef::Thread(x)) => self.processes[self.threads[x].process].pid,
+            _ => return self.fail(t, kernel::INVALID_HANDLE),
+        };
+        self.ok(t, &[(1, pid)])
+    }
+
+    fn svc_get_thread_id(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let h = self.arg(t, 1) as u32;
+        match self.resolve(p, t, h) {
+            Some(KObjectRef::Thread(x)) => self.ok(t, &[(1, 0x100 + x as u64)]),
+            _ => self.fail(t, kernel::INVALID_HANDLE),
+        }
+    }
+
+    fn svc_break(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let reason = self.arg(t, 0) as u32;
+        let (ptr, size) = (self.arg(t, 1), self.arg(t, 2));
+        // Bit 31: notification only; the kernel returns (emulator-bench.md §5).
+        if reason & 0x8000_0000 != 0 {
+            return self.ok(t, &[]);
+        }
+        let info = self
+            .read_guest(p, ptr, size.min(0x100), Perm::R)
+            .map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+            .unwrap_or_else(|| "(unreadable)".into());
+        let pc = self.processes[p].cpu.pc().wrapping_sub(4);
+        let at = self.processes[p].describe_address(pc);
+        let report = format!(
+            "svcBreak(reason={reason:#x}, info={ptr:#x}+{size:#x}: {info}) at {at} by {}\n{}",
+            self.thread_name(t),
+            self.processes[p].cpu.dump()
+        );
+        self.fault_process(p, report);
+        SvcFlow::Ended
+    }
+
+    fn svc_output_debug_string(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let (ptr, len) = (self.arg(t, 0), self.arg(t, 1));
+        if len == 0 {
+            return self.ok(t, &[]);
+        }
+        let Some(bytes) = self.read_guest(p, ptr, len.min(0x10000), Perm::R) else {
+            return self.fail(t, kernel::INVALID_CURRENT_MEMORY);
+        };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        // Each call is one log entry, as in Eden and Ryujinx: one trailing newline is
+        // dropped (emulator-bench.md §5).
+        let text = text.strip_suffix('\n').unwrap_or(&text).to_string();
+        for line in text.split('\n') {
+            self.guest_line(p, line);
+        }
+        self.ok(t, &[])
+    }
+
+    /// A line of guest debug output.
+    fn guest_line(&mut self, p: ProcessId, line: &str) {
+        let proc_ = &mut self.processes[p];
+        if let Some(rest) = line.strip_prefix(crate::observe::HEAP_LINE_PREFIX) {
+            if let Some(peak) = crate::observe::parse_heap_peak(rest) {
+                let c = &mut proc_.counters;
+                c.heap_peak_reported = Some(c.heap_peak_reported.unwrap_or(0).max(peak));
+            }
+        }
+        if self.options.echo_output {
+            println!("[{}] {line}", proc_.name);
+        }
+        proc_.output.push(line.to_string());
+    }
+
+    fn svc_get_info(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let id = self.arg(t, 1) as u32;
+        let handle = self.arg(t, 2) as u32;
+        let sub = self.arg(t, 3);
+        let per_process = matches!(id, 0..=7 | 12..=18 | 20..=23);
+        if per_process {
+            let Some(KObjectRef::Process(target)) = self.resolve(p, t, handle) else {
+                return self.fail(t, kernel::INVALID_HANDLE);
+            };
+            if sub != 0 {
+                return self.fail(t, kernel::INVALID_COMBINATION);
+            }
+            let q = &self.processes[target];
+            let used = q.space.mapped_bytes(&[
+                MemoryState::Code,
+                MemoryState::CodeData,
+                MemoryState::Normal,
+                MemoryState::Stack,
+                MemoryState::ThreadLocal,
+            ]);
+            let value = match id {
+                0 => q.core_mask,
+                1 => q.priority_mask,
+                2 => memory::ALIAS_REGION_BASE,
+                3 => memory::ALIAS_REGION_SIZE,
+                4 => memory::HEAP_REGION_BASE,
+                5 => memory::HEAP_REGION_SIZE,
+                6 | 21 => q.memory_limit,
+                7 | 22 => used,
+                12 => memory::ASLR_REGION_BASE,
+                13 => memory::ASLR_REGION_SIZE,
+                14 => memory::STACK_REGION_BASE,
+                15 => memory::STACK_REGION_SIZE,
+                16 | 17 => 0,
+                18 => q.program_id,
+                20 => 0,
+                23 => u64::from(q.kind != super::process::LaunchKind::Sysmodule),
+                _ => 0,
+            };
+            return self.ok(t, &[(1, value)]);
+        }
+        match id {
+            // DebuggerAttached: handle must be 0.
+            8 if handle == 0 => self.ok(t, &[(1, 0)]),
+            // ResourceLimit: no resource-limit object; the null handle.
+            9 if handle == 0 => self.ok(t, &[(1, 0)]),
+            // IdleTickCount of a core (-1 = current).
+            10 => self.ok(t, &[(1, self.idle_ns / 625 * 12)]),
+            // RandomEntropy: deterministic in the bench.
+            11 if handle == 0 && sub < 4 => {
+                self.ok(t, &[(1, 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(sub + 1))])
+            }
+            8 | 9 | 11 => self.fail(t, kernel::INVALID_HANDLE),
+            _ => {
+                let line = format!("GetInfo id {id} (handle {handle:#x}, sub {sub:#x}) unknown: 0xf001");
+                self.trace_line(line);
+                self.fail(t, INVALID_ENUM_VALUE)
+            }
+        }
+    }
+
+    fn read_port_name(&self, p: ProcessId, address: u64) -> Result<String, ResultCode> {
+        let mut name = Vec::new();
+        for i in 0..PORT_NAME_LENGTH_MAX as u64 {
+            let b = self
+                .read_guest(p, address.wrapping_add(i), 1, Perm::R)
+                .ok_or(kernel::INVALID_POINTER)?[0];
+            if b == 0 {
+                return Ok(String::from_utf8_lossy(&name).into_owned());
+            }
+            name.push(b);
+        }
+        Err(kernel::OUT_OF_RANGE)
+    }
+
+    /// A new session through `port`; the client end goes to `p`'s table.
+    pub fn connect_port(&mut self, p: ProcessId, port: usize) -> Result<u32, ResultCode> {
+        let kp = &self.ports[port];
+        if kp.server_closed() {
+            return Err(kernel::PORT_CLOSED);
+        }
+        if kp.open_sessions >= kp.max_sessions {
+            return Err(kernel::OUT_OF_SESSIONS);
+        }
+        let server = match kp.server {
+            PortServer::Guest => SessionServer::Guest,
+            PortServer::HleSm => SessionServer::HleSm { client_pid: None },
+        };
+        let s = self.sessions.len();
+        self.sessions.push(KSession::new(Some(port), server));
+        let h = match self.add_handle(p, KObjectRef::ClientSession(s)) {
+            Ok(h) => h,
+            Err(e) => {
+                self.sessions[s].port = None;
+                return Err(e);
+            }
+        };
+        self.ports[port].open_sessions += 1;
+        if self.ports[port].server == PortServer::Guest {
+            self.ports[port].accept_queue.push_back(s);
+        }
+        Ok(h)
+    }
+
+    fn svc_connect_to_named_port(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let name = match self.read_port_name(p, self.arg(t, 1)) {
+            Ok(n) => n,
+            Err(e) => return self.fail(t, e),
+        };
+        let Some(&port) = self.named_ports.get(&name) else {
+            return self.fail(t, kernel::NOT_FOUND);
+        };
+        match self.connect_port(p, port) {
+            Ok(h) => self.ok(t, &[(1, u64::from(h))]),
+            Err(e) => self.fail(t, e),
+        }
+    }
+
+    fn svc_connect_to_port(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let Some(KObjectRef::ClientPort(port)) = self.resolve(p, t, self.arg(t, 1) as u32) else {
+            return self.fail(t, kernel::INVALID_HANDLE);
+        };
+        match self.connect_port(p, port) {
+            Ok(h) => self.ok(t, &[(1, u64::from(h))]),
+            Err(e) => self.fail(t, e),
+        }
+    }
+
+    fn svc_send_sync_request(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let Some(KObjectRef::ClientSession(s)) = self.resolve(p, t, self.arg(t, 0) as u32) else {
+            return self.fail(t, kernel::INVALID_HANDLE);
+        };
+        match self.send_sync_request(t, s) {
+            Ok(()) if self.threads[t].is_runnable() => {
+                // Answered at once (HLE sm): its outputs are pending writes.
+                let writes = std::mem::take(&mut self.threads[t].pending_writes);
+                self.out(t, &writes);
+                SvcFlow::Continue
+            }
+            Ok(()) => SvcFlow::Block,
+            Err(e) => self.fail(t, e),
+        }
+    }
+
+    fn svc_create_session(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let s = self.sessions.len();
+        self.sessions.push(KSession::new(None, SessionServer::Guest));
+        let server = match self.add_handle(p, KObjectRef::ServerSession(s)) {
+            Ok(h) => h,
+            Err(e) => return self.fail(t, e),
+        };
+        match self.add_handle(p, KObjectRef::ClientSession(s)) {
+            Ok(client) => self.ok(t, &[(1, u64::from(server)), (2, u64::from(client))]),
+            Err(e) => {
+                let _ = self.close_handle(p, server);
+                self.fail(t, e)
+            }
+        }
+    }
+
+    fn svc_accept_session(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let Some(KObjectRef::ServerPort(port)) = self.resolve(p, t, self.arg(t, 1) as u32) else {
+            return self.fail(t, kernel::INVALID_HANDLE);
+        };
+        let Some(s) = self.ports[port].accept_queue.pop_front() else {
+            return self.fail(t, kernel::NOT_FOUND);
+        };
+        match self.add_handle(p, KObjectRef::ServerSession(s)) {
+            Ok(h) => self.ok(t, &[(1, u64::from(h))]),
+            Err(e) => {
+                self.ports[port].accept_queue.push_front(s);
+                self.fail(t, e)
+            }
+        }
+    }
+
+    fn new_port(&mut self, p: ProcessId, name: String, max: u32, light: bool) -> Result<(u32, u32, usize), ResultCode> {
+        let port = self.ports.len();
+        self.ports.push(KPort::new(name, max, light, PortServer::Guest));
+        let server = self.add_handle(p, KObjectRef::ServerPort(port))?;
+        match self.add_handle(p, KObjectRef::ClientPort(port)) {
+            Ok(client) => Ok((server, client, port)),
+            Err(e) => {
+                let _ = self.close_handle(p, server);
+                Err(e)
+            }
+        }
+    }
+
+    fn svc_create_port(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let max = self.arg(t, 2) as u32 as i32;
+        let light = self.arg(t, 3) as u32 != 0;
+        if max <= 0 {
+            return self.fail(t, kernel::OUT_OF_RANGE);
+        }
+        match self.new_port(p, format!("port#{}", self.ports.len()), max as u32, light) {
+            Ok((server, client, _)) => self.ok(t, &[(1, u64::from(server)), (2, u64::from(client))]),
+            Err(e) => self.fail(t, e),
+        }
+    }
+
+    fn svc_manage_named_port(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let name = match self.read_port_name(p, self.arg(t, 1)) {
+            Ok(n) => n,
+            Err(e) => return self.fail(t, e),
+        };
+        let max = self.arg(t, 2) as u32 as i32;
+        if max < 0 {
+            return self.fail(t, kernel::OUT_OF_RANGE);
+        }
+        if max == 0 {
+            return match self.named_ports.remove(&name) {
+                Some(_) => self.ok(t, &[(1, 0)]),
+                None => self.fail(t, kernel::NOT_FOUND),
+            };
+        }
+        if self.named_ports.contains_key(&name) {
+            return self.fail(t, kernel::INVALID_STATE);
+        }
+        match self.new_port(p, name.clone(), max as u32, false) {
+            Ok((server, client, port)) => {
+                // The name holds the client side; the caller gets only the server side.
+                let _ = self.processes[p].handles.remove(client);
+                self.named_ports.insert(name, port);
+                self.ok(t, &[(1, u64::from(server))])
+            }
+            Err(e) => self.fail(t, e),
+        }
+    }
+
+    /// WaitSynchronization (`receive = false`) or ReplyAndReceive (`receive = true`).
+    fn svc_wait(&mut self, t: ThreadId, receive: bool) -> SvcFlow {
+        let p = self.threads[t].process;
+        let (handles_ptr, count, timeout) = (self.arg(t, 1), self.arg(t, 2) as u32 as u64, self.arg(t, if receive { 4 } else { 3 }) as i64);
+        if count > HANDLE_COUNT_MAX {
+            return self.fail(t, kernel::OUT_OF_RANGE);
+        }
+        let Some(raw) = self.read_guest(p, handles_ptr, count * 4, Perm::R) else {
+            return self.fail(t, kernel::INVALID_POINTER);
+        };
+        let mut objects = Vec::with_capacity(count as usize);
+        for c in raw.chunks_exact(4) {
+            let h = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            match self.resolve(p, t, h) {
+                Some(o) => objects.push(o),
+                None => return self.fail(t, kernel::INVALID_HANDLE),
+            }
+        }
+        if receive {
+            let target = self.arg(t, 3) as u32;
+            if target != 0 {
+                let Some(KObjectRef::ServerSession(s)) = self.resolve(p, t, target) else {
+                    return self.fail(t, kernel::INVALID_HANDLE);
+                };
+                if let Err(e) = self.send_reply(t, s) {
+                    // A failed reply returns at once with index -1 (horizon-ipc.md §4 step 1).
+                    self.out(t, &[(0, rc(e)), (1, u64::from(u32::MAX))]);
+                    return SvcFlow::Continue;
+                }
+            }
+        }
+        let deadline = match timeout {
+            0 => Some(0),
+            d if d < 0 => None,
+            d => Some(self.now_ns().saturating_add(d as u64)),
+        };
+        self.threads[t].state = ThreadState::Waiting(Wait::Objects { objects, deadline, receive });
+        match self.poll_wait(t) {
+            Some(writes) => {
+                self.threads[t].state = ThreadState::Runnable;
+                self.out(t, &writes);
+                SvcFlow::Continue
+            }
+            None => SvcFlow::Block,
+        }
+    }
+
+    /// Re-checks what a waiting thread waits for; `Some(outputs)` when it can go on
+    /// (the caller makes it runnable).
+    pub fn poll_wait(&mut self, t: ThreadId) -> Option<Vec<(usize, u64)>> {
+        let ThreadState::Waiting(wait) = self.threads[t].state.clone() else { return None };
+        let now = self.now_ns();
+        match wait {
+            Wait::Sleep { deadline } => (now >= deadline).then(|| vec![(0, 0)]),
+            Wait::SyncRequest { .. } | Wait::SmDeferred { .. } => None,
+            Wait::Objects { objects, deadline, receive } => {
+                for (i, object) in objects.iter().enumerate() {
+                    let index = i as u64;
+                    match *object {
+                        KObjectRef::ServerSession(s) if receive => match self.receive_request(t, s) {
+                            ReceiveOutcome::Received => return Some(vec![(0, 0), (1, index)]),
+                            ReceiveOutcome::Error(e) => return Some(vec![(0, rc(e)), (1, index)]),
+                            ReceiveOutcome::NotFound => {}
+                        },
+                        KObjectRef::ServerSession(s) => {
+                            if self.sessions[s].server_signalled() {
+                                return Some(vec![(0, 0), (1, index)]);
+                            }
+                        }
+                        KObjectRef::ServerPort(port) => {
+                            if !self.ports[port].accept_queue.is_empty() {
+                                return Some(vec![(0, 0), (1, index)]);
+                            }
+                        }
+                        KObjectRef::Thread(x) => {
+                            if matches!(self.threads[x].state, ThreadState::Exited) {
+                                return Some(vec![(0, 0), (1, index)]);
+                            }
+                        }
+                        KObjectRef::Process(x) => {
+                            if !self.processes[x].is_running() {
+                                return Some(vec![(0, 0), (1, index)]);
+                            }
+                        }
+                        KObjectRef::ClientPort(_) | KObjectRef::ClientSession(_) => {}
+                    }
+                }
+                match deadline {
+                    Some(d) if now >= d => Some(vec![(0, rc(kernel::TIMED_OUT))]),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
+/// Page-rounds a size up.
+pub fn page_round_up(size: u64) -> Option<u64> {
+    size.checked_add(PAGE_SIZE - 1).map(|s| s & !(PAGE_SIZE - 1))
+}

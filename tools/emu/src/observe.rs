@@ -1,0 +1,174 @@
+//! Observation: per-process counters, the run report and its JSON form.
+//!
+//! Heap use is what the runtime reports on a debug line of the form
+//! `@heap peak=<bytes>` (decimal or 0x-hex), the fixed prefix [`HEAP_LINE_PREFIX`];
+//! the bench keeps the largest value seen. The heap *mapped* by SetHeapSize is counted
+//! separately (`heap_size_max`).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+/// Prefix of the runtime's heap report line.
+pub const HEAP_LINE_PREFIX: &str = "@heap ";
+
+/// Parses `peak=<n>` out of the rest of a heap line.
+pub fn parse_heap_peak(rest: &str) -> Option<u64> {
+    let v = rest.split_whitespace().find_map(|kv| kv.strip_prefix("peak="))?;
+    match v.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => v.parse().ok(),
+    }
+}
+
+/// Counters of one process at the end of a run.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessReport {
+    pub name: String,
+    /// "running", "exited", "faulted".
+    pub state: String,
+    pub exit_result: Option<u32>,
+    pub fault: Option<String>,
+    pub instructions: u64,
+    /// svc number -> calls.
+    pub svcs: BTreeMap<u32, u64>,
+    pub requests_sent: u64,
+    pub requests_received: u64,
+    pub replies_sent: u64,
+    pub ipc_bytes_copied: u64,
+    pub heap_peak_reported: Option<u64>,
+    pub heap_size_max: u64,
+    pub threads: usize,
+    pub handles_open: usize,
+    pub output: Vec<String>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEnd {
+    /// The NRO (or, with no NRO, every process) finished.
+    Completed,
+    /// Every guest thread waits with no timeout pending.
+    Deadlock { threads: Vec<String> },
+    /// `--max-instructions` or the time budget ran out.
+    BudgetExhausted { what: String },
+    /// The bench could not set a process up.
+    LoadError(String),
+}
+
+/// Everything a run produced (the library API's return value).
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub end: RunEnd,
+    /// The NRO's result (w0 at return / 0 for ExitProcess), if it ended normally.
+    pub nro_result: Option<u32>,
+    pub processes: Vec<ProcessReport>,
+    /// The client's (NRO's) debug output lines.
+    pub client_lines: Vec<String>,
+    pub trace: Vec<String>,
+    pub wall_time_ms: u128,
+}
+
+impl RunReport {
+    /// The process exit code: the NRO's result (0 = ok), non-zero if any process
+    /// faulted, the run deadlocked or ran out of budget.
+    pub fn exit_code(&self) -> i32 {
+        if self.end != RunEnd::Completed || self.processes.iter().any(|p| p.fault.is_some()) {
+            return 1;
+        }
+        match self.nro_result {
+            Some(0) | None => 0,
+            Some(_) => 2,
+        }
+    }
+
+    /// One human-readable summary (faults, deadlock, budget).
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        match &self.end {
+            RunEnd::Completed => {}
+            RunEnd::Deadlock { threads } => {
+                out.push_str("DEADLOCK: every guest thread is blocked with no timeout pending:\n");
+                for t in threads {
+                    out.push_str(&format!("  {t}\n"));
+                }
+            }
+            RunEnd::BudgetExhausted { what } => out.push_str(&format!("STOPPED: {what}\n")),
+            RunEnd::LoadError(e) => out.push_str(&format!("LOAD ERROR: {e}\n")),
+        }
+        for p in &self.processes {
+            if let Some(f) = &p.fault {
+                out.push_str(&format!("FAULT in {}: {f}\n", p.name));
+            }
+        }
+        for p in &self.processes {
+            out.push_str(&format!(
+                "{}: {} ({}), {} instructions, {} svcs, {} requests sent, {} received, {} bytes copied\n",
+                p.name,
+                p.state,
+                p.exit_result.map(|r| format!("result {r:#x}")).unwrap_or_else(|| "-".into()),
+                p.instructions,
+                p.svcs.values().sum::<u64>(),
+                p.requests_sent,
+                p.requests_received,
+                p.ipc_bytes_copied
+            ));
+        }
+        out
+    }
+
+    pub fn to_json(&self) -> Value {
+        let processes: Vec<Value> = self
+            .processes
+            .iter()
+            .map(|p| {
+                let svcs: serde_json::Map<String, Value> = p
+                    .svcs
+                    .iter()
+                    .map(|(n, c)| (format!("{n:#04x} {}", crate::kernel::svc::svc_name(*n)), json!(c)))
+                    .collect();
+                json!({
+                    "name": p.name,
+                    "state": p.state,
+                    "exit_result": p.exit_result,
+                    "fault": p.fault,
+                    "instructions": p.instructions,
+                    "svcs": svcs,
+                    "requests_sent": p.requests_sent,
+                    "requests_received": p.requests_received,
+                    "replies_sent": p.replies_sent,
+                    "ipc_bytes_copied": p.ipc_bytes_copied,
+                    "heap_peak_reported": p.heap_peak_reported,
+                    "heap_size_max": p.heap_size_max,
+                    "threads": p.threads,
+                    "handles_open": p.handles_open,
+                })
+            })
+            .collect();
+        let end = match &self.end {
+            RunEnd::Completed => json!("completed"),
+            RunEnd::Deadlock { threads } => json!({ "deadlock": threads }),
+            RunEnd::BudgetExhausted { what } => json!({ "budget_exhausted": what }),
+            RunEnd::LoadError(e) => json!({ "load_error": e }),
+        };
+        json!({
+            "end": end,
+            "exit_code": self.exit_code(),
+            "nro_result": self.nro_result,
+            "wall_time_ms": self.wall_time_ms as u64,
+            "processes": processes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heap_line_peak_is_parsed_in_decimal_and_hex() {
+        assert_eq!(parse_heap_peak("peak=4096 size=65536"), Some(4096));
+        assert_eq!(parse_heap_peak("size=1 peak=0x2000"), Some(0x2000));
+        assert_eq!(parse_heap_peak("size=1"), None);
+    }
+}
