@@ -1,0 +1,203 @@
+//! Threads: create, start, join. Stacks and the start block come from the global heap
+//! (runtime-abi.md §6), so a program's heap must cover its threads' stacks.
+//!
+//! Placement is checked before the svc: priorities 28-59 and cores 0-2 or -2 (the process
+//! default) are the ranges that start on hardware, Eden and Ryujinx alike
+//! (emulator-bench.md §1 "CreateThread limits"); anything else is
+//! [`INVALID_PRIORITY`]/[`INVALID_CORE_ID`], the kernel's own codes.
+//!
+//! A thread runs its closure, then svcExitThread. [`JoinHandle::join`] waits for the
+//! thread handle to be signalled (thread exit), closes it and frees the stack. Dropping a
+//! `JoinHandle` without joining closes the handle and leaks the stack (the thread may
+//! still run on it). A panic on any thread ends the whole program (see the panic handler).
+
+use core::alloc::Layout;
+
+use crate::result::{INVALID_CORE_ID, INVALID_PRIORITY, ResultCode};
+
+/// Lowest (numerically) priority accepted.
+pub const PRIORITY_MIN: i32 = 28;
+/// Highest (numerically) priority accepted.
+pub const PRIORITY_MAX: i32 = 59;
+/// The default priority (Eden's and Ryujinx's main-thread priority).
+pub const PRIORITY_DEFAULT: i32 = 44;
+/// "Use the process default core".
+pub const CORE_DEFAULT: i32 = -2;
+/// Highest core accepted.
+pub const CORE_MAX: i32 = 2;
+/// Default stack size (runtime-abi.md §6: 0x8000).
+pub const STACK_SIZE_DEFAULT: usize = 0x8000;
+/// Stacks are whole pages, page-aligned.
+pub const STACK_ALIGN: usize = 0x1000;
+
+/// Where and how a thread runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Builder {
+    pub stack_size: usize,
+    pub priority: i32,
+    pub core: i32,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder { stack_size: STACK_SIZE_DEFAULT, priority: PRIORITY_DEFAULT, core: CORE_DEFAULT }
+    }
+}
+
+/// Checks a priority and a core against the portable ranges.
+pub fn check_placement(priority: i32, core: i32) -> Result<(), ResultCode> {
+    if !(PRIORITY_MIN..=PRIORITY_MAX).contains(&priority) {
+        return Err(INVALID_PRIORITY);
+    }
+    if core != CORE_DEFAULT && !(0..=CORE_MAX).contains(&core) {
+        return Err(INVALID_CORE_ID);
+    }
+    Ok(())
+}
+
+/// The stack layout for `size` bytes: rounded up to whole pages; `None` for 0 or overflow.
+pub fn stack_layout(size: usize) -> Option<Layout> {
+    if size == 0 {
+        return None;
+    }
+    let rounded = size.checked_add(STACK_ALIGN - 1)? & !(STACK_ALIGN - 1);
+    Layout::from_size_align(rounded, STACK_ALIGN).ok()
+}
+
+#[cfg(target_os = "horizon")]
+pub use horizon::{JoinHandle, spawn};
+
+#[cfg(target_os = "horizon")]
+mod horizon {
+    use alloc::boxed::Box;
+
+    use super::*;
+    use crate::result::{OUT_OF_MEMORY, OUT_OF_RANGE};
+    use crate::svc::{self, Handle};
+
+    struct StartBlock {
+        handle: Handle,
+        body: Option<Box<dyn FnOnce() + Send + 'static>>,
+    }
+
+    /// A started thread; [`JoinHandle::join`] waits for it.
+    pub struct JoinHandle {
+        handle: Handle,
+        stack: *mut u8,
+        stack_layout: Layout,
+        start: *mut StartBlock,
+    }
+
+    impl Builder {
+        /// Creates and starts a thread running `body`.
+        pub fn spawn<F: FnOnce() + Send + 'static>(self, body: F) -> Result<JoinHandle, ResultCode> {
+            check_placement(self.priority, self.core)?;
+            let layout = stack_layout(self.stack_size).ok_or(OUT_OF_RANGE)?;
+            // SAFETY: the layout has a non-zero size.
+            let stack = unsafe { alloc::alloc::alloc(layout) };
+            if stack.is_null() {
+                return Err(OUT_OF_MEMORY);
+            }
+            let stack_top = (stack as usize).checked_add(layout.size()).ok_or(OUT_OF_RANGE)?;
+            let start = Box::into_raw(Box::new(StartBlock { handle: 0, body: Some(Box::new(body)) }));
+            // SAFETY: [stack, stack_top) is a fresh allocation only the new thread uses
+            // until join frees it; `start` stays alive until join (or leaks).
+            let created = unsafe {
+                svc::create_thread(thread_entry, start.expose_provenance(), stack_top, self.priority, self.core)
+            };
+            let handle = match created {
+                Ok(handle) => handle,
+                Err(rc) => {
+                    // SAFETY: the thread was not created: both allocations are still ours.
+                    unsafe {
+                        drop(Box::from_raw(start));
+                        alloc::alloc::dealloc(stack, layout);
+                    }
+                    return Err(rc);
+                }
+            };
+            // SAFETY: the thread has not started, nothing else touches the block.
+            unsafe { (*start).handle = handle };
+            if let Err(rc) = svc::start_thread(handle) {
+                let _ = svc::close_handle(handle);
+                // SAFETY: the thread never ran.
+                unsafe {
+                    drop(Box::from_raw(start));
+                    alloc::alloc::dealloc(stack, layout);
+                }
+                return Err(rc);
+            }
+            Ok(JoinHandle { handle, stack, stack_layout: layout, start })
+        }
+    }
+
+    /// Spawns with [`Builder::default`].
+    pub fn spawn<F: FnOnce() + Send + 'static>(body: F) -> Result<JoinHandle, ResultCode> {
+        Builder::default().spawn(body)
+    }
+
+    impl JoinHandle {
+        /// The thread's kernel handle.
+        pub fn handle(&self) -> Handle {
+            self.handle
+        }
+
+        /// Waits for the thread to exit, then frees its stack and closes its handle.
+        pub fn join(self) -> Result<(), ResultCode> {
+            svc::wait_synchronization(&[self.handle], -1)?;
+            let _ = svc::close_handle(self.handle);
+            // SAFETY: the thread has exited (its handle was signalled): the stack and the
+            // start block are no longer used.
+            unsafe {
+                drop(Box::from_raw(self.start));
+                alloc::alloc::dealloc(self.stack, self.stack_layout);
+            }
+            core::mem::forget(self);
+            Ok(())
+        }
+    }
+
+    impl Drop for JoinHandle {
+        fn drop(&mut self) {
+            // Not joined: the thread may still be running on its stack, which is leaked.
+            let _ = svc::close_handle(self.handle);
+        }
+    }
+
+    extern "C" fn thread_entry(argument: usize) -> ! {
+        let start = core::ptr::with_exposed_provenance_mut::<StartBlock>(argument);
+        // SAFETY: `argument` is the StartBlock made by spawn, alive until join; the
+        // creator wrote `handle` before svcStartThread and does not touch it afterwards.
+        let (handle, body) = unsafe { ((*start).handle, (*start).body.take()) };
+        crate::tls::init_thread(handle);
+        if let Some(body) = body {
+            body();
+        }
+        svc::exit_thread()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priorities_28_to_59_and_cores_0_to_2_or_default_are_accepted() {
+        assert_eq!(check_placement(28, 0), Ok(()));
+        assert_eq!(check_placement(59, 2), Ok(()));
+        assert_eq!(check_placement(44, -2), Ok(()));
+        assert_eq!(check_placement(27, 0), Err(INVALID_PRIORITY));
+        assert_eq!(check_placement(60, 0), Err(INVALID_PRIORITY));
+        assert_eq!(check_placement(44, 3), Err(INVALID_CORE_ID));
+        assert_eq!(check_placement(44, -1), Err(INVALID_CORE_ID));
+    }
+
+    #[test]
+    fn stacks_are_whole_pages() {
+        assert_eq!(stack_layout(1).unwrap().size(), 0x1000);
+        assert_eq!(stack_layout(0x8000).unwrap().size(), 0x8000);
+        assert_eq!(stack_layout(0x8001).unwrap().align(), 0x1000);
+        assert!(stack_layout(0).is_none());
+        assert!(stack_layout(usize::MAX).is_none());
+    }
+}
