@@ -31,6 +31,9 @@
 //!     installed handles when a message fails. Never called with 0.
 //!   - `process_id(side)`: that side's process id (the pid slot of §3.2 step 7).
 //!
+//! When client and server are one process (the client hosting the server on a thread),
+//! both [`Side`]s name that process; the model never assumes they differ.
+//!
 //! # Entry points
 //!
 //! ```text
@@ -49,12 +52,15 @@
 //! checks alignment itself, §1.1).
 //!
 //! Result routing (§3.4, §4 step 4, §10 item 5):
-//! - `receive_message` `Err(f)`: the client's `SendSyncRequest` returns `f.client_result`;
-//!   the server's `ReplyAndReceive` returns 0x20401 with its index set when
-//!   `f.server_sees == ServerOutcome::ReceiveListBroken`, and keeps waiting when it is
-//!   `ServerOutcome::NotFound` (the request is completed with the error either way). On
-//!   `NotFound` the server's header words have been restored (§3.4) and the kernel's
-//!   cleanup has run (installed handles closed, pid and handle words zeroed).
+//! - `receive_message` `Err(f)`: the request is completed either way and the client's
+//!   `SendSyncRequest` returns `f.client_result`; the server's `ReplyAndReceive` returns
+//!   0x20401 with its index set when `f.server_sees == ServerOutcome::ReceiveListBroken`,
+//!   and keeps waiting when it is `ServerOutcome::NotFound`. Before returning, the
+//!   kernel's cleanup has run: handles installed in the server are closed and their slots
+//!   (and the pid slot) zeroed, and — only for `NotFound` — the server's header words 0–1
+//!   (and its special header word) are restored, so its receive list is armed as before.
+//!   Failures found before anything is written (size checks, move handles) are always
+//!   `NotFound`.
 //! - `send_message` `Err(f)`: the client's `SendSyncRequest` returns `f.client_result`;
 //!   **the server's reply still succeeds** and it goes on to receive.
 //!
@@ -945,7 +951,7 @@ fn receive_body<M: MessageMemory, H: HandleTranslator>(
 /// reply in `src` into the client's message buffer `dst`, which still holds the client's
 /// original request — its ReceiveListCount, ReceiveListOffset and C entries are the
 /// receive list the reply's X descriptors are matched against (in index mode, reply X
-/// index `i` goes to the request's C[i]).
+/// index `i` goes to the request's `C[i]`).
 ///
 /// On success the client's buffer holds the reply header words verbatim, the special
 /// data (the server's pid, copied and moved handles translated into the client), the X
