@@ -485,3 +485,22 @@ fn echo16_request_report_counts_header_x_and_raw_bytes() {
     assert_eq!(report.total_bytes(), 8 + 16 + 44);
     assert_eq!(report.pointers[0].destination, 0x1010);
 }
+
+#[test]
+fn to_message_buffer_mode_in_a_user_buffer_is_written_without_a_user_permission_check() {
+    // §3.3: a mode-1 user (non-TLS) message buffer is written as locked heap, without the
+    // user-writable check a pointer buffer gets. The region is kernel-only here.
+    let mut b = Bench::new();
+    b.mem.map(Side::Server, 0x0008_0000, 0x1000, None);
+    let dst = MessageBuffer::user(0x0008_0000, 0x1000);
+    b.mem.put_words(Side::Server, 0x0008_0000, &[0, 0x0000_0400]);
+    b.mem.put(Side::Client, CLIENT_DATA, &pattern(5, 0x10));
+    request_with_x(&mut b, &[x(0, CLIENT_DATA, 0x10)], &[1, 2, 3]);
+    receive_message(&mut b.mem, &mut b.handles, dst, client_tls()).expect("locked user buffer");
+    assert_eq!(b.mem.get(Side::Server, 0x0008_0020, 0x10), pattern(5, 0x10));
+
+    // The same region as a mode-2 pointer buffer is refused: it is not user-writable.
+    b.server_message(&[0, 0x800, 0x0008_0000, 0x0100_0000]);
+    let f = b.receive().expect_err("pointer buffer must be user-writable");
+    assert_eq!(f.client_result.raw(), 0xd401);
+}
