@@ -48,7 +48,7 @@ fn setup(rng: &mut XorShift) -> (Bench, Vec<u32>, Vec<u32>) {
     let mut client = rng.message();
     // Some messages carry a real handle where a handle slot may be.
     client[3 + (rng.next() % 4) as usize] = h;
-    if rng.next() % 2 == 0 {
+    if rng.next() & 1 == 0 {
         server[0..4].copy_from_slice(&[0, 0x800, 0x1008 + (rng.word() & 0x3F), 0x0100_0000]);
     }
     b.server_message(&server);
