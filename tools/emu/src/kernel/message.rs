@@ -803,7 +803,11 @@ fn cleanup_special_data(
 
 /// `CleanupServerHandles`: a reply that failed before its special data was processed
 /// still gives up its move handles: close them in the server's table.
-fn cleanup_server_handles(mem: &mut impl MessageMemory, handles: &mut impl HandleTranslator, buf: MessageBuffer) {
+fn cleanup_server_handles(
+    mem: &mut impl MessageMemory,
+    handles: &mut impl HandleTranslator,
+    buf: MessageBuffer,
+) {
     let Ok(parsed) = read_header(mem, Side::Server, buf) else { return };
     if !parsed.fits(buf) || parsed.special().is_none() {
         return;
@@ -897,7 +901,8 @@ pub fn receive_message(
             let _ = write_words(mem, Side::Server, dst, 2, &[word], step);
         }
     }
-    let server_sees = if recv_list_broken { ServerOutcome::ReceiveListBroken } else { ServerOutcome::NotFound };
+    let server_sees =
+        if recv_list_broken { ServerOutcome::ReceiveListBroken } else { ServerOutcome::NotFound };
     Err(ReceiveFailure { client_result, server_sees, step })
 }
 
