@@ -101,6 +101,7 @@ extern crate alloc;
 pub mod env;
 pub mod heap;
 pub mod loader_config;
+pub mod mod0;
 #[cfg(target_os = "horizon")]
 pub mod log;
 pub mod result;
@@ -156,7 +157,22 @@ pub fn env() -> &'static Env {
 
 /// Declares the program's entry: `rt::entry!(main)`,
 /// `rt::entry!(main, heap = <HeapStrategy>)`, `rt::entry!(main, panic = <PanicAction>)`
-/// or both (heap first). `main` must be `fn() -> Result<(), rt::ResultCode>`.
+/// or both (heap first). `main` must be `fn() -> Result<(), rt::ResultCode>`:
+/// ```
+/// fn start() -> Result<(), xcbuf_rt::ResultCode> { Ok(()) }
+/// static HEAP: xcbuf_rt::heap::StaticHeap<4096> = xcbuf_rt::heap::StaticHeap::new();
+/// xcbuf_rt::entry!(start, heap = xcbuf_rt::heap::HeapStrategy::Static(HEAP.region()),
+///                  panic = xcbuf_rt::PanicAction::Break);
+/// ```
+/// A different signature does not compile:
+/// ```compile_fail
+/// fn start() -> u32 { 0 }
+/// xcbuf_rt::entry!(start);
+/// ```
+/// ```compile_fail
+/// fn start(_argument: usize) -> Result<(), xcbuf_rt::ResultCode> { Ok(()) }
+/// xcbuf_rt::entry!(start);
+/// ```
 #[macro_export]
 macro_rules! entry {
     ($main:path $(, heap = $heap:expr)? $(, panic = $panic:expr)? $(,)?) => {

@@ -34,7 +34,8 @@ global_asm!(
     "    .ascii  \"HOMEBREW\"",
     ".size _start, . - _start",
     //
-    // ---- MOD0 (formats.md §1.2: offsets are signed, relative to the header) ----
+    // ---- MOD0 (formats.md §1.2: offsets are signed, relative to the header; the layout
+    //      is crate::mod0::Mod0Header) ----
     ".section .rodata.xcbuf_mod0, \"a\", %progbits",
     ".balign 4",
     ".global __xcbuf_mod0",
@@ -54,7 +55,7 @@ global_asm!(
     "    .word   __relro_start - __xcbuf_mod0",         // +0x2C
     "    .word   __data_start - __xcbuf_mod0",          // +0x30 relro end
     "    .ascii  \"LNY2\"",                             // +0x34 (runtime-abi.md §0)
-    "    .word   1",                                    // +0x38 ABI revision 1
+    "    .word   {abi_revision}",                       // +0x38 ABI revision 1
     "    .word   0",                                    // +0x3C reserved
     ".size __xcbuf_mod0, . - __xcbuf_mod0",
     //
@@ -218,6 +219,7 @@ global_asm!(
     "    ldp     x29, x30, [sp], #0x60",
     "    ret",
     ".size __xcbuf_rt_return_to_loader, . - __xcbuf_rt_return_to_loader",
+    abi_revision = const crate::mod0::ABI_REVISION,
     early_abort_lo = const crate::result::EARLY_ABORT.raw() & 0xFFFF,
     early_abort_hi = const crate::result::EARLY_ABORT.raw() >> 16,
 );
