@@ -138,16 +138,40 @@ pub fn run_setups(roles: Vec<Role>, config: &RunConfig) -> RunReport {
     let started = Instant::now();
     let mut k = Kernel::new(KernelOptions { trace_ipc: config.trace_ipc, echo_output: config.echo_output });
     crate::sm::install(&mut k);
+    // Servers first, run until they are idle (blocked with no deadline), then the
+    // clients: on a console boot2 starts the sysmodule long before hbmenu launches an NRO,
+    // so by then `xcbuf` is registered with sm.
+    let (servers, client_roles): (Vec<Role>, Vec<Role>) = roles.into_iter().partition(|r| !r.client);
+    let have_servers = !servers.is_empty();
+    for role in servers {
+        if let Err(e) = loader::spawn(&mut k, role.setup) {
+            return load_error(e);
+        }
+    }
+    if have_servers && !client_roles.is_empty() {
+        if let Some(end) = settle(&mut k, config, started) {
+            return report(k, end, &[], started);
+        }
+    }
     let mut clients = Vec::new();
-    for role in roles {
+    for role in client_roles {
         match loader::spawn(&mut k, role.setup) {
-            Ok(pid) if role.client => clients.push(pid),
-            Ok(_) => {}
+            Ok(pid) => clients.push(pid),
             Err(e) => return load_error(e),
         }
     }
     let end = schedule(&mut k, &clients, config, started);
     report(k, end, &clients, started)
+}
+
+/// Runs the processes spawned so far until every thread is blocked with no deadline (or
+/// they all ended). Returns the end of the run only when the budget ran out; a server that
+/// faulted while starting is left for the report of the whole run.
+pub fn settle(k: &mut Kernel, config: &RunConfig, started: Instant) -> Option<RunEnd> {
+    match schedule(k, &[], config, started) {
+        RunEnd::Deadlock { .. } | RunEnd::Completed => None,
+        other => Some(other),
+    }
 }
 
 fn all_ended(k: &Kernel, clients: &[ProcessId]) -> bool {
