@@ -1,44 +1,39 @@
-//! xcbuf client, minimal version (issue 2 item 4): proves the runtime as an NRO under
-//! hbloader and under an emulator's kernel launch. Connects to sm; only when launched by
-//! hbloader on Atmosphère does it ask HasService("xcbuf"), and it calls GetServiceHandle
-//! only for a service that is there (sm would otherwise block: emulator-bench.md §4).
+//! The xcbuf client NRO: picks the server (the sysmodule, or the same server loop
+//! in-process), runs the scenario suite and reports each result on debug output
+//! (`xcbuf_client::report`). The exit result is 0 when every scenario passed; otherwise
+//! module = failures and description = passes (hbmenu shows it, screen-output.md §3).
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
 
-use xcbuf_common::result::ResultCode;
+extern crate alloc;
+
+use alloc::format;
+
+use xcbuf_client::horizon::{DebugSink, Transport};
+use xcbuf_client::report::{Failure, Report};
+use xcbuf_client::scenarios::{self, Ctx};
+use xcbuf_common::result::{ResultCode, xcbuf::MODULE};
 use xcbuf_rt as rt;
-use rt::sm::{ServiceName, Sm};
-use rt::{LaunchKind, svc};
 
 rt::entry!(main);
 
 fn main() -> Result<(), ResultCode> {
-    let env = rt::env();
-    rt::log!(
-        "xcbuf-client: start, launch {:?}, loader config {}, atmosphere {}, hos {:?}, heap {:#x}+{:#x}",
-        env.launch,
-        env.loader_config_present,
-        env.is_atmosphere,
-        env.hos_version,
-        env.heap.address,
-        env.heap.size
-    );
-    let sm = Sm::connect()?;
-    rt::log!("xcbuf-client: connected to sm:");
-    let name = ServiceName::new("xcbuf")?;
-    if env.launch == LaunchKind::Hbloader && env.is_atmosphere {
-        let present = sm.has_service(name)?;
-        rt::log!("xcbuf-client: HasService(xcbuf) = {}", present);
-        if present {
-            let session = sm.get_service_handle(name)?;
-            rt::log!("xcbuf-client: GetServiceHandle(xcbuf) = {:#x}", session);
-            svc::close_handle(session)?;
+    let (mut transport, kind) = Transport::choose()?;
+    let mut report = Report::start(DebugSink, kind);
+    match Ctx::open(&mut transport) {
+        Ok(mut ctx) => {
+            scenarios::run_all(&mut ctx, &mut report);
+            ctx.close();
         }
-    } else {
-        rt::log!("xcbuf-client: no hbloader on Atmosphère: HasService skipped (in-process mode)");
+        Err(rc) => report.record("connect", &Err(Failure::new("a session to xcbuf and xcbuf:i", format!("{rc}")))),
     }
-    drop(sm);
-    rt::log!("xcbuf-client: done");
-    Ok(())
+    let (passed, failed, _) = report.finish();
+    if failed == 0 {
+        return Ok(());
+    }
+    // module = failures (1..=511), description = passes (0..=8191); out of range ->
+    // xcbuf's own module with the failure count.
+    let module = failed.min(0x1FF);
+    Err(ResultCode::try_new(module, passed.min(0x1FFF)).unwrap_or(ResultCode::new(MODULE, 0)))
 }

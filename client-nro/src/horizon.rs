@@ -1,0 +1,105 @@
+//! The client on the Switch: which server to use (the mode decision) and the transport
+//! the scenarios run on.
+//!
+//! # Mode decision (emulator-bench.md "The NRO alone in Eden and Ryujinx")
+//! - Launched by hbloader with HosVersion tagged `ATMOSPHR`: ask sm's HasService (65100)
+//!   for `xcbuf` and `xcbuf:i`; both present -> the sysmodule.
+//! - Otherwise (no loader config: Eden, Ryujinx, the bench's `--no-sysmodule`; or
+//!   HasService says no) -> the in-process server ([`crate::in_process`]).
+//!
+//! GetServiceHandle is only ever sent for a service HasService reported: for an absent one
+//! sm defers the request and the caller blocks forever (Atmosphère, Eden) or the emulator
+//! aborts (Ryujinx).
+
+use core::fmt;
+
+use xcbuf_common::result::ResultCode;
+use xcbuf_rt as rt;
+use rt::sm::{ServiceName, Sm};
+use rt::svc;
+use rt::tls::with_message_buffer;
+use rt::LaunchKind;
+
+use crate::in_process;
+use crate::ipc::{Handle, Ipc, Service};
+use crate::report::{ServerKind, Sink};
+
+/// Where sessions come from.
+enum Backend {
+    /// The sysmodule, through this `sm:` session.
+    Sysmodule(Sm),
+    /// The in-process server's client ports (xcbuf, xcbuf:i).
+    InProcess(in_process::Ports),
+}
+
+/// The scenarios' [`Ipc`] on rt's svcs. Requests are built in a copy of the message
+/// buffer and copied into the TLS buffer for each svcSendSyncRequest (so `sm:` calls,
+/// which use the TLS buffer themselves, never meet a half-built request).
+pub struct Transport {
+    message: [u32; 64],
+    backend: Backend,
+}
+
+impl Transport {
+    /// Decides the mode (module doc) and returns the transport and the kind for the report.
+    pub fn choose() -> Result<(Transport, ServerKind), ResultCode> {
+        let env = rt::env();
+        if env.launch == LaunchKind::Hbloader && env.is_atmosphere {
+            let sm = Sm::connect()?;
+            let single = sm.has_service(ServiceName::new("xcbuf")?)?;
+            let indexed = sm.has_service(ServiceName::new("xcbuf:i")?)?;
+            rt::log!("xcbuf-client: HasService xcbuf = {single}, xcbuf:i = {indexed}");
+            if single && indexed {
+                let t = Transport { message: [0; 64], backend: Backend::Sysmodule(sm) };
+                return Ok((t, ServerKind::Sysmodule));
+            }
+        }
+        let ports = in_process::start()?;
+        Ok((Transport { message: [0; 64], backend: Backend::InProcess(ports) }, ServerKind::InProcess))
+    }
+}
+
+impl Ipc for Transport {
+    fn message(&mut self) -> &mut [u32] {
+        &mut self.message
+    }
+
+    fn send(&mut self, session: Handle) -> Result<(), ResultCode> {
+        with_message_buffer(|buffer| {
+            buffer.words().copy_from_slice(&self.message);
+            let result = buffer.send_sync_request(session);
+            self.message.copy_from_slice(buffer.words());
+            result
+        })
+    }
+
+    fn connect(&mut self, service: Service) -> Result<Handle, ResultCode> {
+        match &self.backend {
+            Backend::Sysmodule(sm) => {
+                let name = match service {
+                    Service::Single => ServiceName::new("xcbuf")?,
+                    Service::Indexed => ServiceName::new("xcbuf:i")?,
+                };
+                sm.get_service_handle(name)
+            }
+            Backend::InProcess(ports) => svc::connect_to_port(ports.client_port(service)),
+        }
+    }
+
+    fn close(&mut self, session: Handle) {
+        let _ = svc::close_handle(session);
+    }
+
+    fn sleep(&mut self, nanoseconds: i64) {
+        svc::sleep_thread(nanoseconds);
+    }
+}
+
+/// Report lines to svcOutputDebugString, one call per line.
+pub struct DebugSink;
+
+impl Sink for DebugSink {
+    fn line(&mut self, line: fmt::Arguments<'_>) {
+        rt::log::write_line(line);
+    }
+}

@@ -1,0 +1,59 @@
+//! What the scenarios need from the system: a message buffer, svcSendSyncRequest, a way to
+//! open and close sessions to each service, and a sleep. The Switch implementation is
+//! [`crate::horizon::Transport`]; the scenarios know nothing else about svcs.
+//!
+//! Buffers are passed to the kernel by address ([`address_of`], [`address_of_mut`]); the
+//! kernel reads X sources and writes C destinations there during `send`.
+
+use core::fmt;
+
+use xcbuf_common::result::ResultCode;
+
+/// A kernel handle.
+pub type Handle = u32;
+
+/// The two services.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Service {
+    /// `xcbuf` (single-buffer receive list).
+    Single,
+    /// `xcbuf:i` (indexed receive list).
+    Indexed,
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Service::Single => "xcbuf",
+            Service::Indexed => "xcbuf:i",
+        })
+    }
+}
+
+/// The client's view of the system.
+pub trait Ipc {
+    /// The 64-word message to send; `send` leaves the reply here.
+    fn message(&mut self) -> &mut [u32];
+    /// svcSendSyncRequest on `session` with [`Ipc::message`]: Err is the kernel's result
+    /// (0xce01, 0xf601, ...).
+    fn send(&mut self, session: Handle) -> Result<(), ResultCode>;
+    /// Opens a new session to `service` (sm GetServiceHandle, or svcConnectToPort).
+    fn connect(&mut self, service: Service) -> Result<Handle, ResultCode>;
+    /// Closes a session handle (svcCloseHandle).
+    fn close(&mut self, session: Handle);
+    /// svcSleepThread: lets the server run (used only while waiting for it to notice
+    /// closed sessions).
+    fn sleep(&mut self, nanoseconds: i64);
+}
+
+/// The address the kernel reads an X source from. Casting exposes the buffer's address,
+/// so the kernel (through the svc's asm, which may touch exposed memory) may use it.
+pub fn address_of(buffer: &[u8]) -> u64 {
+    buffer.as_ptr() as usize as u64
+}
+
+/// The address the kernel writes a C destination to (derived from a mutable borrow, so
+/// writes through it are allowed).
+pub fn address_of_mut(buffer: &mut [u8]) -> u64 {
+    buffer.as_mut_ptr() as usize as u64
+}

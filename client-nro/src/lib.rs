@@ -1,0 +1,17 @@
+//! The xcbuf client as a library: the scenario suite ([`scenarios`]) on an abstract
+//! transport ([`ipc::Ipc`]), the report format ([`report`]), and, on the Switch, the
+//! transports and the mode decision ([`horizon`]): the sysmodule through `sm:`, or the
+//! same server loop on threads of this process behind in-process ports ([`in_process`]).
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod ipc;
+pub mod report;
+pub mod scenarios;
+
+#[cfg(target_os = "horizon")]
+pub mod horizon;
+#[cfg(target_os = "horizon")]
+pub mod in_process;

@@ -1,0 +1,138 @@
+//! The report: one line per scenario and a summary, each line sent to a [`Sink`] as it is
+//! produced (the NRO's sink is svcOutputDebugString, one call per line).
+//!
+//! ```text
+//! server: sysmodule                       (or: server: in-process)
+//! PASS echo-small: 16 bytes echoed ...
+//! FAIL echo-overflow: expected 0xce01 ..., got 0x0 (success)
+//! 12 passed, 1 failed
+//! ```
+
+use alloc::string::String;
+use core::fmt;
+
+/// Where report lines go.
+pub trait Sink {
+    /// One line, without its newline.
+    fn line(&mut self, line: fmt::Arguments<'_>);
+}
+
+/// Which server the suite ran against (the first report line).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ServerKind {
+    /// The sysmodule, reached through `sm:`.
+    Sysmodule,
+    /// The same server loop on threads of the client.
+    InProcess,
+}
+
+impl fmt::Display for ServerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ServerKind::Sysmodule => "sysmodule",
+            ServerKind::InProcess => "in-process",
+        })
+    }
+}
+
+/// A scenario that did not go as expected.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Failure {
+    /// What the rule says should happen.
+    pub expected: String,
+    /// What happened.
+    pub got: String,
+}
+
+impl Failure {
+    /// `expected ..., got ...`.
+    pub fn new(expected: impl Into<String>, got: impl Into<String>) -> Failure {
+        Failure { expected: expected.into(), got: got.into() }
+    }
+}
+
+/// A scenario's outcome: what the kernel (and server) did, or how it differed.
+pub type Outcome = Result<String, Failure>;
+
+/// Counts and writes the report.
+pub struct Report<S: Sink> {
+    sink: S,
+    passed: u32,
+    failed: u32,
+}
+
+impl<S: Sink> Report<S> {
+    /// Starts the report with `server: <kind>`.
+    pub fn start(mut sink: S, server: ServerKind) -> Report<S> {
+        sink.line(format_args!("server: {server}"));
+        Report { sink, passed: 0, failed: 0 }
+    }
+
+    /// Writes `PASS <name>: <what>` or `FAIL <name>: expected ..., got ...`.
+    pub fn record(&mut self, name: &str, outcome: &Outcome) {
+        match outcome {
+            Ok(what) => {
+                self.passed = self.passed.saturating_add(1);
+                self.sink.line(format_args!("PASS {name}: {what}"));
+            }
+            Err(f) => {
+                self.failed = self.failed.saturating_add(1);
+                self.sink.line(format_args!("FAIL {name}: expected {}, got {}", f.expected, f.got));
+            }
+        }
+    }
+
+    /// Scenarios passed so far.
+    pub fn passed(&self) -> u32 {
+        self.passed
+    }
+
+    /// Scenarios failed so far.
+    pub fn failed(&self) -> u32 {
+        self.failed
+    }
+
+    /// Writes `<N> passed, <M> failed` and returns (N, M) and the sink.
+    pub fn finish(mut self) -> (u32, u32, S) {
+        self.sink.line(format_args!("{} passed, {} failed", self.passed, self.failed));
+        (self.passed, self.failed, self.sink)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec::Vec;
+
+    struct Lines(Vec<String>);
+    impl Sink for Lines {
+        fn line(&mut self, line: fmt::Arguments<'_>) {
+            self.0.push(line.to_string());
+        }
+    }
+
+    #[test]
+    fn report_starts_with_the_server_and_ends_with_the_counts() {
+        let mut r = Report::start(Lines(Vec::new()), ServerKind::InProcess);
+        r.record("echo-small", &Ok("16 bytes echoed".into()));
+        r.record("echo-overflow", &Err(Failure::new("0xce01", "0x0 (success)")));
+        let (passed, failed, lines) = r.finish();
+        assert_eq!((passed, failed), (1, 1));
+        assert_eq!(
+            lines.0,
+            [
+                "server: in-process",
+                "PASS echo-small: 16 bytes echoed",
+                "FAIL echo-overflow: expected 0xce01, got 0x0 (success)",
+                "1 passed, 1 failed",
+            ]
+        );
+    }
+
+    #[test]
+    fn sysmodule_report_names_the_sysmodule() {
+        let (_, _, lines) = Report::start(Lines(Vec::new()), ServerKind::Sysmodule).finish();
+        assert_eq!(lines.0, ["server: sysmodule", "0 passed, 0 failed"]);
+    }
+}

@@ -1,0 +1,285 @@
+//! The scenario suite: one function per report line, each checking real results of the
+//! kernel and the server against the rule it names (horizon-ipc.md §3.3 for packing and
+//! indices, the protocol table of `xcbuf_common::protocol` for the server's results).
+//!
+//! Every scenario runs through [`Ctx`], which holds one session to each service and the
+//! [`Ipc`] transport. A scenario returns what happened ([`Outcome`]); nothing is assumed.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use xcbuf_common::client::{self, ClientError, Reply};
+use xcbuf_common::protocol::{GetInfoResponse, StatsResponse};
+use xcbuf_common::result::ResultCode;
+
+use crate::ipc::{Handle, Ipc, Service};
+use crate::report::{Failure, Outcome, Report, Sink};
+
+mod concat;
+mod echo;
+mod indexed;
+mod malformed;
+mod query;
+mod sessions;
+mod split;
+mod stats;
+
+/// A scenario: its report name and its function.
+pub struct Scenario<I: Ipc> {
+    /// The name in the report line.
+    pub name: &'static str,
+    /// Runs it.
+    pub run: fn(&mut Ctx<'_, I>) -> Outcome,
+}
+
+/// The names of every scenario, in report order (the bench's end-to-end test checks the
+/// report against this list).
+pub const NAMES: [&str; 13] = [
+    "query-pointer-buffer-size",
+    "echo-small",
+    "echo-exact-fit",
+    "echo-overflow",
+    "concat-packing",
+    "concat-overflow-by-alignment",
+    "split-index-matching",
+    "out-too-large",
+    "indexed-mode",
+    "zero-size-x",
+    "sessions",
+    "malformed",
+    "stats",
+];
+
+/// Every scenario, in report order.
+pub fn all<I: Ipc>() -> [Scenario<I>; 13] {
+    [
+        Scenario { name: NAMES[0], run: query::query_pointer_buffer_size },
+        Scenario { name: NAMES[1], run: echo::echo_small },
+        Scenario { name: NAMES[2], run: echo::echo_exact_fit },
+        Scenario { name: NAMES[3], run: echo::echo_overflow },
+        Scenario { name: NAMES[4], run: concat::concat_packing },
+        Scenario { name: NAMES[5], run: concat::concat_overflow_by_alignment },
+        Scenario { name: NAMES[6], run: split::split_index_matching },
+        Scenario { name: NAMES[7], run: concat::out_too_large },
+        Scenario { name: NAMES[8], run: indexed::indexed_mode },
+        Scenario { name: NAMES[9], run: concat::zero_size_x },
+        Scenario { name: NAMES[10], run: sessions::sessions },
+        Scenario { name: NAMES[11], run: malformed::malformed },
+        Scenario { name: NAMES[12], run: stats::stats },
+    ]
+}
+
+/// Runs every scenario against the sessions in `ctx`, recording each in `report`.
+pub fn run_all<I: Ipc, S: Sink>(ctx: &mut Ctx<'_, I>, report: &mut Report<S>) {
+    for scenario in all::<I>() {
+        let outcome = (scenario.run)(ctx);
+        report.record(scenario.name, &outcome);
+    }
+}
+
+/// What went wrong with one request.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CallError {
+    /// svcSendSyncRequest returned this result (the kernel's, e.g. 0xce01).
+    Kernel(ResultCode),
+    /// The request could not be built, or the reply carried a failure result or was
+    /// malformed.
+    Client(ClientError),
+}
+
+impl CallError {
+    /// The one result code this error stands for.
+    pub fn result(self) -> ResultCode {
+        match self {
+            CallError::Kernel(rc) => rc,
+            CallError::Client(e) => e.result(),
+        }
+    }
+}
+
+impl core::fmt::Display for CallError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CallError::Kernel(rc) => write!(f, "svcSendSyncRequest {rc}"),
+            CallError::Client(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The suite's state: the transport and one open session per service.
+pub struct Ctx<'i, I: Ipc> {
+    ipc: &'i mut I,
+    single: Handle,
+    indexed: Handle,
+}
+
+impl<'i, I: Ipc> Ctx<'i, I> {
+    /// Opens one session to each service.
+    pub fn open(ipc: &'i mut I) -> Result<Ctx<'i, I>, ResultCode> {
+        let single = ipc.connect(Service::Single)?;
+        let indexed = match ipc.connect(Service::Indexed) {
+            Ok(h) => h,
+            Err(rc) => {
+                ipc.close(single);
+                return Err(rc);
+            }
+        };
+        Ok(Ctx { ipc, single, indexed })
+    }
+
+    /// Closes both sessions.
+    pub fn close(self) {
+        self.ipc.close(self.single);
+        self.ipc.close(self.indexed);
+    }
+
+    /// The transport.
+    pub fn ipc(&mut self) -> &mut I {
+        self.ipc
+    }
+
+    /// The session used for `service`.
+    pub fn session(&self, service: Service) -> Handle {
+        match service {
+            Service::Single => self.single,
+            Service::Indexed => self.indexed,
+        }
+    }
+
+    /// Builds a request with `build`, sends it on `session` and parses the reply.
+    pub fn call_on(
+        &mut self,
+        session: Handle,
+        build: impl FnOnce(&mut [u32]) -> Result<usize, ClientError>,
+    ) -> Result<Reply, CallError> {
+        let msg = self.ipc.message();
+        msg.fill(0);
+        build(msg).map_err(CallError::Client)?;
+        self.ipc.send(session).map_err(CallError::Kernel)?;
+        client::parse_reply(self.ipc.message()).map_err(CallError::Client)
+    }
+
+    /// [`Ctx::call_on`] on this suite's session to `service`.
+    pub fn call(
+        &mut self,
+        service: Service,
+        build: impl FnOnce(&mut [u32]) -> Result<usize, ClientError>,
+    ) -> Result<Reply, CallError> {
+        self.call_on(self.session(service), build)
+    }
+
+    /// GetInfo on `service`.
+    pub fn get_info(&mut self, service: Service) -> Result<GetInfoResponse, Failure> {
+        let reply = self.call(service, client::build_get_info).map_err(|e| unexpected("GetInfo", e))?;
+        reply.read().map_err(|e| unexpected("GetInfo", CallError::Client(e)))
+    }
+
+    /// Stats on `service`.
+    pub fn stats(&mut self, service: Service) -> Result<StatsResponse, Failure> {
+        let reply = self.call(service, client::build_stats).map_err(|e| unexpected("Stats", e))?;
+        reply.read().map_err(|e| unexpected("Stats", CallError::Client(e)))
+    }
+
+    /// The pointer-buffer size GetInfo reports for `service`.
+    pub fn pointer_buffer_size(&mut self, service: Service) -> Result<usize, Failure> {
+        let info = self.get_info(service)?;
+        usize::try_from(info.pointer_buffer_size).map_err(|_| Failure::new("a usize size", format!("{:#x}", info.pointer_buffer_size)))
+    }
+}
+
+/// A failure for a request that should have succeeded.
+pub fn unexpected(what: &str, e: CallError) -> Failure {
+    Failure::new(format!("{what} to succeed"), format!("{e}"))
+}
+
+/// Expects `result` to be the failure `expected` (a kernel result from
+/// svcSendSyncRequest when `from_kernel`, else the reply's result).
+pub fn expect_error<T>(what: &str, result: Result<T, CallError>, expected: ResultCode, from_kernel: bool) -> Result<(), Failure> {
+    let place = if from_kernel { "svcSendSyncRequest" } else { "reply result" };
+    match result {
+        Ok(_) => Err(Failure::new(format!("{what}: {place} {expected}"), "success")),
+        Err(CallError::Kernel(rc)) if from_kernel && rc == expected => Ok(()),
+        Err(CallError::Client(ClientError::Service(rc))) if !from_kernel && rc == expected => Ok(()),
+        Err(e) => Err(Failure::new(format!("{what}: {place} {expected}"), format!("{e}"))),
+    }
+}
+
+/// `len` bytes of a recognisable pattern (distinct per `seed`).
+pub fn pattern(seed: u8, len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed)).collect()
+}
+
+/// The first index at which `got` differs from `want`, as a failure.
+pub fn compare_bytes(what: &str, want: &[u8], got: &[u8]) -> Result<(), Failure> {
+    if want.len() != got.len() {
+        return Err(Failure::new(format!("{what}: {} bytes", want.len()), format!("{} bytes", got.len())));
+    }
+    match want.iter().zip(got).position(|(a, b)| a != b) {
+        None => Ok(()),
+        Some(i) => Err(Failure::new(
+            format!("{what}: byte {i:#x} = {:#04x}", want[i]),
+            format!("{:#04x}", got[i]),
+        )),
+    }
+}
+
+/// Rounds up to the kernel's 16-byte pointer-transfer alignment (horizon-ipc.md §3.3).
+pub const fn align16(x: usize) -> usize {
+    (x + 15) & !15
+}
+
+/// The offsets the kernel packs X of `sizes` at in single mode, relative to a 16-byte
+/// aligned entry (horizon-ipc.md §3.3: each at the next 16-byte boundary after the
+/// previous end; a zero-size X takes no space and gets none).
+pub fn single_mode_offsets(sizes: &[usize]) -> Vec<Option<usize>> {
+    let mut key = 0;
+    sizes
+        .iter()
+        .map(|&size| {
+            if size == 0 {
+                return None;
+            }
+            let at = align16(key);
+            key = at + size;
+            Some(at)
+        })
+        .collect()
+}
+
+/// Formats a list of sizes or offsets as `0x13, 0x20`.
+pub fn hex_list(values: impl IntoIterator<Item = usize>) -> String {
+    let mut s = String::new();
+    for (i, v) in values.into_iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push_str(&format!("{v:#x}"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_mode_offsets_follow_the_worked_example() {
+        // horizon-ipc.md §3.3: entry 0x1008 -> X of 0x13, 0x20, 0xB8 land at 0x1010,
+        // 0x1030, 0x1050, i.e. 0x00, 0x20, 0x40 from the first aligned address.
+        assert_eq!(single_mode_offsets(&[0x13, 0x20, 0xB8]), [Some(0x00), Some(0x20), Some(0x40)]);
+    }
+
+    #[test]
+    fn zero_size_x_does_not_move_the_key() {
+        assert_eq!(single_mode_offsets(&[0x10, 0, 0x10]), [Some(0x00), None, Some(0x10)]);
+    }
+
+    #[test]
+    fn every_scenario_has_a_distinct_name() {
+        let mut names = NAMES.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), NAMES.len());
+    }
+}
