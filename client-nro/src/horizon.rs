@@ -95,11 +95,16 @@ impl Ipc for Transport {
     }
 }
 
-/// Report lines to svcOutputDebugString, one call per line.
+/// Report lines to svcOutputDebugString, exactly one call per line whatever its length
+/// (rt's logger splits long lines into several calls, which a reader of the output would
+/// see as several lines).
 pub struct DebugSink;
 
 impl Sink for DebugSink {
     fn line(&mut self, line: fmt::Arguments<'_>) {
-        rt::log::write_line(line);
+        let mut text = alloc::string::String::new();
+        let _ = fmt::Write::write_fmt(&mut text, line);
+        text.push('\n');
+        let _ = svc::output_debug_string(text.as_bytes());
     }
 }

@@ -148,7 +148,7 @@ impl<'p, K: Kernel> ServeLoop<'p, K> {
             ReceiveMode::Indexed(_) => "indexed",
         };
         kernel.log(format_args!(
-            "xcbuf: serving {name}: receive mode {} ({mode}), pointer buffer {:#x} bytes at {:#x}, max {} sessions",
+            "{name}: serving, receive mode {} ({mode}), pointer buffer {:#x} bytes at {:#x}, max {} sessions",
             area.receive_mode_raw(),
             area.size,
             area.guest_addr,
@@ -246,7 +246,7 @@ impl<'p, K: Kernel> ServeLoop<'p, K> {
                     Some(entry) => {
                         *entry = handle;
                         let open = self.server.sessions().open_count();
-                        self.kernel.log(format_args!("xcbuf: {}: session {slot} opened ({open} open)", self.name));
+                        self.kernel.log(format_args!("{}: session {slot} opened ({open} open)", self.name));
                         Step::Accepted { slot }
                     }
                     None => {
@@ -267,7 +267,7 @@ impl<'p, K: Kernel> ServeLoop<'p, K> {
     fn refuse(&mut self, handle: Handle) -> Step {
         let _ = self.kernel.close_handle(handle);
         let limit = self.server.sessions().limit();
-        self.kernel.log(format_args!("xcbuf: {}: session refused ({limit} open, the maximum)", self.name));
+        self.kernel.log(format_args!("{}: session refused ({limit} open, the maximum)", self.name));
         Step::Refused
     }
 
@@ -295,7 +295,7 @@ impl<'p, K: Kernel> ServeLoop<'p, K> {
             let _ = self.kernel.close_handle(handle);
         }
         let open = self.server.sessions().open_count();
-        self.kernel.log(format_args!("xcbuf: {}: session {slot} closed, {reason} ({open} open)", self.name));
+        self.kernel.log(format_args!("{}: session {slot} closed, {reason} ({open} open)", self.name));
         self.rearm();
         Step::Dropped { slot, reason }
     }

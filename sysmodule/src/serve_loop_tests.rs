@@ -122,7 +122,7 @@ fn start_arms_the_single_receive_list_at_the_fixed_offset() {
     assert_eq!(mode, ReceiveListMode::ToSingleBuffer);
     assert_eq!(usize::from(offset), RECEIVE_LIST_OFFSET);
     assert_eq!(list, vec![(PB_ADDR, 0x800)]);
-    assert!(l.kernel().log[0].contains("serving xcbuf: receive mode 2 (single), pointer buffer 0x800 bytes"));
+    assert!(l.kernel().log[0].contains("xcbuf: serving, receive mode 2 (single), pointer buffer 0x800 bytes"));
 }
 
 #[test]

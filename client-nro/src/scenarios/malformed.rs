@@ -61,5 +61,5 @@ pub fn malformed<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
     let c = Buffer::new(address_of_mut(&mut out), out.len());
     let r = ctx.call(Service::Single, |m| client::build_concat(m, &xs, c));
     check(ctx, &format!("{} X on Concat (max {MAX_CONCAT_POINTERS})", xs.len()), r, INVALID_CMIF_REQUEST)?;
-    Ok(format!("{}; the server answered GetInfo after each", done.join(", ")))
+    Ok(format!("{}; GetInfo answered after each", done.join(", ")))
 }

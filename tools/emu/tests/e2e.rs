@@ -1,0 +1,97 @@
+//! End to end: the real client NRO runs its scenario suite in the bench, against the real
+//! sysmodule and against its own in-process server (design.md "Acceptance figures":
+//! every scenario passes in both). Active when `XCBUF_DIST` names the `dist/` directory
+//! that `make dist` produced (`make test` sets it); otherwise each test prints that it was
+//! skipped.
+
+use std::path::PathBuf;
+
+use xcbuf_emu::bench::{self, RunConfig};
+use xcbuf_emu::kernel::process::LaunchKind;
+use xcbuf_emu::observe::{RunEnd, RunReport};
+
+/// Every scenario the client must report, in report order (the task's list; kept here,
+/// independent of the client's own table, so a scenario the client drops is caught).
+const SCENARIOS: [&str; 13] = [
+    "query-pointer-buffer-size",
+    "echo-small",
+    "echo-exact-fit",
+    "echo-overflow",
+    "concat-packing",
+    "concat-overflow-by-alignment",
+    "split-index-matching",
+    "out-too-large",
+    "indexed-mode",
+    "zero-size-x",
+    "sessions",
+    "malformed",
+    "stats",
+];
+
+fn dist() -> Option<PathBuf> {
+    std::env::var_os("XCBUF_DIST").map(PathBuf::from)
+}
+
+fn nsp(dist: &PathBuf) -> PathBuf {
+    dist.join("sd/atmosphere/contents/4200000000000c0b/exefs.nsp")
+}
+
+fn nro(dist: &PathBuf) -> PathBuf {
+    dist.join("sd/switch/xcbuf/xcbuf.nro")
+}
+
+/// The report lines of the run: from `server: ...` to `N passed, M failed`.
+fn check_report(report: &RunReport, server: &str) {
+    let all = report.client_lines.iter().map(|l| l.trim_end()).collect::<Vec<_>>();
+    let shown = all.join("\n");
+    assert_eq!(report.end, RunEnd::Completed, "run did not complete:\n{}\n{shown}", report.summary());
+    for p in &report.processes {
+        assert!(p.fault.is_none(), "{} faulted: {:?}\n{shown}", p.name, p.fault);
+    }
+    let start = all
+        .iter()
+        .position(|l| l.starts_with("server: "))
+        .unwrap_or_else(|| panic!("no `server:` line\n{shown}"));
+    assert_eq!(all[start], format!("server: {server}"), "wrong server\n{shown}");
+    let lines = &all[start..];
+    let failures: Vec<&&str> = lines.iter().filter(|l| l.starts_with("FAIL ")).collect();
+    assert!(failures.is_empty(), "scenarios failed: {failures:#?}\n{shown}");
+    // Every scenario exactly once, in order, as PASS.
+    let results: Vec<&str> = lines.iter().copied().filter(|l| l.starts_with("PASS ") || l.starts_with("FAIL ")).collect();
+    let names: Vec<&str> =
+        results.iter().map(|l| l[5..].split(':').next().unwrap_or("")).collect();
+    assert_eq!(names, SCENARIOS, "scenario list differs\n{shown}");
+    let summary = format!("{} passed, 0 failed", SCENARIOS.len());
+    assert!(lines.contains(&summary.as_str()), "no `{summary}` line\n{shown}");
+    assert_eq!(report.nro_result, Some(0), "the NRO's exit result\n{shown}");
+}
+
+#[test]
+fn every_scenario_passes_against_the_sysmodule() {
+    let Some(dist) = dist() else {
+        eprintln!("skipped: XCBUF_DIST is not set (run `make dist`, then XCBUF_DIST=dist)");
+        return;
+    };
+    let config = RunConfig {
+        sysmodule: Some(nsp(&dist)),
+        nro: Some(nro(&dist)),
+        launch: LaunchKind::Hbmenu,
+        ..RunConfig::default()
+    };
+    check_report(&bench::run(&config), "sysmodule");
+}
+
+#[test]
+fn every_scenario_passes_against_the_in_process_server() {
+    let Some(dist) = dist() else {
+        eprintln!("skipped: XCBUF_DIST is not set (run `make dist`, then XCBUF_DIST=dist)");
+        return;
+    };
+    let config = RunConfig {
+        nro: Some(nro(&dist)),
+        no_sysmodule: true,
+        launch: LaunchKind::Emulator,
+        ..RunConfig::default()
+    };
+    check_report(&bench::run(&config), "in-process");
+}
