@@ -202,12 +202,13 @@ impl<'p, K: Kernel> ServeLoop<'p, K> {
         handles[0] = self.port;
         let mut count = 1;
         for (slot, &h) in self.sessions.iter().enumerate() {
-            if h != 0 {
-                if let (Some(hs), Some(ss)) = (handles.get_mut(count), slots.get_mut(count)) {
-                    *hs = h;
-                    *ss = slot;
-                    count += 1;
-                }
+            if h == 0 {
+                continue;
+            }
+            if let (Some(hs), Some(ss)) = (handles.get_mut(count), slots.get_mut(count)) {
+                *hs = h;
+                *ss = slot;
+                count += 1;
             }
         }
         let reply_target = core::mem::take(&mut self.reply_target);

@@ -16,15 +16,12 @@ use super::{
 use crate::ipc::{Ipc, Service, address_of, address_of_mut};
 use crate::report::{Failure, Outcome};
 
+/// A Concat's response, the inputs sent and the bytes C\[0\] received.
+pub(super) type ConcatRun = (ConcatResponse, Vec<Vec<u8>>, Vec<u8>);
+
 /// Sends Concat of inputs with `sizes` (patterns seeded 0x10, 0x20, ...) into a C of
-/// `out_len` bytes; returns the response, the inputs and the output bytes.
-#[allow(clippy::type_complexity)]
-fn concat<I: Ipc>(
-    ctx: &mut Ctx<'_, I>,
-    service: Service,
-    sizes: &[usize],
-    out_len: usize,
-) -> Result<(ConcatResponse, Vec<Vec<u8>>, Vec<u8>), CallError> {
+/// `out_len` bytes.
+fn concat<I: Ipc>(ctx: &mut Ctx<'_, I>, service: Service, sizes: &[usize], out_len: usize) -> Result<ConcatRun, CallError> {
     let inputs: Vec<Vec<u8>> = sizes.iter().zip(1u8..).map(|(&n, i)| pattern(i.wrapping_mul(0x10), n)).collect();
     let mut output = vec![0u8; out_len];
     let xs: Vec<Buffer> = inputs.iter().map(|b| Buffer::new(address_of(b), b.len())).collect();

@@ -11,15 +11,12 @@ use xcbuf_common::client::{self, Buffer};
 use xcbuf_common::protocol::{ConcatResponse, INDEXED_ENTRIES};
 use xcbuf_common::result::kernel::OUT_OF_RESOURCE;
 
-use super::concat::check_concat;
+use super::concat::{ConcatRun, check_concat};
 use super::{CallError, Ctx, expect_error, hex_list, pattern, unexpected};
 use crate::ipc::{Ipc, Service, address_of, address_of_mut};
 use crate::report::{Failure, Outcome};
 
-fn concat_indexed<I: Ipc>(
-    ctx: &mut Ctx<'_, I>,
-    sizes: &[usize],
-) -> Result<(ConcatResponse, Vec<Vec<u8>>, Vec<u8>), CallError> {
+fn concat_indexed<I: Ipc>(ctx: &mut Ctx<'_, I>, sizes: &[usize]) -> Result<ConcatRun, CallError> {
     let inputs: Vec<Vec<u8>> = sizes.iter().zip(0x31u8..).map(|(&n, s)| pattern(s, n)).collect();
     let mut output = vec![0u8; 0x100];
     let xs: Vec<Buffer> = inputs.iter().map(|b| Buffer::new(address_of(b), b.len())).collect();
