@@ -59,6 +59,20 @@ impl Transport {
     }
 }
 
+impl Transport {
+    /// Ends the mode: stops the in-process servers (so only the main thread is left when
+    /// rt returns to hbloader), or drops the `sm:` session.
+    pub fn shutdown(self) -> Result<(), ResultCode> {
+        match self.backend {
+            Backend::Sysmodule(sm) => {
+                drop(sm);
+                Ok(())
+            }
+            Backend::InProcess(ports) => ports.stop(),
+        }
+    }
+}
+
 impl Ipc for Transport {
     fn message(&mut self) -> &mut [u32] {
         &mut self.message

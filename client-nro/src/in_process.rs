@@ -17,46 +17,85 @@ const SERVER_STACK: usize = rt::thread::STACK_SIZE_DEFAULT;
 /// portable 28-59 (emulator-bench.md §1 "CreateThread limits").
 const SERVER_PRIORITY: i32 = rt::thread::PRIORITY_DEFAULT;
 
-/// The client ports of the two in-process services.
+/// One running in-process service.
+struct Running {
+    client_port: Handle,
+    /// Client end of the stop session: closing it ends the server's loop.
+    stop: Handle,
+    thread: rt::thread::JoinHandle,
+}
+
+/// The two in-process services: their client ports, and how to stop them.
 pub struct Ports {
-    single: Handle,
-    indexed: Handle,
+    single: Running,
+    indexed: Running,
 }
 
 impl Ports {
     /// The client port to connect to for `service`.
     pub fn client_port(&self, service: Service) -> Handle {
         match service {
-            Service::Single => self.single,
-            Service::Indexed => self.indexed,
+            Service::Single => self.single.client_port,
+            Service::Indexed => self.indexed.client_port,
         }
+    }
+
+    /// Stops both servers (closes their stop sessions, waits for the threads) and closes
+    /// the client ports. Afterwards no thread of the client but the main one runs, so rt
+    /// may return to hbloader.
+    pub fn stop(self) -> Result<(), ResultCode> {
+        let mut result = Ok(());
+        for running in [self.single, self.indexed] {
+            let _ = svc::close_handle(running.stop);
+            if let Err(rc) = running.thread.join() {
+                result = Err(rc);
+            }
+            let _ = svc::close_handle(running.client_port);
+        }
+        result
     }
 }
 
-fn start_one(service: ServerService) -> Result<Handle, ResultCode> {
+fn start_one(service: ServerService) -> Result<Running, ResultCode> {
     // CreatePort(max sessions, not light, no name) -> (server port, client port).
     let (server_port, client_port) = svc::create_port(service.max_sessions(), false, 0)?;
-    let builder = rt::thread::Builder { stack_size: SERVER_STACK, priority: SERVER_PRIORITY, core: rt::thread::CORE_DEFAULT };
-    let thread = builder.spawn(move || {
-        if let Err(rc) = horizon::serve(service, server_port) {
-            rt::log!("xcbuf-client: in-process {} stopped: {}", service.display_name(), rc);
-        }
-    });
-    match thread {
-        // The server runs until the process ends; the handle is not needed.
-        Ok(thread) => drop(thread),
+    // The stop session: only this process holds its client end (serve_loop.rs "Stopping").
+    let (stop_server, stop) = match svc::create_session(false, 0) {
+        Ok(pair) => pair,
         Err(rc) => {
             let _ = svc::close_handle(server_port);
             let _ = svc::close_handle(client_port);
             return Err(rc);
         }
+    };
+    let builder = rt::thread::Builder { stack_size: SERVER_STACK, priority: SERVER_PRIORITY, core: rt::thread::CORE_DEFAULT };
+    let thread = builder.spawn(move || {
+        if let Err(rc) = horizon::serve_until(service, server_port, stop_server) {
+            rt::log!("xcbuf-client: in-process {} stopped: {}", service.display_name(), rc);
+        }
+    });
+    match thread {
+        Ok(thread) => Ok(Running { client_port, stop, thread }),
+        Err(rc) => {
+            for h in [server_port, client_port, stop_server, stop] {
+                let _ = svc::close_handle(h);
+            }
+            Err(rc)
+        }
     }
-    Ok(client_port)
 }
 
-/// Starts both servers; returns their client ports.
+/// Starts both servers.
 pub fn start() -> Result<Ports, ResultCode> {
     let single = start_one(ServerService::Single)?;
-    let indexed = start_one(ServerService::Indexed)?;
+    let indexed = match start_one(ServerService::Indexed) {
+        Ok(r) => r,
+        Err(rc) => {
+            let _ = svc::close_handle(single.stop);
+            let _ = single.thread.join();
+            let _ = svc::close_handle(single.client_port);
+            return Err(rc);
+        }
+    };
     Ok(Ports { single, indexed })
 }

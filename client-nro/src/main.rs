@@ -29,6 +29,7 @@ fn main() -> Result<(), ResultCode> {
         Err(rc) => report.record("connect", &Err(Failure::new("a session to xcbuf and xcbuf:i", format!("{rc}")))),
     }
     let (passed, failed, _) = report.finish();
+    transport.shutdown()?;
     if failed == 0 {
         return Ok(());
     }

@@ -61,6 +61,14 @@ impl Kernel for RtKernel<'_> {
 /// server core after that call returned. Err only if the server core rejects the
 /// buffer's address (it cannot: heap addresses are below 2^39).
 pub fn serve(service: Service, port: Handle) -> Result<(), ResultCode> {
+    serve_until(service, port, 0)
+}
+
+/// [`serve`], returning when the owner closes the client end of `stop` (the server end
+/// of an svcCreateSession pair; 0 = never; serve_loop.rs "Stopping"). The port, `stop`
+/// and every session are closed then; the pointer buffer stays allocated (leaked: a
+/// few KiB, once per server thread).
+pub fn serve_until(service: Service, port: Handle, stop: Handle) -> Result<(), ResultCode> {
     let buffer: &'static mut PointerBuffer = Box::leak(Box::new(PointerBuffer::new()));
     // The kernel learns the buffer by this address (a C entry); casting exposes it.
     let guest_addr = buffer.0.as_mut_ptr() as usize as u64;
@@ -68,6 +76,8 @@ pub fn serve(service: Service, port: Handle) -> Result<(), ResultCode> {
     let bytes = buffer.0.get_mut(..service.pointer_buffer_size()).ok_or(rt::result::OUT_OF_RANGE)?;
     with_message_buffer(|message| {
         let mut serve_loop = ServeLoop::new(RtKernel::new(message), server, service.display_name(), port, bytes);
-        serve_loop.run()
-    })
+        serve_loop.set_stop_session(stop);
+        serve_loop.run();
+    });
+    Ok(())
 }

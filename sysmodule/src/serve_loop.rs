@@ -35,6 +35,14 @@
 //! | any other failure | re-arm and wait again; a failure tied to a session index drops that session |
 //!
 //! Nothing a client does ends the loop.
+//!
+//! # Stopping (the in-process server only)
+//! The owner may give the loop a **stop session** ([`ServeLoop::set_stop_session`]): the
+//! server end of a pair from svcCreateSession whose client end only the owner holds, so
+//! no client of the service can reach it. It is waited on after the sessions; when the
+//! owner closes its client end, the kernel reports 0xf601 on it (or, if the owner sends
+//! a message, success) and [`ServeLoop::run`] closes every session, the stop session and
+//! the port, and returns. The sysmodule sets none and serves forever.
 #![forbid(unsafe_code)]
 
 use core::fmt;
@@ -46,8 +54,8 @@ use xcbuf_common::server::{Action, ReceiveMode, Server};
 /// A kernel handle.
 pub type Handle = u32;
 
-/// Most handles one wait takes: the port and [`MAX_SESSIONS`] sessions.
-pub const WAIT_HANDLES_MAX: usize = 1 + MAX_SESSIONS;
+/// Most handles one wait takes: the port, [`MAX_SESSIONS`] sessions and the stop session.
+pub const WAIT_HANDLES_MAX: usize = 2 + MAX_SESSIONS;
 
 /// Kernel SessionClosed (horizon-ipc.md §8: 0xf601).
 pub const SESSION_CLOSED: ResultCode = kernel::SESSION_CLOSED;
@@ -117,6 +125,8 @@ pub enum Step {
     Dropped { slot: usize, reason: CloseReason },
     /// The receive list was re-armed after a failure not tied to a session.
     Rearmed { result: ResultCode },
+    /// The owner signalled the stop session: [`ServeLoop::run`] returns.
+    Stopped,
 }
 
 /// A service's loop: the port, the session handles by slot, the server core and the
@@ -129,6 +139,7 @@ pub struct ServeLoop<'p, K: Kernel> {
     sessions: [Handle; MAX_SESSIONS],
     pointer_buffer: &'p mut [u8],
     reply_target: Handle,
+    stop: Handle,
 }
 
 impl<'p, K: Kernel> ServeLoop<'p, K> {
@@ -162,16 +173,32 @@ impl<'p, K: Kernel> ServeLoop<'p, K> {
             sessions: [0; MAX_SESSIONS],
             pointer_buffer,
             reply_target: 0,
+            stop: 0,
         };
         this.rearm();
         this
     }
 
-    /// Serves forever.
-    pub fn run(&mut self) -> ! {
-        loop {
-            self.step();
+    /// Sets the stop session (module doc, "Stopping"); 0 = none.
+    pub fn set_stop_session(&mut self, stop: Handle) {
+        self.stop = stop;
+    }
+
+    /// Serves until the stop session is signalled (forever without one); then closes
+    /// every session, the stop session and the port.
+    pub fn run(&mut self) {
+        while self.step() != Step::Stopped {}
+        for slot in 0..MAX_SESSIONS {
+            let handle = self.sessions.get_mut(slot).map(core::mem::take).unwrap_or(0);
+            if handle != 0 {
+                let _ = self.server.close_session(slot);
+                let _ = self.kernel.close_handle(handle);
+            }
         }
+        for handle in [core::mem::take(&mut self.stop), self.port] {
+            let _ = self.kernel.close_handle(handle);
+        }
+        self.kernel.log(format_args!("{}: stopped", self.name));
     }
 
     /// The server core (counters, sessions).
@@ -211,9 +238,22 @@ impl<'p, K: Kernel> ServeLoop<'p, K> {
                 count += 1;
             }
         }
+        let stop_index = (self.stop != 0).then_some(count);
+        if let (Some(i), Some(hs)) = (stop_index, handles.get_mut(count)) {
+            *hs = self.stop;
+            count = i + 1;
+        }
         let reply_target = core::mem::take(&mut self.reply_target);
         let wait = handles.get(..count).unwrap_or(&[]);
-        match self.kernel.reply_and_receive(wait, reply_target) {
+        let outcome = self.kernel.reply_and_receive(wait, reply_target);
+        let signalled = match outcome {
+            Ok(i) => Some(i),
+            Err(e) => usize::try_from(e.index).ok(),
+        };
+        if signalled.is_some() && signalled == stop_index {
+            return Step::Stopped;
+        }
+        match outcome {
             Ok(0) => self.accept(),
             Ok(index) => match slots.get(index).filter(|_| index < count) {
                 Some(&slot) => self.handle(slot),

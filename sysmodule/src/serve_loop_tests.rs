@@ -294,3 +294,25 @@ fn nothing_per_request_is_logged() {
     // The start line and the session-open line only.
     assert_eq!(l.kernel().log.len(), 2);
 }
+
+#[test]
+fn closing_the_stop_session_ends_the_loop_and_closes_every_handle() {
+    let mut pb = PointerBuffer::new();
+    // Index 2: after the port and the one session.
+    let script = vec![Event::Signal(0), Event::Fail(0xf601, 2)];
+    let mut l = serve(Service::Single, script, &mut pb);
+    l.set_stop_session(0x300);
+    l.run();
+    assert_eq!(l.kernel().calls[1].handles, vec![PORT, 0x201, 0x300]);
+    assert_eq!(l.kernel().closed, vec![0x201, 0x300, PORT]);
+    assert_eq!(l.server().sessions().open_count(), 0);
+}
+
+#[test]
+fn without_a_stop_session_the_wait_covers_only_the_port_and_sessions() {
+    let mut pb = PointerBuffer::new();
+    let mut l = serve(Service::Single, vec![Event::Fail(0xf601, 1)], &mut pb);
+    // 0xf601 at index 1 with no session there: not a stop, the loop re-arms.
+    assert_eq!(l.step(), Step::Rearmed { result: ResultCode::from_raw(0xf601) });
+    assert_eq!(l.kernel().calls[0].handles, vec![PORT]);
+}
