@@ -43,6 +43,8 @@ run: dist
 test: dist lint
 	XCBUF_DIST=$(CURDIR)/$(DIST) XCBUF_SWITCH_OUT=$(CURDIR)/$(SWITCH_OUT) \
 	    $(CARGO) test --release
+	$(CARGO) test --release -p xcbuf-rt
+	$(CARGO) test --release -p xcbuf-sysmodule -p xcbuf-client --lib
 
 # No panic site reachable from input on the server's request path (issue 6).
 lint: setup
