@@ -182,7 +182,7 @@ fn all_ended(k: &Kernel, clients: &[ProcessId]) -> bool {
     }
 }
 
-fn schedule(k: &mut Kernel, clients: &[ProcessId], config: &RunConfig, started: Instant) -> RunEnd {
+pub fn schedule(k: &mut Kernel, clients: &[ProcessId], config: &RunConfig, started: Instant) -> RunEnd {
     let mut last: Option<(i32, u64)> = None;
     loop {
         if all_ended(k, clients) {
@@ -307,7 +307,7 @@ fn fault_report(k: &Kernel, t: ThreadId, what: &str, pc: u64, dump: &RegisterDum
 }
 
 /// Runs thread `t` for up to `slice` instructions.
-fn run_thread(k: &mut Kernel, t: ThreadId, slice: u64) {
+pub fn run_thread(k: &mut Kernel, t: ThreadId, slice: u64) {
     let p = k.threads[t].process;
     if let Err(e) = load_thread(k, t) {
         k.fault_process(p, format!("bench could not switch to {}: {e}", k.thread_name(t)));
@@ -367,7 +367,7 @@ fn run_thread(k: &mut Kernel, t: ThreadId, slice: u64) {
     }
 }
 
-fn report(k: Kernel, end: RunEnd, clients: &[ProcessId], started: Instant) -> RunReport {
+pub fn report(k: Kernel, end: RunEnd, clients: &[ProcessId], started: Instant) -> RunReport {
     let processes: Vec<ProcessReport> = k
         .processes
         .iter()

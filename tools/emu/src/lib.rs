@@ -12,6 +12,7 @@
 //! | [`loader`] | exefs.nsp / .nro / ELF into a process, entry ABIs |
 //! | [`bench`] | scheduler and the library entry point [`bench::run`] |
 //! | [`observe`] | counters, the run report and its JSON |
+//! | [`perf`] | `bench`: figures from marker snapshots, idle window, footprint, BENCHMARKS.md |
 //! | [`symbols`] | nearest-symbol lookup for fault reports |
 //!
 //! The whole bench runs on one host thread: unicorn engines are `!Send`
@@ -24,5 +25,6 @@ pub mod kernel;
 pub mod loader;
 pub mod memory;
 pub mod observe;
+pub mod perf;
 pub mod sm;
 pub mod symbols;

@@ -63,6 +63,30 @@ enum Command {
         #[arg(long, default_value_t = bench::DEFAULT_SLICE)]
         slice: u64,
     },
+    /// Measure the figures of issue 7 and print them as `name: value unit`.
+    Bench {
+        /// The shipped sysmodule's exefs.nsp.
+        #[arg(long)]
+        sysmodule: PathBuf,
+        /// Its ELF (the static heap symbol for the footprint).
+        #[arg(long)]
+        sysmodule_elf: PathBuf,
+        /// The shipped client NRO (end-to-end suite, nro size).
+        #[arg(long)]
+        nro: PathBuf,
+        /// The client built with the `bench-loop` feature.
+        #[arg(long)]
+        bench_nro: PathBuf,
+        /// The sysmodule built with the `two-svc` feature.
+        #[arg(long)]
+        two_svc_sysmodule: Option<PathBuf>,
+        /// Write the figures, date and commit to this markdown file.
+        #[arg(long)]
+        markdown: Option<PathBuf>,
+        /// Idle window in milliseconds of bench time.
+        #[arg(long, default_value_t = 1000)]
+        idle_ms: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -113,5 +137,41 @@ fn main() -> ExitCode {
             eprintln!("exit code {code}");
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
+        Command::Bench { sysmodule, sysmodule_elf, nro, bench_nro, two_svc_sysmodule, markdown, idle_ms } => {
+            bench_command(xcbuf_emu::perf::BenchConfig {
+                sysmodule,
+                sysmodule_elf: Some(sysmodule_elf),
+                nro,
+                bench_nro,
+                two_svc_sysmodule,
+                idle_ns: idle_ms.saturating_mul(1_000_000),
+                run: RunConfig::default(),
+            }, markdown)
+        }
     }
+}
+
+/// `bench`: runs [`xcbuf_emu::perf::run_bench`], prints one line per figure, writes the
+/// markdown.
+fn bench_command(config: xcbuf_emu::perf::BenchConfig, markdown: Option<PathBuf>) -> ExitCode {
+    use xcbuf_emu::perf;
+    let result = match perf::run_bench(&config) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    for f in &result.figures {
+        println!("{}", f.line());
+    }
+    if let Some(path) = markdown {
+        let text = perf::markdown(&result, &perf::today_utc(), &perf::git_commit());
+        if let Err(e) = std::fs::write(&path, text) {
+            eprintln!("{}: {e}", path.display());
+            return ExitCode::from(1);
+        }
+        eprintln!("wrote {}", path.display());
+    }
+    ExitCode::SUCCESS
 }

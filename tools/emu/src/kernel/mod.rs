@@ -72,6 +72,8 @@ pub struct Kernel {
     pub options: KernelOptions,
     /// Trace lines (also printed when tracing).
     pub trace: Vec<String>,
+    /// Counter snapshots taken at `@bench ` debug lines (perf.rs).
+    pub marks: Vec<crate::perf::Mark>,
     next_creation: u64,
 }
 
@@ -101,6 +103,7 @@ impl Kernel {
             idle_ns: 0,
             options,
             trace: Vec::new(),
+            marks: Vec::new(),
             next_creation: 0,
         }
     }

@@ -402,6 +402,10 @@ impl Kernel {
 
     /// A line of guest debug output.
     fn guest_line(&mut self, p: ProcessId, line: &str) {
+        if let Some(label) = line.strip_prefix(crate::perf::MARK_PREFIX) {
+            let mark = crate::perf::Mark::take(self, p, label);
+            self.marks.push(mark);
+        }
         let proc_ = &mut self.processes[p];
         if let Some(rest) = line.strip_prefix(crate::observe::HEAP_LINE_PREFIX) {
             if let Some(peak) = crate::observe::parse_heap_peak(rest) {
