@@ -7,6 +7,8 @@
 
 extern crate alloc;
 
+#[cfg(feature = "bench-loop")]
+pub mod bench_loop;
 pub mod ipc;
 pub mod report;
 pub mod scenarios;

@@ -12,7 +12,7 @@ use alloc::format;
 
 use xcbuf_client::horizon::{DebugSink, Transport};
 use xcbuf_client::report::{Failure, Report};
-use xcbuf_client::scenarios::{self, Ctx};
+use xcbuf_client::scenarios::Ctx;
 use xcbuf_common::result::{ResultCode, xcbuf::MODULE};
 use xcbuf_rt as rt;
 
@@ -23,7 +23,10 @@ fn main() -> Result<(), ResultCode> {
     let mut report = Report::start(DebugSink, kind);
     match Ctx::open(&mut transport) {
         Ok(mut ctx) => {
-            scenarios::run_all(&mut ctx, &mut report);
+            #[cfg(feature = "bench-loop")]
+            xcbuf_client::bench_loop::record(&mut ctx, &mut report, &mut DebugSink);
+            #[cfg(not(feature = "bench-loop"))]
+            xcbuf_client::scenarios::run_all(&mut ctx, &mut report);
             ctx.close();
         }
         Err(rc) => report.record("connect", &Err(Failure::new("a session to xcbuf and xcbuf:i", format!("{rc}")))),

@@ -36,7 +36,11 @@ impl Kernel for RtKernel<'_> {
 
     fn reply_and_receive(&mut self, handles: &[Handle], reply_target: Handle) -> Result<usize, WaitError> {
         // Infinite timeout (horizon-ipc.md §7: < 0 waits forever): idle means blocked here.
-        match self.buffer.reply_and_receive(handles, reply_target, -1) {
+        #[cfg(feature = "two-svc")]
+        let result = crate::two_svc::reply_then_receive(self.buffer, handles, reply_target);
+        #[cfg(not(feature = "two-svc"))]
+        let result = self.buffer.reply_and_receive(handles, reply_target, -1);
+        match result {
             Ok(index) => usize::try_from(index).map_err(|_| WaitError { result: rt::result::OUT_OF_RANGE, index }),
             Err(e) => Err(WaitError { result: e.result, index: e.index }),
         }

@@ -10,3 +10,7 @@ pub mod service;
 
 #[cfg(target_os = "horizon")]
 pub mod horizon;
+
+/// The two-svc reply pattern, for `make bench`'s comparison only.
+#[cfg(all(target_os = "horizon", feature = "two-svc"))]
+pub mod two_svc;
