@@ -50,8 +50,23 @@ test: dist lint
 lint: setup
 	$(CARGO) clippy --release -p xcbuf-common -- -D warnings
 
+# Issue 7's figures, printed and written to docs/BENCHMARKS.md. Besides dist it builds,
+# in a target dir of its own (the shipped ELFs stay as they are), the sysmodule with
+# `two-svc` (the two-call pattern, for comparison) and the client with `bench-loop` (the
+# request loops between marker lines), packed as the SD tree $(BENCH)/sd.
+BENCH        := $(DIST)/bench
+BENCH_TARGET := target/bench
+BENCH_OUT    := $(BENCH_TARGET)/$(SWITCH_TARGET)/switch
+
 bench: dist
-	$(EMU) bench --sysmodule $(NSP) --nro $(NRO) --markdown docs/BENCHMARKS.md
+	$(CARGO) build $(SWITCH_FLAGS) --target-dir $(BENCH_TARGET) -p xcbuf-sysmodule -p xcbuf-client \
+	    --features xcbuf-sysmodule/two-svc,xcbuf-client/bench-loop
+	$(PACK) sd --sysmodule-elf $(BENCH_OUT)/xcbuf-sysmodule --npdm-json sysmodule/npdm.json \
+	    --nro-elf $(BENCH_OUT)/xcbuf-client --out $(BENCH)/sd
+	$(EMU) bench --sysmodule $(NSP) --sysmodule-elf $(SWITCH_OUT)/xcbuf-sysmodule --nro $(NRO) \
+	    --bench-nro $(BENCH)/sd/switch/xcbuf/xcbuf.nro \
+	    --two-svc-sysmodule $(BENCH)/sd/atmosphere/contents/$(PROGRAM_ID)/exefs.nsp \
+	    --markdown docs/BENCHMARKS.md
 
 fuzz: dist
 	$(EMU) fuzz --sysmodule $(NSP) --iterations 1000000 --seed random
