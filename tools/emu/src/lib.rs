@@ -11,6 +11,8 @@
 //! | [`sm`] | the host's `sm:` (CMIF and TIPC) |
 //! | [`loader`] | exefs.nsp / .nro / ELF into a process, entry ABIs |
 //! | [`bench`] | scheduler and the library entry point [`bench::run`] |
+//! | [`host_client`] | a client process driven from the host (requests through the kernel model) |
+//! | [`fuzz`] | `fuzz`: hostile messages, session churn, isolation against the sysmodule |
 //! | [`observe`] | counters, the run report and its JSON |
 //! | [`perf`] | `bench`: figures from marker snapshots, idle window, footprint, BENCHMARKS.md |
 //! | [`symbols`] | nearest-symbol lookup for fault reports |
@@ -21,6 +23,8 @@
 
 pub mod bench;
 pub mod cpu;
+pub mod fuzz;
+pub mod host_client;
 pub mod kernel;
 pub mod loader;
 pub mod memory;

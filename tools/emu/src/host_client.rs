@@ -1,0 +1,524 @@
+//! A client process driven from the host: it talks to a guest service through the same
+//! kernel path a guest `svcSendSyncRequest` takes ([`Kernel::send_sync_request`], then
+//! the server's `svcReplyAndReceive` runs `receive_request`/`send_reply`, which copy
+//! with the permission checks of `kernel/message.rs`), so a test can send any message,
+//! well-formed or hostile, and see what the kernel and the server did with it.
+//!
+//! The host client is a [`KProcess`] with no code: its engine is only its memory (a
+//! thread-local message buffer per host thread, a low and a high buffer region and a
+//! read-only page), its threads never run. A request occupies one host thread (its TLS is
+//! the message buffer) until the reply wakes it; several host threads let requests on
+//! different sessions be pending at once.
+//!
+//! ```text
+//! let mut bench = HostBench::start_sysmodule(Path::new("dist/.../exefs.nsp"), RunConfig::default())?;
+//! let mut client = HostClient::new(&mut bench, "host")?;
+//! let session = client.connect(&mut bench, "xcbuf")?;
+//! let msg = ...;                                   // xcbuf_common::client::build_echo
+//! let answer = client.send(&mut bench, session, &msg)?;
+//! assert_eq!(answer.svc_result, ResultCode::SUCCESS);
+//! client.close(&mut bench, session)?;
+//! ```
+//!
+//! Between calls nothing runs: [`HostBench::settle`] runs the guests until every thread is
+//! blocked with no deadline (the sysmodule waiting in `svcReplyAndReceive`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use xcbuf_common::result::{ResultCode, kernel};
+
+use crate::bench::{self, RunConfig};
+use crate::cpu::{Cpu, PAGE_SIZE, Perm};
+use crate::kernel::handle_table::HandleTable;
+use crate::kernel::process::{KProcess, LaunchKind, ProcessCounters, ProcessState, ServiceAccess};
+use crate::kernel::thread::{InitialRegisters, ThreadState};
+use crate::kernel::{KObjectRef, Kernel, KernelOptions, ProcessId, ThreadId};
+use crate::loader::{self, ProcessSetup};
+use crate::memory::{AddressSpace, MemoryState};
+
+/// Message buffer size (horizon-ipc.md §1.1: the TLS message buffer is 0x100 bytes).
+pub const MESSAGE_BUFFER_SIZE: usize = 0x100;
+/// Words of the message buffer.
+pub const MESSAGE_WORDS: usize = MESSAGE_BUFFER_SIZE / 4;
+/// A buffer region below 4 GiB (inside the ASLR region, memory.rs).
+pub const LOW_BUFFERS: u64 = 0x1000_0000;
+/// A buffer region above 4 GiB: X and C descriptors carry address bits 32-38
+/// (horizon-ipc.md §2.1, §2.3).
+pub const HIGH_BUFFERS: u64 = 0x40_0000_0000;
+/// Size of each buffer region.
+pub const BUFFER_REGION_SIZE: u64 = 0x4_0000;
+/// A read-only page: a C descriptor there is not user-writable (horizon-ipc.md §3.3).
+pub const READ_ONLY_PAGE: u64 = 0x2000_0000;
+/// Host threads (concurrent requests) per host client.
+pub const HOST_THREADS: usize = 32;
+/// Instructions the server may run for one request before it counts as a hang.
+pub const DEFAULT_REQUEST_BUDGET: u64 = 5_000_000;
+/// Handle table of a host client (the kernel's default, handle_table.rs).
+const HOST_HANDLE_TABLE: usize = crate::kernel::handle_table::DEFAULT_TABLE_SIZE;
+/// Scheduling priority of host threads (never run; only for reports).
+const HOST_PRIORITY: i32 = 44;
+
+/// Why driving the guests for a request stopped without an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DriveError {
+    /// A guest process faulted (its fault report).
+    Fault(String),
+    /// The request stayed unanswered: the budget ran out or every guest thread blocked
+    /// with the request still pending (the blocked threads are listed).
+    Hang(String),
+}
+
+impl std::fmt::Display for DriveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DriveError::Fault(r) => write!(f, "server fault: {r}"),
+            DriveError::Hang(r) => write!(f, "hang: {r}"),
+        }
+    }
+}
+
+/// What a request gave: SendSyncRequest's result and the message buffer after it (the
+/// reply when the result is success).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub svc_result: ResultCode,
+    pub words: [u32; MESSAGE_WORDS],
+}
+
+/// A request queued by [`HostClient::begin`] and not yet answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    pub thread: ThreadId,
+}
+
+/// The kernel with one guest server process (the sysmodule) and host clients.
+pub struct HostBench {
+    pub kernel: Kernel,
+    pub config: RunConfig,
+    /// The guest server process.
+    pub server: ProcessId,
+    /// Processes owned by host clients (their threads never run).
+    host_processes: Vec<ProcessId>,
+    /// Results of finished host requests: thread -> SendSyncRequest's w0.
+    done: BTreeMap<ThreadId, u32>,
+    /// Instructions the guests may run for one request.
+    pub request_budget: u64,
+    started: Instant,
+}
+
+/// The server's resources as the bench sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerResources {
+    /// Handles in the server's table.
+    pub handles: usize,
+    /// Bytes mapped as heap (SetHeapSize; 0 for a static heap in `.bss`).
+    pub heap_mapped: u64,
+    /// Bytes of all mappings of the server (image, `.bss`, stacks, TLS, heap).
+    pub mapped: u64,
+    /// Threads the server created (running or not).
+    pub threads: usize,
+    /// The last `@heap peak=` the runtime printed, if any.
+    pub heap_peak_reported: Option<u64>,
+}
+
+impl HostBench {
+    /// Loads the sysmodule from `exefs.nsp` alone (no NRO) and runs it until it is
+    /// idle, blocked in `svcReplyAndReceive`. Err when it does not load, faults while
+    /// starting or registers neither `xcbuf` nor `xcbuf:i`.
+    pub fn start_sysmodule(exefs: &Path, config: RunConfig) -> Result<HostBench, String> {
+        let bytes = std::fs::read(exefs).map_err(|e| format!("{}: {e}", exefs.display()))?;
+        let setup = loader::sysmodule_from_exefs(&exefs.display().to_string(), &bytes)?;
+        HostBench::start(setup, config, &["xcbuf", "xcbuf:i"])
+    }
+
+    /// Starts `setup` as the server and runs it until idle; `services` must then be
+    /// registered with sm.
+    pub fn start(setup: ProcessSetup, config: RunConfig, services: &[&str]) -> Result<HostBench, String> {
+        let mut k = Kernel::new(KernelOptions { trace_ipc: config.trace_ipc, echo_output: config.echo_output });
+        crate::sm::install(&mut k);
+        let server = loader::spawn(&mut k, setup)?;
+        let mut b = HostBench {
+            kernel: k,
+            config,
+            server,
+            host_processes: Vec::new(),
+            done: BTreeMap::new(),
+            request_budget: DEFAULT_REQUEST_BUDGET,
+            started: Instant::now(),
+        };
+        b.settle()?;
+        for name in services {
+            if !b.kernel.services.contains_key(*name) {
+                return Err(format!("the server did not register `{name}` with sm"));
+            }
+        }
+        Ok(b)
+    }
+
+    /// Err with the fault report when the server process is no longer running.
+    pub fn server_alive(&self) -> Result<(), DriveError> {
+        match &self.kernel.processes[self.server].state {
+            ProcessState::Running => Ok(()),
+            ProcessState::Faulted { report } => Err(DriveError::Fault(report.clone())),
+            ProcessState::Exited { result, how } => {
+                Err(DriveError::Fault(format!("server exited ({how}) with {result:#x}")))
+            }
+        }
+    }
+
+    /// The server's handle count, mappings and threads.
+    pub fn server_resources(&self) -> ServerResources {
+        let p = &self.kernel.processes[self.server];
+        ServerResources {
+            handles: p.handles.len(),
+            heap_mapped: p.space.mapped_bytes(&[MemoryState::Normal]),
+            mapped: p.space.regions().map(|r| r.size).sum(),
+            threads: p.threads.len(),
+            heap_peak_reported: p.counters.heap_peak_reported,
+        }
+    }
+
+    /// Instructions the server has run so far.
+    pub fn server_instructions(&self) -> u64 {
+        self.kernel.processes[self.server].cpu.instructions()
+    }
+
+    fn is_host_thread(&self, t: ThreadId) -> bool {
+        self.host_processes.contains(&self.kernel.threads[t].process)
+    }
+
+    /// Parks host threads a reply woke: records SendSyncRequest's result and leaves the
+    /// thread not runnable, so no scheduler ever runs it.
+    fn collect_host_wakeups(&mut self) {
+        for &hp in &self.host_processes {
+            for &t in &self.kernel.processes[hp].threads {
+                let th = &mut self.kernel.threads[t];
+                if th.is_runnable() {
+                    let w0 = th.pending_writes.iter().rev().find(|(r, _)| *r == 0).map_or(0, |(_, v)| *v as u32);
+                    th.pending_writes.clear();
+                    th.state = ThreadState::Created;
+                    self.done.insert(t, w0);
+                }
+            }
+        }
+    }
+
+    /// Runs the guests until `stop` holds, every guest thread is blocked with no deadline,
+    /// or `budget` instructions ran. Returns whether `stop` held.
+    fn drive(&mut self, budget: u64, stop: &dyn Fn(&HostBench) -> bool) -> Result<bool, DriveError> {
+        let start: u64 = self.guest_instructions();
+        let mut last: Option<(i32, u64)> = None;
+        loop {
+            self.collect_host_wakeups();
+            self.server_alive()?;
+            if stop(self) {
+                return Ok(true);
+            }
+            if self.guest_instructions().saturating_sub(start) >= budget {
+                return Ok(false);
+            }
+            let k = &mut self.kernel;
+            for t in 0..k.threads.len() {
+                if matches!(k.threads[t].state, ThreadState::Waiting(_)) && k.processes[k.threads[t].process].is_running() {
+                    if let Some(writes) = k.poll_wait(t) {
+                        k.threads[t].wake(&writes);
+                    }
+                }
+            }
+            self.collect_host_wakeups();
+            if stop(self) {
+                return Ok(true);
+            }
+            let k = &self.kernel;
+            let mut runnable: Vec<(i32, u64, ThreadId)> = k
+                .threads
+                .iter()
+                .enumerate()
+                .filter(|(i, th)| th.is_runnable() && k.processes[th.process].is_running() && !self.is_host_thread(*i))
+                .map(|(i, th)| (th.priority, th.creation, i))
+                .collect();
+            runnable.sort();
+            let next = runnable
+                .iter()
+                .find(|(p, c, _)| last.is_none_or(|l| (*p, *c) > l))
+                .or_else(|| runnable.first())
+                .copied();
+            let Some((prio, creation, t)) = next else {
+                let now = k.now_ns();
+                let deadline = k
+                    .threads
+                    .iter()
+                    .filter(|th| k.processes[th.process].is_running())
+                    .filter_map(|th| match &th.state {
+                        ThreadState::Waiting(w) => w.deadline(),
+                        _ => None,
+                    })
+                    .min();
+                match deadline {
+                    Some(d) => {
+                        self.kernel.idle_ns += d.saturating_sub(now).max(1);
+                        continue;
+                    }
+                    None => return Ok(false),
+                }
+            };
+            last = Some((prio, creation));
+            bench::run_thread(&mut self.kernel, t, self.config.slice);
+        }
+    }
+
+    fn guest_instructions(&self) -> u64 {
+        self.kernel.processes.iter().map(|p| p.cpu.instructions()).sum()
+    }
+
+    /// Runs the guests until every thread is blocked with no deadline (idle). Err when
+    /// the server faults or the guests do not go idle within the request budget.
+    pub fn settle(&mut self) -> Result<(), String> {
+        let idle = self.drive(self.request_budget, &|_| false).map_err(|e| e.to_string())?;
+        debug_assert!(!idle);
+        if self.is_idle() {
+            Ok(())
+        } else {
+            Err(format!("the guests did not go idle within {} instructions", self.request_budget))
+        }
+    }
+
+    /// Every guest thread is blocked with no deadline (or ended).
+    pub fn is_idle(&self) -> bool {
+        let k = &self.kernel;
+        k.threads.iter().enumerate().all(|(i, th)| {
+            self.is_host_thread(i)
+                || !k.processes[th.process].is_running()
+                || match &th.state {
+                    ThreadState::Waiting(w) => w.deadline().is_none(),
+                    ThreadState::Exited | ThreadState::Created => true,
+                    ThreadState::Runnable => false,
+                }
+        })
+    }
+
+    /// Blocked guest threads, for hang reports.
+    fn blocked(&self) -> String {
+        let k = &self.kernel;
+        let lines: Vec<String> = k
+            .threads
+            .iter()
+            .enumerate()
+            .filter(|(i, th)| !self.is_host_thread(*i) && k.processes[th.process].is_running())
+            .map(|(i, th)| match &th.state {
+                ThreadState::Waiting(w) => format!("{}: {}", k.thread_name(i), w.svc_name()),
+                other => format!("{}: {other:?}", k.thread_name(i)),
+            })
+            .collect();
+        lines.join("; ")
+    }
+
+    /// Wall time since the bench started.
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
+}
+
+/// A host client process: its memory, handles and host threads.
+pub struct HostClient {
+    pub process: ProcessId,
+    threads: Vec<ThreadId>,
+    /// Host threads with no request pending.
+    free: Vec<ThreadId>,
+}
+
+impl HostClient {
+    /// Creates a host client process named `name` with [`HOST_THREADS`] message buffers,
+    /// the buffer regions [`LOW_BUFFERS`] and [`HIGH_BUFFERS`] (RW) and
+    /// [`READ_ONLY_PAGE`] (R).
+    pub fn new(bench: &mut HostBench, name: &str) -> Result<HostClient, String> {
+        let e = |e: crate::cpu::CpuError| format!("{name}: {e}");
+        let mut cpu = Cpu::new().map_err(e)?;
+        let mut space = AddressSpace::default();
+        for base in [LOW_BUFFERS, HIGH_BUFFERS] {
+            space.map(&mut cpu, base, BUFFER_REGION_SIZE, Perm::RW, MemoryState::Normal).map_err(e)?;
+        }
+        space.map(&mut cpu, READ_ONLY_PAGE, PAGE_SIZE, Perm::R, MemoryState::Normal).map_err(e)?;
+        let k = &mut bench.kernel;
+        let process = k.processes.len();
+        k.processes.push(KProcess {
+            name: name.to_string(),
+            pid: 0x50 + process as u64,
+            program_id: 0x0100_0000_0000_2000 + process as u64,
+            kind: LaunchKind::Emulator,
+            cpu,
+            space,
+            handles: HandleTable::new(HOST_HANDLE_TABLE),
+            threads: Vec::new(),
+            loaded_thread: None,
+            svc_allowed: None,
+            services: ServiceAccess::default(),
+            state: ProcessState::Running,
+            heap_size: 0,
+            memory_limit: 0,
+            core_mask: 1,
+            priority_mask: loader::DEFAULT_PRIORITY_MASK,
+            next_tls: crate::memory::TLS_AREA_BASE,
+            free_tls: Vec::new(),
+            return_stub: None,
+            code_base: 0,
+            code_size: 0,
+            symbols: None,
+            counters: ProcessCounters::default(),
+            debug_line: String::new(),
+            output: Vec::new(),
+        });
+        bench.host_processes.push(process);
+        let mut threads = Vec::new();
+        for _ in 0..HOST_THREADS {
+            let initial = InitialRegisters { pc: 0, sp: 0, x0: 0, x1: 0, lr: 0 };
+            let t = k.create_thread(process, initial, HOST_PRIORITY).map_err(|r| format!("{name}: thread: {r}"))?;
+            threads.push(t);
+        }
+        let mut free = threads.clone();
+        free.reverse();
+        Ok(HostClient { process, threads, free })
+    }
+
+    /// Opens a session to the registered service `service` (ConnectToPort on the port
+    /// sm holds for it, as GetServiceHandle does) and runs the server until it has
+    /// accepted it. Returns the client session handle; OutOfSessions (0xe01) past the
+    /// port's maximum; NotFound (0x7c01) for a name not registered.
+    pub fn connect(&mut self, bench: &mut HostBench, service: &str) -> Result<u32, ResultCode> {
+        let port = bench.kernel.services.get(service).map(|s| s.port).ok_or(kernel::NOT_FOUND)?;
+        let handle = bench.kernel.connect_port(self.process, port)?;
+        bench.settle().map_err(|_| kernel::SESSION_CLOSED)?;
+        Ok(handle)
+    }
+
+    /// Closes a handle of the client (a session: the server sees 0xf601 on it) and
+    /// runs the server until idle.
+    pub fn close(&mut self, bench: &mut HostBench, handle: u32) -> Result<(), ResultCode> {
+        bench.kernel.close_handle(self.process, handle)?;
+        bench.settle().map_err(|_| kernel::SESSION_CLOSED)?;
+        Ok(())
+    }
+
+    /// Closes a handle without running anything (e.g. with a request pending).
+    pub fn close_now(&mut self, bench: &mut HostBench, handle: u32) -> Result<(), ResultCode> {
+        bench.kernel.close_handle(self.process, handle)
+    }
+
+    /// Handles in the client's table.
+    pub fn handle_count(&self, bench: &HostBench) -> usize {
+        bench.kernel.processes[self.process].handles.len()
+    }
+
+    /// Writes `bytes` at `address` of the client's memory.
+    pub fn write(&self, bench: &mut HostBench, address: u64, bytes: &[u8]) -> Result<(), String> {
+        bench.kernel.processes[self.process].cpu.write(address, bytes).map_err(|e| e.to_string())
+    }
+
+    /// Reads `len` bytes at `address` of the client's memory.
+    pub fn read(&self, bench: &HostBench, address: u64, len: usize) -> Result<Vec<u8>, String> {
+        let mut out = vec![0u8; len];
+        bench.kernel.processes[self.process].cpu.read(address, &mut out).map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+
+    /// Queues `message` (at most 64 words; the rest of the buffer is zeroed) on session
+    /// `handle` from a free host thread without running the server. `Err` is
+    /// SendSyncRequest's immediate failure (InvalidHandle, SessionClosed), or
+    /// OutOfResource (0xce01) when every host thread has a request pending.
+    pub fn begin(&mut self, bench: &mut HostBench, handle: u32, message: &[u32]) -> Result<Pending, ResultCode> {
+        if message.len() > MESSAGE_WORDS {
+            return Err(kernel::OUT_OF_RESOURCE);
+        }
+        let Some(KObjectRef::ClientSession(s)) = bench.kernel.processes[self.process].handles.get(handle) else {
+            return Err(kernel::INVALID_HANDLE);
+        };
+        let t = self.free.pop().ok_or(kernel::OUT_OF_RESOURCE)?;
+        let mut bytes = [0u8; MESSAGE_BUFFER_SIZE];
+        for (chunk, w) in bytes.chunks_exact_mut(4).zip(message) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        let tls = bench.kernel.threads[t].tls;
+        if bench.kernel.processes[self.process].cpu.write(tls, &bytes).is_err() {
+            self.free.push(t);
+            return Err(kernel::INVALID_CURRENT_MEMORY);
+        }
+        bench.done.remove(&t);
+        match bench.kernel.send_sync_request(t, s) {
+            Ok(()) => {
+                bench.collect_host_wakeups();
+                Ok(Pending { thread: t })
+            }
+            Err(e) => {
+                self.free.push(t);
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether `pending` has been answered (by a reply or a closed session).
+    pub fn is_answered(&self, bench: &HostBench, pending: Pending) -> bool {
+        bench.done.contains_key(&pending.thread)
+    }
+
+    /// Runs the guests until `pending` is answered; its host thread is free again
+    /// afterwards (also on a hang, where the request is abandoned: the caller should
+    /// close the session).
+    pub fn finish(&mut self, bench: &mut HostBench, pending: Pending) -> Result<Answer, DriveError> {
+        let t = pending.thread;
+        let answered = bench.drive(bench.request_budget, &|b| b.done.contains_key(&t));
+        let answered = match answered {
+            Ok(a) => a,
+            Err(e) => {
+                self.release(bench, t);
+                return Err(e);
+            }
+        };
+        if !answered {
+            let report = format!(
+                "no answer after {} instructions; {}",
+                bench.request_budget,
+                bench.blocked()
+            );
+            self.release(bench, t);
+            return Err(DriveError::Hang(report));
+        }
+        let w0 = bench.done.remove(&t).unwrap_or(0);
+        let mut bytes = [0u8; MESSAGE_BUFFER_SIZE];
+        let tls = bench.kernel.threads[t].tls;
+        let _ = bench.kernel.processes[self.process].cpu.read(tls, &mut bytes);
+        let mut words = [0u32; MESSAGE_WORDS];
+        for (w, c) in words.iter_mut().zip(bytes.chunks_exact(4)) {
+            *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        self.free.push(t);
+        Ok(Answer { svc_result: ResultCode::from_raw(w0), words })
+    }
+
+    /// Gives a host thread back after an abandoned request.
+    fn release(&mut self, bench: &mut HostBench, t: ThreadId) {
+        bench.done.remove(&t);
+        // The request may still sit in a session queue; a thread left waiting would be
+        // woken later, so the thread is retired rather than reused.
+        if matches!(bench.kernel.threads[t].state, ThreadState::Created) {
+            self.free.push(t);
+        }
+    }
+
+    /// SendSyncRequest of `message` on session `handle`, running the server until the
+    /// request is answered. The answer's `svc_result` is what the svc returned (the
+    /// kernel's error for a message it refused; SessionClosed when the server closed the
+    /// session); `words` the message buffer after it.
+    pub fn send(&mut self, bench: &mut HostBench, handle: u32, message: &[u32]) -> Result<Answer, DriveError> {
+        match self.begin(bench, handle, message) {
+            Ok(p) => self.finish(bench, p),
+            Err(e) => Ok(Answer { svc_result: e, words: [0; MESSAGE_WORDS] }),
+        }
+    }
+
+    /// Host threads of this client.
+    pub fn threads(&self) -> &[ThreadId] {
+        &self.threads
+    }
+}
