@@ -87,6 +87,23 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         idle_ms: u64,
     },
+    /// Hostile messages, session churn and isolation against the sysmodule (issue 6).
+    Fuzz {
+        /// The sysmodule's exefs.nsp.
+        #[arg(long)]
+        sysmodule: PathBuf,
+        #[arg(long, default_value_t = 10_000)]
+        iterations: u64,
+        /// A number, or `random`.
+        #[arg(long, default_value = "random")]
+        seed: String,
+        /// Sessions to open and close in the churn pass (0: skip).
+        #[arg(long, default_value_t = 10_000)]
+        churn: u64,
+        /// Rounds of the isolation pass (0: skip).
+        #[arg(long, default_value_t = 30)]
+        isolation: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -136,6 +153,9 @@ fn main() -> ExitCode {
             let code = report.exit_code();
             eprintln!("exit code {code}");
             ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
+        Command::Fuzz { sysmodule, iterations, seed, churn, isolation } => {
+            xcbuf_emu::fuzz::command(&sysmodule, iterations, &seed, churn, isolation)
         }
         Command::Bench { sysmodule, sysmodule_elf, nro, bench_nro, two_svc_sysmodule, markdown, idle_ms } => {
             bench_command(xcbuf_emu::perf::BenchConfig {
