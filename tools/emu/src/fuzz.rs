@@ -865,7 +865,7 @@ pub fn fuzz(bench: &mut HostBench, iterations: u64, seed: u64) -> Result<FuzzRep
             let other = (k + 1) % pool.sessions.len();
             let (oservice, ohandle) = pool.sessions[other];
             let mut ocase = structured_case(&mut rng, oservice, &[]);
-            let close_mid = rng.chance(40);
+            let close_mid = rng.chance(40) && std::env::var_os("XCBUF_FUZZ_NO_MIDCLOSE").is_none();
             let pending_other = if ocase.words.is_empty() {
                 None
             } else {
@@ -888,6 +888,13 @@ pub fn fuzz(bench: &mut HostBench, iterations: u64, seed: u64) -> Result<FuzzRep
                     Ok(a) if close_mid && a.svc_result.module() != kernel::MODULE => {
                         fail(&mut report, "unexpected", i, &ocase, &format!("closed mid-request, got svc {}", a.svc_result));
                         report.unexpected += 1;
+                    }
+                    // Its own Close message (or a refused message) may have ended it.
+                    Ok(a) if a.svc_result == kernel::SESSION_CLOSED && !close_mid => {
+                        let _ = client.close(bench, ohandle);
+                        if let Ok(h) = client.connect(bench, oservice.name()) {
+                            pool.sessions[other] = (oservice, h);
+                        }
                     }
                     Ok(_) => {}
                     Err(e) => {
@@ -940,6 +947,12 @@ pub fn fuzz(bench: &mut HostBench, iterations: u64, seed: u64) -> Result<FuzzRep
         if after_handles > before_handles && !interleave {
             report.unexpected += 1;
             fail(&mut report, "leak", i, &case, &format!("server handles {before_handles} -> {after_handles}"));
+        }
+        if std::env::var_os("XCBUF_FUZZ_TRACE").is_some() {
+            let out = &bench.kernel.processes[bench.server].output;
+            for line in out.iter().skip(out.len().saturating_sub(3)) {
+                eprintln!("    server: {line}");
+            }
         }
         // The server still answers a fresh Echo, on a session of each service.
         let probe = pool.sessions.iter().position(|s| s.0 == service).unwrap_or(0);
