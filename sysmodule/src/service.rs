@@ -2,6 +2,10 @@
 //! core configuration, and the thread it runs on (serve_loop.rs explains why each service
 //! has its own thread).
 #![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
+)]
 
 use xcbuf_common::protocol::{
     INDEXED_POINTER_BUFFER_SIZE, MAX_SESSIONS, POINTER_BUFFER_SIZE, SERVICE_NAME, SERVICE_NAME_INDEXED,
