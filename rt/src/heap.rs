@@ -15,9 +15,44 @@
 //! Thread stacks come from this heap too ([`crate::thread`]), so N must cover them.
 //! [`used`] and [`peak`] report the bytes in use now and at most; rt logs both when the
 //! program exits.
+//!
+//! # Live figures for an observer ([`HeapStats`], runtime contract)
+//! A program that never exits (the sysmodule) never prints the exit line, so the allocator
+//! also keeps its figures in one exported static, [`XCBUF_RT_HEAP_STATS`] (that exact,
+//! unmangled symbol name), which a debugger or the emulator bench reads from guest memory
+//! at `image base + symbol address`. Layout (`#[repr(C)]`, four little-endian u64 words
+//! on aarch64): `+0x00 magic` = [`HEAP_STATS_MAGIC`] (`"XCBHEAP1"`), `+0x08 size`,
+//! `+0x10 used`, `+0x18 peak`, in bytes. The allocator stores them while it holds its
+//! lock (plain stores, no svc, no logging), so they are what [`size`], [`used`] and
+//! [`peak`] return.
 
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// `"XCBHEAP1"` read as a little-endian u64: marks a valid [`HeapStats`].
+pub const HEAP_STATS_MAGIC: u64 = u64::from_le_bytes(*b"XCBHEAP1");
+
+/// The allocator's live figures, for an observer outside the program (module doc).
+#[repr(C)]
+pub struct HeapStats {
+    /// Always [`HEAP_STATS_MAGIC`].
+    pub magic: u64,
+    /// Size of the heap region (0 until the heap is set up).
+    pub size: AtomicUsize,
+    /// Bytes allocated now.
+    pub used: AtomicUsize,
+    /// Most bytes allocated at once since startup.
+    pub peak: AtomicUsize,
+}
+
+/// The one [`HeapStats`] of the program, under a stable unmangled name (module doc).
+#[unsafe(no_mangle)]
+pub static XCBUF_RT_HEAP_STATS: HeapStats = HeapStats {
+    magic: HEAP_STATS_MAGIC,
+    size: AtomicUsize::new(0),
+    used: AtomicUsize::new(0),
+    peak: AtomicUsize::new(0),
+};
 
 /// Granularity of svcSetHeapSize (runtime-abi.md §2.3, emulator-bench.md §1).
 pub const SET_HEAP_SIZE_ALIGN: usize = 0x20_0000;
@@ -107,10 +142,13 @@ pub(crate) use allocator::init;
 mod allocator {
     use core::alloc::{GlobalAlloc, Layout};
     use core::ptr::{NonNull, null_mut};
+    use core::sync::atomic::Ordering;
 
     use linked_list_allocator::Heap;
 
     use crate::sync::Mutex;
+
+    use super::XCBUF_RT_HEAP_STATS as STATS;
 
     struct State {
         heap: Heap,
@@ -137,7 +175,9 @@ mod allocator {
                     let used = state.heap.used();
                     if used > state.peak {
                         state.peak = used;
+                        STATS.peak.store(used, Ordering::Relaxed);
                     }
+                    STATS.used.store(used, Ordering::Relaxed);
                     block.as_ptr()
                 }
                 Err(()) => null_mut(),
@@ -149,6 +189,7 @@ mod allocator {
             let mut state = self.state.lock();
             // SAFETY: GlobalAlloc's contract: `ptr` came from `alloc` with this layout.
             unsafe { state.heap.deallocate(block, layout) };
+            STATS.used.store(state.heap.used(), Ordering::Relaxed);
         }
     }
 
@@ -165,6 +206,7 @@ mod allocator {
         }
         // SAFETY: the caller's contract.
         unsafe { state.heap.init(start, size) };
+        STATS.size.store(state.heap.size(), Ordering::Relaxed);
         true
     }
 
@@ -201,6 +243,19 @@ mod tests {
         assert_eq!(set_heap_size_for(0x20_0001), Some(0x40_0000));
         assert_eq!(set_heap_size_for(0), None);
         assert_eq!(set_heap_size_for(usize::MAX), None);
+    }
+
+    #[test]
+    fn heap_stats_layout_is_the_documented_four_words() {
+        use core::mem::{offset_of, size_of};
+        assert_eq!(HEAP_STATS_MAGIC, 0x3150_4145_4842_4358);
+        assert_eq!(HEAP_STATS_MAGIC.to_le_bytes(), *b"XCBHEAP1");
+        assert_eq!(offset_of!(HeapStats, magic), 0x00);
+        assert_eq!(offset_of!(HeapStats, size), 0x08);
+        assert_eq!(offset_of!(HeapStats, used), 0x10);
+        assert_eq!(offset_of!(HeapStats, peak), 0x18);
+        assert_eq!(size_of::<HeapStats>(), 0x20);
+        assert_eq!(XCBUF_RT_HEAP_STATS.magic, HEAP_STATS_MAGIC);
     }
 
     #[test]

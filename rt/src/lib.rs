@@ -72,7 +72,10 @@
 //! `linked_list_allocator` behind [`sync::Mutex`], fed once from the program's
 //! [`heap::HeapStrategy`]: hbloader's OverrideHeap; else svcSetHeapSize with a 2 MiB
 //! multiple (emulator launches); or a static region in `.bss` (the sysmodule).
-//! [`heap::used`]/[`heap::peak`] report usage; rt logs size/used/peak at exit.
+//! [`heap::used`]/[`heap::peak`] report usage; rt logs size/used/peak at exit. Contract
+//! with observers: the live figures are also in the exported static
+//! `XCBUF_RT_HEAP_STATS` ([`heap::HeapStats`]: magic `"XCBHEAP1"`, size, used, peak as
+//! u64 words), which the emulator bench reads from guest memory through the ELF's symbols.
 //!
 //! # Threads
 //! [`thread::spawn`]/[`thread::Builder`]: stacks from the heap (whole pages), priorities
