@@ -73,7 +73,7 @@ bench: dist
 	    --markdown docs/BENCHMARKS.md
 
 fuzz: dist
-	$(EMU) fuzz --sysmodule $(NSP) --iterations 1000000 --seed random
+	$(EMU) fuzz --sysmodule $(NSP) --sysmodule-elf $(SWITCH_OUT)/xcbuf-sysmodule --iterations 1000000 --seed random
 
 clean:
 	$(CARGO) clean

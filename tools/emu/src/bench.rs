@@ -377,6 +377,7 @@ pub fn report(k: Kernel, end: RunEnd, clients: &[ProcessId], started: Instant) -
                 ProcessState::Exited { result, .. } => ("exited".to_string(), Some(*result), None),
                 ProcessState::Faulted { report } => ("faulted".to_string(), None, Some(report.clone())),
             };
+            let live = crate::heap_stats::read(p);
             ProcessReport {
                 name: p.name.clone(),
                 state,
@@ -389,6 +390,9 @@ pub fn report(k: Kernel, end: RunEnd, clients: &[ProcessId], started: Instant) -
                 replies_sent: p.counters.replies_sent,
                 ipc_bytes_copied: p.counters.ipc_bytes_copied,
                 heap_peak_reported: p.counters.heap_peak_reported,
+                heap_used: live.as_ref().ok().and_then(|f| f.map(|f| f.used)),
+                heap_peak: live.as_ref().ok().and_then(|f| f.map(|f| f.peak)),
+                heap_stats_error: live.err(),
                 heap_size_max: p.counters.heap_size_max,
                 threads: p.threads.len(),
                 handles_open: p.handles.len(),

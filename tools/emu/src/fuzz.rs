@@ -1001,6 +1001,10 @@ pub struct ChurnReport {
     pub handles_end: usize,
     pub mapped_start: u64,
     pub mapped_end: u64,
+    /// The server's heap in use (rt's allocator, read from its memory; None without the
+    /// sysmodule's ELF).
+    pub heap_used_start: Option<u64>,
+    pub heap_used_end: Option<u64>,
     /// Stats' open-session count through a last session, at the end.
     pub open_sessions_end: Option<u32>,
     pub problems: Vec<String>,
@@ -1008,7 +1012,10 @@ pub struct ChurnReport {
 
 impl ChurnReport {
     pub fn ok(&self) -> bool {
-        self.problems.is_empty() && self.handles_start == self.handles_end && self.mapped_start == self.mapped_end
+        self.problems.is_empty()
+            && self.handles_start == self.handles_end
+            && self.mapped_start == self.mapped_end
+            && self.heap_used_start == self.heap_used_end
     }
 }
 
@@ -1021,7 +1028,12 @@ pub fn churn(bench: &mut HostBench, total: u64, seed: u64) -> Result<ChurnReport
     let mut client = HostClient::new(bench, "churn-client")?;
     bench.settle()?;
     let start = bench.server_resources();
-    let mut r = ChurnReport { handles_start: start.handles, mapped_start: start.mapped, ..ChurnReport::default() };
+    let mut r = ChurnReport {
+        handles_start: start.handles,
+        mapped_start: start.mapped,
+        heap_used_start: start.heap_used,
+        ..ChurnReport::default()
+    };
     for i in 0..total {
         let service = Service::ALL[(i % 2) as usize];
         let h = client.connect(bench, service.name()).map_err(|e| format!("connect #{i} {}: {e}", service.name()))?;
@@ -1074,6 +1086,7 @@ pub fn churn(bench: &mut HostBench, total: u64, seed: u64) -> Result<ChurnReport
     let end = bench.server_resources();
     r.handles_end = end.handles;
     r.mapped_end = end.mapped;
+    r.heap_used_end = end.heap_used;
     Ok(r)
 }
 
@@ -1185,7 +1198,14 @@ pub fn parse_seed(text: &str) -> Result<u64, String> {
 
 /// `xcbuf-emu fuzz`: fuzz, churn, isolation; prints the totals and each failing case;
 /// non-zero exit on any fault, hang, unexpected result, leak or crossing byte.
-pub fn command(sysmodule: &std::path::Path, iterations: u64, seed: &str, churn_sessions: u64, rounds: u64) -> std::process::ExitCode {
+pub fn command(
+    sysmodule: &std::path::Path,
+    sysmodule_elf: Option<&std::path::Path>,
+    iterations: u64,
+    seed: &str,
+    churn_sessions: u64,
+    rounds: u64,
+) -> std::process::ExitCode {
     use std::process::ExitCode;
     let seed = match parse_seed(seed) {
         Ok(s) => s,
@@ -1195,7 +1215,8 @@ pub fn command(sysmodule: &std::path::Path, iterations: u64, seed: &str, churn_s
         }
     };
     println!("seed: {seed}");
-    let mut bench = match HostBench::start_sysmodule(sysmodule, crate::bench::RunConfig::default()) {
+    let config = crate::bench::RunConfig { sysmodule_elf: sysmodule_elf.map(|p| p.to_path_buf()), ..Default::default() };
+    let mut bench = match HostBench::start_sysmodule(sysmodule, config) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("fuzz: {e}");
@@ -1224,6 +1245,10 @@ pub fn command(sysmodule: &std::path::Path, iterations: u64, seed: &str, churn_s
                     "churn: {} sessions opened and closed; past the limit: {} refused, {} closed by the server; server handles {} -> {}, mapped bytes {} -> {}; Stats open sessions at the limit: {:?}",
                     c.sessions_opened, c.over_limit_refused, c.over_limit_closed, c.handles_start, c.handles_end, c.mapped_start, c.mapped_end, c.open_sessions_end
                 );
+                match (c.heap_used_start, c.heap_used_end) {
+                    (Some(a), Some(b)) => println!("churn: server heap used {a} -> {b} bytes"),
+                    _ => println!("churn: server heap used not measured (give --sysmodule-elf)"),
+                }
                 for p in &c.problems {
                     println!("churn: {p}");
                 }

@@ -37,6 +37,7 @@ use crate::kernel::thread::{InitialRegisters, ThreadState};
 use crate::kernel::{KObjectRef, Kernel, KernelOptions, ProcessId, ThreadId};
 use crate::loader::{self, ProcessSetup};
 use crate::memory::{AddressSpace, MemoryState};
+use crate::symbols::Symbols;
 
 /// Message buffer size (horizon-ipc.md §1.1: the TLS message buffer is 0x100 bytes).
 pub const MESSAGE_BUFFER_SIZE: usize = 0x100;
@@ -121,16 +122,37 @@ pub struct ServerResources {
     pub threads: usize,
     /// The last `@heap peak=` the runtime printed, if any.
     pub heap_peak_reported: Option<u64>,
+    /// Bytes the server's allocator has allocated now, read from rt's heap statistics in
+    /// its memory ([`crate::heap_stats`]); None without the sysmodule's ELF
+    /// (`RunConfig::sysmodule_elf`).
+    pub heap_used: Option<u64>,
+    /// The most bytes the server's allocator had allocated at once, likewise.
+    pub heap_peak: Option<u64>,
 }
 
 impl HostBench {
     /// Loads the sysmodule from `exefs.nsp` alone (no NRO) and runs it until it is
     /// idle, blocked in `svcReplyAndReceive`. Err when it does not load, faults while
-    /// starting or registers neither `xcbuf` nor `xcbuf:i`.
+    /// starting or registers neither `xcbuf` nor `xcbuf:i`. With
+    /// `config.sysmodule_elf`, its symbols name fault sites and locate rt's heap
+    /// statistics, which must then be readable (Err otherwise).
     pub fn start_sysmodule(exefs: &Path, config: RunConfig) -> Result<HostBench, String> {
         let bytes = std::fs::read(exefs).map_err(|e| format!("{}: {e}", exefs.display()))?;
-        let setup = loader::sysmodule_from_exefs(&exefs.display().to_string(), &bytes)?;
-        HostBench::start(setup, config, &["xcbuf", "xcbuf:i"])
+        let mut setup = loader::sysmodule_from_exefs(&exefs.display().to_string(), &bytes)?;
+        let elf = config.sysmodule_elf.clone();
+        if let Some(path) = &elf {
+            let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let symbols = Symbols::from_elf(&data).map_err(|e| format!("{}: {e}", path.display()))?;
+            if symbols.object(crate::heap_stats::SYMBOL).is_none() {
+                return Err(format!("{}: no {} symbol (not built with this rt?)", path.display(), crate::heap_stats::SYMBOL));
+            }
+            setup.symbols = Some(symbols);
+        }
+        let bench = HostBench::start(setup, config, &["xcbuf", "xcbuf:i"])?;
+        if let Some(path) = &elf {
+            crate::heap_stats::read(&bench.kernel.processes[bench.server]).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(bench)
     }
 
     /// Starts `setup` as the server and runs it until idle; `services` must then be
@@ -168,15 +190,20 @@ impl HostBench {
         }
     }
 
-    /// The server's handle count, mappings and threads.
+    /// The server's handle count, mappings, threads and (with its ELF) heap use. The heap
+    /// figures are None when they cannot be read; [`HostBench::start_sysmodule`] already
+    /// checked that they can.
     pub fn server_resources(&self) -> ServerResources {
         let p = &self.kernel.processes[self.server];
+        let heap = crate::heap_stats::read(p).ok().flatten();
         ServerResources {
             handles: p.handles.len(),
             heap_mapped: p.space.mapped_bytes(&[MemoryState::Normal]),
             mapped: p.space.regions().map(|r| r.size).sum(),
             threads: p.threads.len(),
             heap_peak_reported: p.counters.heap_peak_reported,
+            heap_used: heap.map(|h| h.used),
+            heap_peak: heap.map(|h| h.peak),
         }
     }
 

@@ -15,7 +15,8 @@
 //! | [`fuzz`] | `fuzz`: hostile messages, session churn, isolation against the sysmodule |
 //! | [`observe`] | counters, the run report and its JSON |
 //! | [`perf`] | `bench`: figures from marker snapshots, idle window, footprint, BENCHMARKS.md |
-//! | [`symbols`] | nearest-symbol lookup for fault reports |
+//! | [`symbols`] | nearest-symbol lookup for fault reports; data objects by name |
+//! | [`heap_stats`] | the runtime's live heap figures read from guest memory |
 //!
 //! The whole bench runs on one host thread: unicorn engines are `!Send`
 //! (emulator-bench.md B.5 test 6).
@@ -24,6 +25,7 @@
 pub mod bench;
 pub mod cpu;
 pub mod fuzz;
+pub mod heap_stats;
 pub mod host_client;
 pub mod kernel;
 pub mod loader;

@@ -92,6 +92,10 @@ enum Command {
         /// The sysmodule's exefs.nsp.
         #[arg(long)]
         sysmodule: PathBuf,
+        /// Its ELF: the churn pass then also compares the server's heap use (rt's
+        /// XCBUF_RT_HEAP_STATS read from guest memory).
+        #[arg(long)]
+        sysmodule_elf: Option<PathBuf>,
         #[arg(long, default_value_t = 10_000)]
         iterations: u64,
         /// A number, or `random`.
@@ -154,8 +158,8 @@ fn main() -> ExitCode {
             eprintln!("exit code {code}");
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
-        Command::Fuzz { sysmodule, iterations, seed, churn, isolation } => {
-            xcbuf_emu::fuzz::command(&sysmodule, iterations, &seed, churn, isolation)
+        Command::Fuzz { sysmodule, sysmodule_elf, iterations, seed, churn, isolation } => {
+            xcbuf_emu::fuzz::command(&sysmodule, sysmodule_elf.as_deref(), iterations, &seed, churn, isolation)
         }
         Command::Bench { sysmodule, sysmodule_elf, nro, bench_nro, two_svc_sysmodule, markdown, idle_ms } => {
             bench_command(xcbuf_emu::perf::BenchConfig {

@@ -1,9 +1,12 @@
 //! Observation: per-process counters, the run report and its JSON form.
 //!
-//! Heap use is what the runtime reports on a debug line of the form
-//! `@heap peak=<bytes>` (decimal or 0x-hex), the fixed prefix [`HEAP_LINE_PREFIX`];
-//! the bench keeps the largest value seen. The heap *mapped* by SetHeapSize is counted
-//! separately (`heap_size_max`).
+//! Heap use comes two ways. Reported: a debug line `@heap peak=<bytes>` (decimal or
+//! 0x-hex, the fixed prefix [`HEAP_LINE_PREFIX`]) or rt's exit line
+//! `xcbuf-rt: exit <result>; heap size=.. used=.. peak=..` ([`RT_EXIT_LINE_PREFIX`]); the
+//! bench keeps the largest peak seen (`heap_peak_reported`). Live: with the process's
+//! ELF, rt's allocator figures read from guest memory at the end of the run
+//! ([`crate::heap_stats`]; `heap_used`, `heap_peak`). The heap *mapped* by SetHeapSize
+//! is counted separately (`heap_size_max`).
 
 use std::collections::BTreeMap;
 
@@ -11,6 +14,20 @@ use serde_json::{Value, json};
 
 /// Prefix of the runtime's heap report line.
 pub const HEAP_LINE_PREFIX: &str = "@heap ";
+
+/// Prefix of rt's exit line (rt/src/runtime.rs `exit`), whose `; heap ` part carries
+/// size, used and peak.
+pub const RT_EXIT_LINE_PREFIX: &str = "xcbuf-rt: exit ";
+
+/// The heap peak a guest line reports: an `@heap` line, or rt's exit line.
+pub fn reported_heap_peak(line: &str) -> Option<u64> {
+    if let Some(rest) = line.strip_prefix(HEAP_LINE_PREFIX) {
+        return parse_heap_peak(rest);
+    }
+    let rest = line.strip_prefix(RT_EXIT_LINE_PREFIX)?;
+    let (_, heap) = rest.split_once("; heap ")?;
+    parse_heap_peak(heap)
+}
 
 /// Parses `peak=<n>` out of the rest of a heap line.
 pub fn parse_heap_peak(rest: &str) -> Option<u64> {
@@ -37,6 +54,11 @@ pub struct ProcessReport {
     pub replies_sent: u64,
     pub ipc_bytes_copied: u64,
     pub heap_peak_reported: Option<u64>,
+    /// Live allocator figures from guest memory at the end of the run (needs the ELF).
+    pub heap_used: Option<u64>,
+    pub heap_peak: Option<u64>,
+    /// Why the live figures could not be read, when the ELF was given.
+    pub heap_stats_error: Option<String>,
     pub heap_size_max: u64,
     pub threads: usize,
     pub handles_open: usize,
@@ -139,6 +161,9 @@ impl RunReport {
                     "replies_sent": p.replies_sent,
                     "ipc_bytes_copied": p.ipc_bytes_copied,
                     "heap_peak_reported": p.heap_peak_reported,
+                    "heap_used": p.heap_used,
+                    "heap_peak": p.heap_peak,
+                    "heap_stats_error": p.heap_stats_error,
                     "heap_size_max": p.heap_size_max,
                     "threads": p.threads,
                     "handles_open": p.handles_open,
@@ -170,5 +195,15 @@ mod tests {
         assert_eq!(parse_heap_peak("peak=4096 size=65536"), Some(4096));
         assert_eq!(parse_heap_peak("size=1 peak=0x2000"), Some(0x2000));
         assert_eq!(parse_heap_peak("size=1"), None);
+    }
+
+    #[test]
+    fn rt_exit_line_heap_peak_is_reported() {
+        let line = "xcbuf-rt: exit 0x0; heap size=0x800000 used=0x1200 peak=0x5400";
+        assert_eq!(reported_heap_peak(line), Some(0x5400));
+        assert_eq!(reported_heap_peak("@heap peak=4096"), Some(4096));
+        // An exit line without heap figures (the allocator's lock was held) reports none.
+        assert_eq!(reported_heap_peak("xcbuf-rt: exit 0x1a3"), None);
+        assert_eq!(reported_heap_peak("client: peak=7"), None);
     }
 }

@@ -1,5 +1,6 @@
 //! Function symbols from an ELF with symbols (the `--sysmodule-elf` / `--nro-elf`
-//! options), so fault reports can name the nearest function.
+//! options), so fault reports can name the nearest function, and data objects by name
+//! (rt's heap statistics, [`crate::heap_stats`]).
 
 use object::{Object, ObjectSymbol, SymbolKind};
 
@@ -7,6 +8,8 @@ use object::{Object, ObjectSymbol, SymbolKind};
 pub struct Symbols {
     /// (image-relative address, size, name), sorted by address.
     entries: Vec<(u64, u64, String)>,
+    /// (name, image-relative address, size) of the data objects, sorted by name.
+    objects: Vec<(String, u64, u64)>,
 }
 
 impl Symbols {
@@ -20,7 +23,13 @@ impl Symbols {
             .filter_map(|s| s.name().ok().map(|n| (s.address(), s.size(), n.to_string())))
             .collect();
         entries.sort();
-        Ok(Symbols { entries })
+        let mut objects: Vec<(String, u64, u64)> = file
+            .symbols()
+            .filter(|s| s.kind() == SymbolKind::Data && s.address() != 0)
+            .filter_map(|s| s.name().ok().map(|n| (n.to_string(), s.address(), s.size())))
+            .collect();
+        objects.sort();
+        Ok(Symbols { entries, objects })
     }
 
     /// "name+0xoff" for the function containing (or nearest below) `address`.
@@ -33,6 +42,13 @@ impl Symbols {
             return None;
         }
         Some(format!("{name}+{off:#x}"))
+    }
+
+    /// (image-relative address, size) of the data object named exactly `name`.
+    pub fn object(&self, name: &str) -> Option<(u64, u64)> {
+        let idx = self.objects.binary_search_by(|(n, _, _)| n.as_str().cmp(name)).ok()?;
+        let (_, address, size) = &self.objects[idx];
+        Some((*address, *size))
     }
 
     pub fn len(&self) -> usize {

@@ -1,7 +1,9 @@
 //! Issue 6 through the bench's library API, against the built sysmodule (`make dist`):
 //! a fuzz pass of 20,000 messages with a fixed seed, session churn (10,000 sessions and
 //! connects past MAX_SESSIONS), and cross-session isolation. Active when `XCBUF_DIST`
-//! names the dist directory; otherwise each test prints "skipped".
+//! names the dist directory; otherwise each test prints "skipped". With
+//! `XCBUF_SWITCH_OUT` (the Switch ELFs' directory) the churn pass also compares the
+//! server's heap use.
 
 use std::path::PathBuf;
 
@@ -22,7 +24,10 @@ fn start() -> Option<HostBench> {
         println!("skipped: XCBUF_DIST not set");
         return None;
     };
-    Some(HostBench::start_sysmodule(&nsp, RunConfig::default()).expect("the sysmodule starts and goes idle"))
+    // With XCBUF_SWITCH_OUT, the sysmodule's ELF locates rt's heap statistics.
+    let sysmodule_elf = std::env::var_os("XCBUF_SWITCH_OUT").map(|d| PathBuf::from(d).join("xcbuf-sysmodule"));
+    let config = RunConfig { sysmodule_elf, ..RunConfig::default() };
+    Some(HostBench::start_sysmodule(&nsp, config).expect("the sysmodule starts and goes idle"))
 }
 
 #[test]
@@ -49,6 +54,10 @@ fn session_churn_leaks_no_handles_and_the_limit_holds() {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(report.handles_start, report.handles_end, "server handles");
     assert_eq!(report.mapped_start, report.mapped_end, "server mappings");
+    assert_eq!(report.heap_used_start, report.heap_used_end, "server heap used");
+    if std::env::var_os("XCBUF_SWITCH_OUT").is_some() {
+        assert!(report.heap_used_start.is_some(), "heap use measured with the sysmodule ELF");
+    }
     // Three connects past MAX_SESSIONS (16) per service, two services.
     assert_eq!(report.over_limit_refused + report.over_limit_closed, 6);
     assert_eq!(report.open_sessions_end, Some(16));

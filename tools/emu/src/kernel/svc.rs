@@ -407,11 +407,9 @@ impl Kernel {
             self.marks.push(mark);
         }
         let proc_ = &mut self.processes[p];
-        if let Some(rest) = line.strip_prefix(crate::observe::HEAP_LINE_PREFIX) {
-            if let Some(peak) = crate::observe::parse_heap_peak(rest) {
-                let c = &mut proc_.counters;
-                c.heap_peak_reported = Some(c.heap_peak_reported.unwrap_or(0).max(peak));
-            }
+        if let Some(peak) = crate::observe::reported_heap_peak(line) {
+            let c = &mut proc_.counters;
+            c.heap_peak_reported = Some(c.heap_peak_reported.unwrap_or(0).max(peak));
         }
         if self.options.echo_output {
             println!("[{}] {line}", proc_.name);
