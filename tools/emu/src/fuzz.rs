@@ -67,6 +67,27 @@ const SRC_AREAS: [u64; 2] = [LOW_BUFFERS, HIGH_BUFFERS];
 /// Where C buffers go: after the sources in each region.
 const DST_OFFSET: u64 = 0x2_0000;
 
+/// Where in each buffer region a case puts its X sources and C buffers. Two requests in
+/// flight at once (the interleaved pair) must not share client memory: the server picks
+/// which signalled session it serves first (ReplyAndReceive's handle order, not the
+/// order of the SendSyncRequests), so a second reply into the same C range would
+/// overwrite the first one's bytes after the fact and its check would blame the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    /// Offset of the X sources in the region (at most ~0x7000 bytes are used).
+    pub src: u64,
+    /// Offset of the C buffers (at most two of up to 0x800 bytes).
+    pub dst: u64,
+}
+
+impl Layout {
+    /// The case checked byte for byte.
+    pub const MAIN: Layout = Layout { src: 0, dst: DST_OFFSET };
+    /// The other request of an interleaved pair: its own sources and C buffers, below
+    /// the probe's area at 0x3_0000.
+    pub const OTHER: Layout = Layout { src: 0x1_0000, dst: DST_OFFSET + 0x8000 };
+}
+
 /// The two services of the sysmodule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
@@ -425,7 +446,7 @@ fn x_size(rng: &mut SplitMix64, service: Service) -> usize {
 
 /// Builds a random structured case for `service`, using `session_handles` of the client
 /// for copy handles.
-pub fn structured_case(rng: &mut SplitMix64, service: Service, session_handles: &[u32]) -> Case {
+pub fn structured_case(rng: &mut SplitMix64, service: Service, session_handles: &[u32], layout: Layout) -> Case {
     let mut what = Vec::new();
     let command = match rng.below(12) {
         0 => 0,
@@ -455,7 +476,7 @@ pub fn structured_case(rng: &mut SplitMix64, service: Service, session_handles: 
         2 => 1 + rng.below(8) as usize,
         _ => 0,
     };
-    let area = SRC_AREAS[rng.below(2) as usize];
+    let area = SRC_AREAS[rng.below(2) as usize] + layout.src;
     let mut next = area;
     for i in 0..n_inputs {
         let size = if rng.chance(70) { 1 + rng.below(0x100) as usize } else { x_size(rng, service) };
@@ -473,7 +494,7 @@ pub fn structured_case(rng: &mut SplitMix64, service: Service, session_handles: 
         let at = if rng.chance(85) { rng.below(u64::from(len) + 1) as u32 } else { len + 1 + rng.below(4) as u32 };
         s.args = at.to_le_bytes().to_vec();
     }
-    let dst_area = SRC_AREAS[rng.below(2) as usize] + DST_OFFSET;
+    let dst_area = SRC_AREAS[rng.below(2) as usize] + layout.dst;
     let mut dst = dst_area;
     for _ in 0..n_out {
         let size = match rng.below(6) {
@@ -666,7 +687,13 @@ fn check_expect(expect: &Expect, case: &Case, answer: &Answer, client: &HostClie
                 let Some(&(addr, size)) = case.outputs.get(k) else { continue };
                 let bytes = client.read(bench, addr, size).map_err(|e| e.to_string())?;
                 if bytes.get(..want.len()) != Some(&want[..]) {
-                    return Err(format!("C[{k}] received other bytes than expected ({} expected)", want.len()));
+                    let n = want.len().min(16);
+                    return Err(format!(
+                        "C[{k}] received other bytes than expected ({} expected; starts {:02x?}, expected {:02x?})",
+                        want.len(),
+                        &bytes[..n.min(bytes.len())],
+                        &want[..n]
+                    ));
                 }
                 if let Some(i) = bytes[want.len()..].iter().position(|&b| b != CANARY) {
                     return Err(format!("C[{k}] byte {} past the {} written was overwritten", want.len() + i, want.len()));
@@ -843,8 +870,11 @@ pub fn fuzz(bench: &mut HostBench, iterations: u64, seed: u64) -> Result<FuzzRep
         }
         let k = rng.below(pool.sessions.len() as u64) as usize;
         let (service, handle) = pool.sessions[k];
-        let handles: Vec<u32> = pool.sessions.iter().map(|s| s.1).collect();
-        let mut case = structured_case(&mut rng, service, &handles);
+        // A copy handle names the session the case goes on: the other session of an
+        // interleaved pair may be closed before this request is sent, and then the kernel
+        // rightly refuses the stale handle with InvalidHandle (horizon-ipc.md §3.2 step 7)
+        // before the server's InvalidCmifRequest could be seen.
+        let mut case = structured_case(&mut rng, service, &[handle], Layout::MAIN);
         if case.words.is_empty() {
             continue;
         }
@@ -859,17 +889,23 @@ pub fn fuzz(bench: &mut HostBench, iterations: u64, seed: u64) -> Result<FuzzRep
             eprintln!("#{i} handles {before_handles} {} on {handle:#x}: {}", case.what, hex_words(&case.words));
         }
         let interleave = rng.chance(10) && pool.sessions.len() > 1;
+        if interleave && std::env::var_os("XCBUF_FUZZ_TRACE").is_some() {
+            eprintln!("    (interleaved after a request on another session)");
+        }
         let outcome = if interleave {
             // A second request queued on another session first, then this one; both are
             // answered; sometimes the other session is closed mid-request.
             let other = (k + 1) % pool.sessions.len();
             let (oservice, ohandle) = pool.sessions[other];
-            let mut ocase = structured_case(&mut rng, oservice, &[]);
+            let mut ocase = structured_case(&mut rng, oservice, &[], Layout::OTHER);
             let close_mid = rng.chance(40) && std::env::var_os("XCBUF_FUZZ_NO_MIDCLOSE").is_none();
             let pending_other = if ocase.words.is_empty() {
                 None
             } else {
                 ocase.expect = Expect::Documented;
+                if let Err(e) = prepare(&client, bench, &ocase) {
+                    return Err(format!("prepare: {e}"));
+                }
                 client.begin(bench, ohandle, &ocase.words).ok()
             };
             if close_mid {
