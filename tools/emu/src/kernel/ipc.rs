@@ -161,10 +161,12 @@ impl Kernel {
     /// KServerSession::ReceiveRequest for server thread `t` on session `s`
     /// (horizon-ipc.md §3.1, §3.4).
     pub fn receive_request(&mut self, t: ThreadId, s: SessionId) -> ReceiveOutcome {
-        let sess = &self.sessions[s];
-        if sess.client_closed() && sess.requests.is_empty() {
+        // Checked before the queue: a closed client's requests are never received
+        // (mesosphere's ReceiveRequest; the queue was already emptied on close).
+        if self.sessions[s].client_closed() {
             return ReceiveOutcome::Error(kernel::SESSION_CLOSED);
         }
+        let sess = &self.sessions[s];
         if sess.current.is_some() {
             return ReceiveOutcome::NotFound;
         }
@@ -354,4 +356,123 @@ pub fn describe_message(words: &[u32]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::{Cpu, PAGE_SIZE};
+    use crate::kernel::handle_table::{DEFAULT_TABLE_SIZE, HandleTable};
+    use crate::kernel::process::{KProcess, LaunchKind, ProcessCounters, ProcessState, ServiceAccess};
+    use crate::kernel::session::{KSession, SessionServer};
+    use crate::kernel::thread::InitialRegisters;
+    use crate::kernel::KernelOptions;
+    use crate::memory::{AddressSpace, MemoryState};
+
+    /// A codeless process with one thread (a TLS message buffer) and one RW page at
+    /// 0x1000_0000.
+    fn process_with_thread(k: &mut Kernel, name: &str) -> (ProcessId, ThreadId) {
+        let mut cpu = Cpu::new().expect("unicorn engine");
+        let mut space = AddressSpace::default();
+        space.map(&mut cpu, 0x1000_0000, PAGE_SIZE, Perm::RW, MemoryState::Normal).expect("map");
+        let p = k.processes.len();
+        k.processes.push(KProcess {
+            name: name.to_string(),
+            pid: 0x80 + p as u64,
+            program_id: 0x0100_0000_0000_3000 + p as u64,
+            kind: LaunchKind::Emulator,
+            cpu,
+            space,
+            handles: HandleTable::new(DEFAULT_TABLE_SIZE),
+            threads: Vec::new(),
+            loaded_thread: None,
+            svc_allowed: None,
+            services: ServiceAccess::default(),
+            state: ProcessState::Running,
+            heap_size: 0,
+            memory_limit: 0,
+            core_mask: 1,
+            priority_mask: crate::loader::DEFAULT_PRIORITY_MASK,
+            next_tls: crate::memory::TLS_AREA_BASE,
+            free_tls: Vec::new(),
+            return_stub: None,
+            code_base: 0,
+            code_size: 0,
+            symbols: None,
+            counters: ProcessCounters::default(),
+            debug_line: String::new(),
+            output: Vec::new(),
+        });
+        let initial = InitialRegisters { pc: 0, sp: 0, x0: 0, x1: 0, lr: 0 };
+        let t = k.create_thread(p, initial, 44).expect("thread");
+        (p, t)
+    }
+
+    fn write_words(k: &mut Kernel, t: ThreadId, words: &[u32]) {
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let th = &k.threads[t];
+        k.processes[th.process].cpu.write(th.tls, &bytes).expect("tls write");
+    }
+
+    fn first_word(k: &Kernel, t: ThreadId) -> u32 {
+        let mut b = [0u8; 4];
+        let th = &k.threads[t];
+        k.processes[th.process].cpu.read(th.tls, &mut b).expect("tls read");
+        u32::from_le_bytes(b)
+    }
+
+    /// A server and a client joined by one session; returns (server thread, client
+    /// thread, client process, client handle, session).
+    fn pair() -> (Kernel, ThreadId, ThreadId, ProcessId, u32, SessionId) {
+        let mut k = Kernel::new(KernelOptions::default());
+        let (server, st) = process_with_thread(&mut k, "server");
+        let (client, ct) = process_with_thread(&mut k, "client");
+        let s = k.sessions.len();
+        k.sessions.push(KSession::new(None, SessionServer::Guest));
+        k.add_handle(server, KObjectRef::ServerSession(s)).expect("server handle");
+        let h = k.add_handle(client, KObjectRef::ClientSession(s)).expect("client handle");
+        // The server's pre-receive header: no receive list (mode 0), raw 0.
+        write_words(&mut k, st, &[0x1234_5678, 0]);
+        // The client's request: type 4, raw 2 words, no descriptors.
+        write_words(&mut k, ct, &[4, 2, 0xAAAA_0001, 0xAAAA_0002]);
+        (k, st, ct, client, h, s)
+    }
+
+    fn svc_result(k: &Kernel, t: ThreadId) -> Option<u64> {
+        k.threads[t].pending_writes.iter().rev().find(|(r, _)| *r == 0).map(|&(_, v)| v)
+    }
+
+    #[test]
+    fn a_request_queued_when_the_client_closes_ends_with_session_closed_and_is_never_received() {
+        // horizon-ipc.md §3.1: ReceiveRequest returns SessionClosed once the client side
+        // is closed; the queued request is taken off the queue (OnClientClosed) and its
+        // SendSyncRequest ends with SessionClosed 0xf601.
+        let (mut k, st, ct, client, h, s) = pair();
+        k.send_sync_request(ct, s).expect("queued");
+        assert_eq!(k.sessions[s].requests.len(), 1);
+        k.close_handle(client, h).expect("close");
+        assert!(k.sessions[s].requests.is_empty(), "the queue is emptied on close");
+        assert!(k.threads[ct].is_runnable(), "the client thread is woken");
+        assert_eq!(svc_result(&k, ct), Some(0xf601));
+        assert!(k.sessions[s].server_signalled(), "the server sees the close");
+        assert_eq!(k.receive_request(st, s), ReceiveOutcome::Error(kernel::SESSION_CLOSED));
+        // Nothing was copied into the server's message buffer.
+        assert_eq!(first_word(&k, st), 0x1234_5678);
+        assert!(k.sessions[s].current.is_none());
+    }
+
+    #[test]
+    fn a_received_request_whose_client_closes_ends_with_session_closed_at_the_reply() {
+        // horizon-ipc.md §4 item 2: the current request stays until the reply, which then
+        // gives SessionClosed to the server and to the client.
+        let (mut k, st, ct, client, h, s) = pair();
+        k.send_sync_request(ct, s).expect("queued");
+        assert_eq!(k.receive_request(st, s), ReceiveOutcome::Received);
+        assert_eq!(first_word(&k, st), 4);
+        k.close_handle(client, h).expect("close");
+        assert!(!k.threads[ct].is_runnable(), "the current request waits for the reply");
+        write_words(&mut k, st, &[4, 0]);
+        assert_eq!(k.send_reply(st, s), Err(kernel::SESSION_CLOSED));
+        assert_eq!(svc_result(&k, ct), Some(0xf601));
+    }
 }

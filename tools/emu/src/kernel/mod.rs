@@ -256,7 +256,21 @@ impl Kernel {
         }
     }
 
+    /// The client side is gone (mesosphere's KServerSession::OnClientClosed): every request
+    /// still queued is taken off the queue and its SendSyncRequest ends with
+    /// SessionClosed; the server never receives it (horizon-ipc.md §3.1: ReceiveRequest
+    /// returns SessionClosed once the client is closed). The current request, if any,
+    /// stays until the server replies, and that reply ends it with SessionClosed (§4
+    /// item 2).
     fn on_client_session_closed(&mut self, s: SessionId) {
+        let queued: Vec<_> = self.sessions[s].requests.drain(..).collect();
+        for req in queued {
+            if let Some(t) = req.client_thread {
+                if matches!(self.threads[t].state, ThreadState::Waiting(Wait::SyncRequest { .. })) {
+                    self.threads[t].wake(&[(0, u64::from(kernel::SESSION_CLOSED.raw()))]);
+                }
+            }
+        }
         // Threads deferred by sm on this session never get an answer.
         for t in 0..self.threads.len() {
             if let ThreadState::Waiting(Wait::SmDeferred { session, .. }) = &self.threads[t].state {
