@@ -30,10 +30,11 @@ fn start() -> Option<HostBench> {
     Some(HostBench::start_sysmodule(&nsp, config).expect("the sysmodule starts and goes idle"))
 }
 
-#[test]
-fn hostile_messages_never_fault_hang_or_get_undocumented_answers() {
+/// 20,000 fuzz cases with `seed` on a fresh bench: no fault, hang or unexpected result,
+/// and the server's handle count back where it started.
+fn fuzz_pass_is_clean(seed: u64) {
     let Some(mut bench) = start() else { return };
-    let report = fuzz::fuzz(&mut bench, 20_000, SEED).expect("fuzz runs");
+    let report = fuzz::fuzz(&mut bench, 20_000, seed).expect("fuzz runs");
     for f in &report.failures {
         println!("{f}");
     }
@@ -43,6 +44,19 @@ fn hostile_messages_never_fault_hang_or_get_undocumented_answers() {
     assert_eq!(report.hangs, 0, "hangs");
     assert_eq!(report.unexpected, 0, "unexpected results");
     assert_eq!(report.handles_start, report.handles_end, "server handles after all sessions closed");
+}
+
+#[test]
+fn hostile_messages_never_fault_hang_or_get_undocumented_answers() {
+    fuzz_pass_is_clean(SEED);
+}
+
+/// Seed 7 once gave six unexpected results, all from the harness: the two requests of an
+/// interleaved pair shared C buffers (the server may answer either first) and a copy
+/// handle named a session closed mid-request. Kept as a regression run.
+#[test]
+fn interleaved_requests_keep_their_own_buffers_seed_7() {
+    fuzz_pass_is_clean(7);
 }
 
 #[test]
