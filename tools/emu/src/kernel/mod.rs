@@ -264,11 +264,9 @@ impl Kernel {
     /// item 2).
     fn on_client_session_closed(&mut self, s: SessionId) {
         let queued: Vec<_> = self.sessions[s].requests.drain(..).collect();
-        for req in queued {
-            if let Some(t) = req.client_thread {
-                if matches!(self.threads[t].state, ThreadState::Waiting(Wait::SyncRequest { .. })) {
-                    self.threads[t].wake(&[(0, u64::from(kernel::SESSION_CLOSED.raw()))]);
-                }
+        for t in queued.iter().filter_map(|req| req.client_thread) {
+            if matches!(self.threads[t].state, ThreadState::Waiting(Wait::SyncRequest { .. })) {
+                self.threads[t].wake(&[(0, u64::from(kernel::SESSION_CLOSED.raw()))]);
             }
         }
         // Threads deferred by sm on this session never get an answer.
