@@ -206,31 +206,9 @@ pub fn schedule(k: &mut Kernel, clients: &[ProcessId], config: &RunConfig, start
                 }
             }
         }
-        let mut runnable: Vec<(i32, u64, ThreadId)> = k
-            .threads
-            .iter()
-            .enumerate()
-            .filter(|(_, th)| th.is_runnable() && k.processes[th.process].is_running())
-            .map(|(i, th)| (th.priority, th.creation, i))
-            .collect();
-        runnable.sort();
-        let next = runnable
-            .iter()
-            .find(|(p, c, _)| last.is_none_or(|l| (*p, *c) > l))
-            .or_else(|| runnable.first())
-            .copied();
-        let Some((prio, creation, t)) = next else {
+        let Some((prio, creation, t)) = k.next_runnable(last, |_| false) else {
             let now = k.now_ns();
-            let deadline = k
-                .threads
-                .iter()
-                .filter(|th| k.processes[th.process].is_running())
-                .filter_map(|th| match &th.state {
-                    ThreadState::Waiting(w) => w.deadline(),
-                    _ => None,
-                })
-                .min();
-            match deadline {
+            match k.next_deadline() {
                 Some(d) => {
                     k.idle_ns += d.saturating_sub(now).max(1);
                     continue;

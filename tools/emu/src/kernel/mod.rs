@@ -113,6 +113,34 @@ impl Kernel {
         self.processes.iter().map(|p| p.cpu.instructions()).sum::<u64>() + self.idle_ns
     }
 
+    /// The earliest wait deadline of a thread of a running process, if any thread waits
+    /// with a timeout.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.threads
+            .iter()
+            .filter(|th| self.processes[th.process].is_running())
+            .filter_map(|th| match &th.state {
+                ThreadState::Waiting(w) => w.deadline(),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// The scheduler's choice: among the runnable threads of running processes (minus those
+    /// `skip` names), ordered by (priority, creation), the first after `last`, wrapping
+    /// round; returns its (priority, creation, thread).
+    pub fn next_runnable(&self, last: Option<(i32, u64)>, skip: impl Fn(ThreadId) -> bool) -> Option<(i32, u64, ThreadId)> {
+        let mut runnable: Vec<(i32, u64, ThreadId)> = self
+            .threads
+            .iter()
+            .enumerate()
+            .filter(|(i, th)| th.is_runnable() && self.processes[th.process].is_running() && !skip(*i))
+            .map(|(i, th)| (th.priority, th.creation, i))
+            .collect();
+        runnable.sort();
+        runnable.iter().find(|(p, c, _)| last.is_none_or(|l| (*p, *c) > l)).or_else(|| runnable.first()).copied()
+    }
+
     pub fn trace_line(&mut self, line: String) {
         if self.options.trace_ipc {
             println!("[trace] {line}");
