@@ -2,6 +2,8 @@
 //! a PC: the HIPC message codec, CMIF, result codes, the xcbuf protocol, the
 //! transport-independent server core and the client-side request builder.
 #![no_std]
+// No unsafe anywhere in this crate: every byte is read and written through checked slices.
+#![forbid(unsafe_code)]
 
 pub mod cmif;
 pub mod hipc;
