@@ -20,18 +20,18 @@
 //!   Atmosphère (whose sm is TIPC-native); Eden's sm answers it in both encodings
 //!   (emulator-bench.md §4).
 //!
-//! TODO(common codec): switch to xcbuf_common's HIPC/CMIF builder once it has one; the
-//! encoders here follow horizon-ipc.md §1.2-§1.4 and §6.2-§6.3 by hand.
+//! CMIF requests are built by xcbuf_common's codec (the same builder the client uses);
+//! TIPC, which common does not speak, and the replies are read here (horizon-ipc.md
+//! §1.2-§1.4, §6.2-§6.3).
 #![forbid(unsafe_code)]
+
+use xcbuf_common::cmif;
 
 use crate::result::{BAD_SM_REPLY, INVALID_SERVICE_NAME, ResultCode};
 
 /// Words of the TLS message buffer.
 pub const MESSAGE_WORDS: usize = 64;
-/// CMIF Request (horizon-ipc.md §6.1).
-pub const CMIF_TYPE_REQUEST: u32 = 4;
-/// `SFCI` and `SFCO` (horizon-ipc.md §6.2).
-pub const CMIF_IN_MAGIC: u32 = 0x4943_4653;
+/// `SFCO` (horizon-ipc.md §6.2).
 pub const CMIF_OUT_MAGIC: u32 = 0x4F43_4653;
 /// TIPC request type = command id + 16 (libnx `tipcMakeRequest`).
 pub const TIPC_COMMAND_BASE: u32 = 16;
@@ -86,35 +86,30 @@ const fn align_up_4(words: usize) -> usize {
     (words + 3) & !3
 }
 
-/// Writes a CMIF request the way libnx does: header, special header with PID slot when
-/// `send_pid`, raw data = 16 bytes of alignment budget + SFCI header + `payload`, SFCI at
-/// the first 16-byte boundary. The rest of the buffer is zeroed.
+/// Writes a CMIF request the way libnx does (xcbuf_common's [`cmif::build_request`]):
+/// header, special header with PID slot when `send_pid`, raw data = 16 bytes of alignment
+/// budget + SFCI header + `payload`, SFCI at the first 16-byte boundary. The rest of the
+/// buffer is zeroed.
 pub fn encode_cmif_request(
     words: &mut [u32; MESSAGE_WORDS],
     command_id: u32,
     send_pid: bool,
     payload: &[u32],
 ) -> Result<(), ResultCode> {
-    let special_words = if send_pid { 3 } else { 0 };
-    let raw_start = 2 + special_words;
-    let raw_words = 8 + payload.len();
-    if raw_start + raw_words > MESSAGE_WORDS || raw_words > 0x3FF {
-        return Err(crate::result::OUT_OF_RANGE);
+    // Every sm payload is at most 4 words (RegisterService).
+    let mut bytes = [0u8; 16];
+    let len = payload.len().checked_mul(4).filter(|&n| n <= bytes.len()).ok_or(crate::result::OUT_OF_RANGE)?;
+    for (chunk, word) in bytes.chunks_exact_mut(4).zip(payload) {
+        chunk.copy_from_slice(&word.to_le_bytes());
     }
     words.fill(0);
-    words[0] = CMIF_TYPE_REQUEST;
-    words[1] = u32::try_from(raw_words).map_err(|_| crate::result::OUT_OF_RANGE)?
-        | (u32::from(send_pid) << 31);
-    if send_pid {
-        words[2] = 1; // SpecialHeader: HasProcessId; words 3-4 = PID slot (kernel fills it)
-    }
-    let header = align_up_4(raw_start);
-    words[header] = CMIF_IN_MAGIC;
-    words[header + 1] = 0; // version
-    words[header + 2] = command_id;
-    words[header + 3] = 0; // token
-    words[header + 4..header + 4 + payload.len()].copy_from_slice(payload);
-    Ok(())
+    let spec = cmif::RequestSpec {
+        command_id,
+        process_id: send_pid.then_some(0),
+        payload: &bytes[..len],
+        ..cmif::RequestSpec::default()
+    };
+    cmif::build_request(words, &spec).map(|_| ()).map_err(|_| crate::result::OUT_OF_RANGE)
 }
 
 /// Writes a TIPC request: type = command + 16, raw data = `payload`, no descriptors.
