@@ -1,7 +1,8 @@
 //! The xcbuf client as a library: the scenario suite ([`scenarios`]) on an abstract
 //! transport ([`ipc::Ipc`]), the report format ([`report`]), and, on the Switch, the
 //! transports and the mode decision ([`horizon`]): the sysmodule through `sm:`, or the
-//! same server loop on threads of this process behind in-process ports ([`in_process`]).
+//! same server loop on threads of this process behind in-process ports ([`in_process`]);
+//! the report file on the SD card through fsp-srv ([`report_file`]).
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
@@ -17,3 +18,5 @@ pub mod scenarios;
 pub mod horizon;
 #[cfg(target_os = "horizon")]
 pub mod in_process;
+#[cfg(target_os = "horizon")]
+pub mod report_file;

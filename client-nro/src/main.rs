@@ -1,6 +1,7 @@
 //! The xcbuf client NRO: picks the server (the sysmodule, or the same server loop
 //! in-process), runs the scenario suite and reports each result on debug output
-//! (`xcbuf_client::report`). The exit result is 0 when every scenario passed; otherwise
+//! (`xcbuf_client::report`), then writes the whole report to sdmc:/switch/xcbuf/report.txt
+//! (`xcbuf_client::report_file`). The exit result is 0 when every scenario passed; otherwise
 //! module = failures and description = passes (hbmenu shows it, screen-output.md §3).
 #![no_std]
 #![no_main]
@@ -11,7 +12,7 @@ extern crate alloc;
 use alloc::format;
 
 use xcbuf_client::horizon::{DebugSink, Transport};
-use xcbuf_client::report::{Failure, Report};
+use xcbuf_client::report::{Failure, Keep, Report, Sink};
 use xcbuf_client::scenarios::Ctx;
 use xcbuf_common::result::{ResultCode, xcbuf::MODULE};
 use xcbuf_rt as rt;
@@ -20,7 +21,7 @@ rt::entry!(main);
 
 fn main() -> Result<(), ResultCode> {
     let (mut transport, kind) = Transport::choose()?;
-    let mut report = Report::start(DebugSink, kind);
+    let mut report = Report::start(Keep::new(DebugSink), kind);
     match Ctx::open(&mut transport) {
         Ok(mut ctx) => {
             #[cfg(feature = "bench-loop")]
@@ -31,7 +32,12 @@ fn main() -> Result<(), ResultCode> {
         }
         Err(rc) => report.record("connect", &Err(Failure::new("a session to xcbuf and xcbuf:i", format!("{rc}")))),
     }
-    let (passed, failed, _) = report.finish();
+    let (passed, failed, mut kept) = report.finish();
+    // The report file never changes the suite's result (screen-output.md §3).
+    match xcbuf_client::report_file::write(&kept.text) {
+        Ok(n) => kept.inner.line(format_args!("report: written to sdmc:{} ({n} bytes)", xcbuf_client::report_file::REPORT_PATH)),
+        Err(why) => kept.inner.line(format_args!("report: not written ({why})")),
+    }
     transport.shutdown()?;
     if failed == 0 {
         return Ok(());

@@ -17,6 +17,32 @@ pub trait Sink {
     fn line(&mut self, line: fmt::Arguments<'_>);
 }
 
+/// A sink that passes each line on to `inner` and keeps a copy: the whole report,
+/// each line '\n'-terminated, for the report file (screen-output.md §3 "SD-card file").
+pub struct Keep<S: Sink> {
+    /// Where the lines go as they are produced.
+    pub inner: S,
+    /// Every line so far, each followed by '\n'.
+    pub text: String,
+}
+
+impl<S: Sink> Keep<S> {
+    /// Keeps nothing yet.
+    pub fn new(inner: S) -> Keep<S> {
+        Keep { inner, text: String::new() }
+    }
+}
+
+impl<S: Sink> Sink for Keep<S> {
+    fn line(&mut self, line: fmt::Arguments<'_>) {
+        let start = self.text.len();
+        let _ = fmt::Write::write_fmt(&mut self.text, line);
+        self.text.push('\n');
+        let kept = self.text.get(start..self.text.len() - 1).unwrap_or("");
+        self.inner.line(format_args!("{kept}"));
+    }
+}
+
 /// Which server the suite ran against (the first report line).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ServerKind {
@@ -128,6 +154,15 @@ mod tests {
                 "1 passed, 1 failed",
             ]
         );
+    }
+
+    #[test]
+    fn kept_report_is_every_line_newline_terminated_and_passed_on_unchanged() {
+        let mut r = Report::start(Keep::new(Lines(Vec::new())), ServerKind::Sysmodule);
+        r.record("echo-small", &Ok("16 bytes echoed".into()));
+        let (_, _, keep) = r.finish();
+        assert_eq!(keep.text, "server: sysmodule\nPASS echo-small: 16 bytes echoed\n1 passed, 0 failed\n");
+        assert_eq!(keep.inner.0, ["server: sysmodule", "PASS echo-small: 16 bytes echoed", "1 passed, 0 failed"]);
     }
 
     #[test]

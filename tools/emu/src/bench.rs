@@ -76,6 +76,7 @@ fn load_error(e: String) -> RunReport {
         nro_result: None,
         processes: Vec::new(),
         client_lines: Vec::new(),
+        sd_files: Default::default(),
         trace: Vec::new(),
         wall_time_ms: 0,
     }
@@ -138,6 +139,7 @@ pub fn run_setups(roles: Vec<Role>, config: &RunConfig) -> RunReport {
     let started = Instant::now();
     let mut k = Kernel::new(KernelOptions { trace_ipc: config.trace_ipc, echo_output: config.echo_output });
     crate::sm::install(&mut k);
+    crate::fsp::install(&mut k);
     // Servers first, run until they are idle (blocked with no deadline), then the
     // clients: on a console boot2 starts the sysmodule long before hbmenu launches an NRO,
     // so by then `xcbuf` is registered with sm.
@@ -389,6 +391,7 @@ pub fn report(k: Kernel, end: RunEnd, clients: &[ProcessId], started: Instant) -
         nro_result,
         processes,
         client_lines,
+        sd_files: k.sd_card.files,
         trace: k.trace,
         wall_time_ms: started.elapsed().as_millis(),
     }

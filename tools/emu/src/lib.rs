@@ -9,6 +9,7 @@
 //! | [`memory`] | a process's address space map (QueryMemory, copy permission checks) |
 //! | [`kernel`] | kernel objects (handles, ports, sessions, threads, processes), svcs, message copy |
 //! | [`sm`] | the host's `sm:` (CMIF and TIPC) |
+//! | [`fsp`] | the host's `fsp-srv`: an in-memory SD card (create, open, write files) |
 //! | [`loader`] | exefs.nsp / .nro / ELF into a process, entry ABIs |
 //! | [`bench`] | scheduler and the library entry point [`bench::run`] |
 //! | [`host_client`] | a client process driven from the host (requests through the kernel model) |
@@ -24,6 +25,7 @@
 
 pub mod bench;
 pub mod cpu;
+pub mod fsp;
 pub mod fuzz;
 pub mod heap_stats;
 pub mod host_client;

@@ -59,6 +59,10 @@ enum Command {
         /// Write the counters as JSON to this file.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Also write the files the guests wrote through fsp-srv under this host directory
+        /// (the SD card's root: `/switch/x.txt` -> `DIR/switch/x.txt`).
+        #[arg(long)]
+        sdmc: Option<PathBuf>,
         /// Instructions per time slice.
         #[arg(long, default_value_t = bench::DEFAULT_SLICE)]
         slice: u64,
@@ -124,6 +128,7 @@ fn main() -> ExitCode {
             time_budget,
             trace_ipc,
             json,
+            sdmc,
             slice,
         } => {
             let launch = match launch {
@@ -151,6 +156,12 @@ fn main() -> ExitCode {
                 let text = serde_json::to_string_pretty(&report.to_json()).unwrap_or_default();
                 if let Err(e) = std::fs::write(&path, text) {
                     eprintln!("{}: {e}", path.display());
+                    return ExitCode::from(1);
+                }
+            }
+            if let Some(dir) = sdmc {
+                if let Err(e) = xcbuf_emu::fsp::write_to_host(&dir, &report.sd_files) {
+                    eprintln!("{e}");
                     return ExitCode::from(1);
                 }
             }

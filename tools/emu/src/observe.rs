@@ -87,6 +87,8 @@ pub struct RunReport {
     pub processes: Vec<ProcessReport>,
     /// The client's (NRO's) debug output lines.
     pub client_lines: Vec<String>,
+    /// The files written through the HLE `fsp-srv`, by SD path (`/switch/...`).
+    pub sd_files: std::collections::BTreeMap<String, Vec<u8>>,
     pub trace: Vec<String>,
     pub wall_time_ms: u128,
 }
@@ -182,6 +184,7 @@ impl RunReport {
             "nro_result": self.nro_result,
             "wall_time_ms": self.wall_time_ms as u64,
             "processes": processes,
+            "sd_files": self.sd_files.iter().map(|(p, b)| (p.clone(), json!(b.len()))).collect::<serde_json::Map<String, Value>>(),
         })
     }
 }

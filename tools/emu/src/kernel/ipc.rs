@@ -153,6 +153,9 @@ impl Kernel {
         if let SessionServer::HleSm { .. } = self.sessions[s].server {
             return crate::sm::handle_request(self, t, s);
         }
+        if let SessionServer::HleFsp(_) = self.sessions[s].server {
+            return crate::fsp::handle_request(self, t, s);
+        }
         self.sessions[s].requests.push_back(KSessionRequest { client_thread: Some(t), message });
         self.threads[t].state = ThreadState::Waiting(Wait::SyncRequest { session: s });
         Ok(())

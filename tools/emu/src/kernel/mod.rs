@@ -74,6 +74,8 @@ pub struct Kernel {
     pub trace: Vec<String>,
     /// Counter snapshots taken at `@bench ` debug lines (perf.rs).
     pub marks: Vec<crate::perf::Mark>,
+    /// The SD card the HLE `fsp-srv` serves (crate::fsp).
+    pub sd_card: crate::fsp::SdCard,
     next_creation: u64,
 }
 
@@ -104,6 +106,7 @@ impl Kernel {
             options,
             trace: Vec::new(),
             marks: Vec::new(),
+            sd_card: crate::fsp::SdCard::default(),
             next_creation: 0,
         }
     }

@@ -13,6 +13,8 @@ pub enum PortServer {
     Guest,
     /// The bench's own `sm:` (no guest code): sessions are served on the host.
     HleSm,
+    /// The bench's own `fsp-srv` (crate::fsp): sessions are served on the host.
+    HleFsp,
 }
 
 #[derive(Debug)]

@@ -33,6 +33,8 @@ pub enum SessionServer {
     Guest,
     /// The host's `sm:`; `initialized` once RegisterClient was called.
     HleSm { client_pid: Option<u64> },
+    /// The host's `fsp-srv`: which of its objects the session is.
+    HleFsp(crate::fsp::FspObject),
 }
 
 #[derive(Debug)]
@@ -69,7 +71,7 @@ impl KSession {
     pub fn server_closed(&self) -> bool {
         match self.server {
             SessionServer::Guest => self.server_accepted && self.server_refs == 0,
-            SessionServer::HleSm { .. } => false,
+            SessionServer::HleSm { .. } | SessionServer::HleFsp(_) => false,
         }
     }
 

@@ -505,6 +505,7 @@ impl Kernel {
         let server = match kp.server {
             PortServer::Guest => SessionServer::Guest,
             PortServer::HleSm => SessionServer::HleSm { client_pid: None },
+            PortServer::HleFsp => SessionServer::HleFsp(crate::fsp::FspObject::Proxy { pid: None }),
         };
         let s = self.sessions.len();
         self.sessions.push(KSession::new(Some(port), server));

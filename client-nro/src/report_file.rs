@@ -1,0 +1,207 @@
+//! The report file: the whole report written to `sdmc:/switch/xcbuf/report.txt` through
+//! `fsp-srv` (screen-output.md §3 "SD-card file"; ids and raw layouts as in libnx `fs.c`):
+//!
+//! 1. sm GetServiceHandle("fsp-srv").
+//! 2. IFileSystemProxy 1 SetCurrentProcess(u64 0) + PID.
+//! 3. IFileSystemProxy 18 OpenSdCardFileSystem -> IFileSystem (move handle).
+//! 4. IFileSystem 2 CreateDirectory(X path) for `/switch` and `/switch/xcbuf`, "already
+//!    exists" ignored.
+//! 5. IFileSystem 1 DeleteFile(X path), any error ignored.
+//! 6. IFileSystem 0 CreateFile(u32 option 0, u32 pad, s64 size 0) + X path.
+//! 7. IFileSystem 8 OpenFile(u32 mode 6 = Write|Append) + X path -> IFile.
+//! 8. IFile 1 Write(u32 option 1 = Flush, u32 pad, s64 offset 0, s64 size) + A buffer
+//!    (NonSecure), then IFile 2 Flush.
+//! 9. Each object closed: CMIF Close (type 2), then svcCloseHandle.
+//!
+//! Paths are X descriptors of exactly 0x301 bytes, NUL-terminated, without "sdmc:".
+//!
+//! When to try (the mode rule of [`crate::horizon`]): launched by hbloader on Atmosphère,
+//! HasService("fsp-srv") first; launched with no loader config (Eden, Ryujinx: fsp-srv is
+//! HLE there), GetServiceHandle directly; otherwise not at all, since GetServiceHandle for
+//! an absent service blocks forever.
+
+use core::fmt;
+
+use xcbuf_common::cmif::{self, RequestSpec};
+use xcbuf_common::hipc::{MapAliasAttribute, MapAliasDescriptor, PointerDescriptor};
+use xcbuf_common::result::ResultCode;
+use xcbuf_rt as rt;
+use rt::sm::{ServiceName, Sm};
+use rt::svc;
+use rt::tls::with_message_buffer;
+use rt::LaunchKind;
+
+use crate::ipc::{Handle, address_of};
+
+/// The file, as fsp-srv names it (no mount name).
+pub const REPORT_PATH: &str = "/switch/xcbuf/report.txt";
+/// Its directories, parents first.
+const DIRECTORIES: [&str; 2] = ["/switch", "/switch/xcbuf"];
+/// A path X descriptor's size (libnx `FS_MAX_PATH`, screen-output.md §3).
+const PATH_SIZE: usize = 0x301;
+/// fs ResultPathAlreadyExists (module 2, description 2).
+const PATH_ALREADY_EXISTS: ResultCode = ResultCode::new(2, 2);
+/// OpenFile mode Write (2) | Append (4) (libnx `FsOpenMode`).
+const OPEN_MODE_WRITE_APPEND: u32 = 6;
+/// Write option Flush (libnx `FsWriteOption_Flush`).
+const WRITE_OPTION_FLUSH: u32 = 1;
+/// A request that cannot be encoded or a reply that cannot be decoded.
+const BAD_MESSAGE: ResultCode = xcbuf_common::result::xcbuf::MALFORMED_MESSAGE;
+
+/// Command ids (libnx `fs.c`, screen-output.md §3).
+mod command {
+    pub const SET_CURRENT_PROCESS: u32 = 1;
+    pub const OPEN_SD_CARD_FILE_SYSTEM: u32 = 18;
+    pub const CREATE_FILE: u32 = 0;
+    pub const DELETE_FILE: u32 = 1;
+    pub const CREATE_DIRECTORY: u32 = 2;
+    pub const OPEN_FILE: u32 = 8;
+    pub const WRITE: u32 = 1;
+    pub const FLUSH: u32 = 2;
+}
+
+/// Why the report was not written.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum NotWritten {
+    /// No way to know fsp-srv is there (hbloader without Atmosphère's HasService), or
+    /// HasService said it is not.
+    NoFileSystemService,
+    /// A step failed with this result.
+    Failed(ResultCode),
+}
+
+impl From<ResultCode> for NotWritten {
+    fn from(rc: ResultCode) -> NotWritten {
+        NotWritten::Failed(rc)
+    }
+}
+
+impl fmt::Display for NotWritten {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotWritten::NoFileSystemService => f.write_str("fsp-srv not available"),
+            NotWritten::Failed(rc) => write!(f, "{rc}"),
+        }
+    }
+}
+
+/// Writes `text` to [`REPORT_PATH`]; Ok is the number of bytes written.
+pub fn write(text: &str) -> Result<usize, NotWritten> {
+    let name = ServiceName::new("fsp-srv")?;
+    let env = rt::env();
+    let sm = Sm::connect()?;
+    if env.launch == LaunchKind::Hbloader && env.is_atmosphere {
+        if !sm.has_service(name)? {
+            return Err(NotWritten::NoFileSystemService);
+        }
+    } else if env.loader_config_present {
+        return Err(NotWritten::NoFileSystemService);
+    }
+    let proxy = Object(sm.get_service_handle(name)?);
+    drop(sm);
+    proxy.call(command::SET_CURRENT_PROCESS, &0u64.to_le_bytes(), Args { pid: true, ..Args::default() })?;
+    let fs = proxy.open(command::OPEN_SD_CARD_FILE_SYSTEM, &[], Args::default())?;
+    for dir in DIRECTORIES {
+        let path = path_buffer(dir)?;
+        match fs.call(command::CREATE_DIRECTORY, &[], Args { path: Some(&path), ..Args::default() }) {
+            Ok(_) => {}
+            Err(rc) if rc == PATH_ALREADY_EXISTS => {}
+            Err(rc) => return Err(rc.into()),
+        }
+    }
+    let path = path_buffer(REPORT_PATH)?;
+    let with_path = Args { path: Some(&path), ..Args::default() };
+    let _ = fs.call(command::DELETE_FILE, &[], with_path);
+    let mut create = [0u8; 16];
+    // u32 option 0, u32 pad, s64 size 0: all zero.
+    create[8..16].copy_from_slice(&0i64.to_le_bytes());
+    fs.call(command::CREATE_FILE, &create, with_path)?;
+    let file = fs.open(command::OPEN_FILE, &OPEN_MODE_WRITE_APPEND.to_le_bytes(), with_path)?;
+    let size = i64::try_from(text.len()).map_err(|_| BAD_MESSAGE)?;
+    let mut write = [0u8; 24];
+    write[0..4].copy_from_slice(&WRITE_OPTION_FLUSH.to_le_bytes());
+    write[8..16].copy_from_slice(&0i64.to_le_bytes());
+    write[16..24].copy_from_slice(&size.to_le_bytes());
+    file.call(command::WRITE, &write, Args { send: Some(text.as_bytes()), ..Args::default() })?;
+    file.call(command::FLUSH, &[], Args::default())?;
+    Ok(text.len())
+}
+
+/// `path` NUL-padded to exactly [`PATH_SIZE`] bytes.
+fn path_buffer(path: &str) -> Result<[u8; PATH_SIZE], ResultCode> {
+    let mut buffer = [0u8; PATH_SIZE];
+    let bytes = path.as_bytes();
+    // At least one NUL must follow.
+    let slot = buffer.get_mut(..bytes.len()).filter(|_| bytes.len() < PATH_SIZE).ok_or(BAD_MESSAGE)?;
+    slot.copy_from_slice(bytes);
+    Ok(buffer)
+}
+
+/// What a request carries besides its payload.
+#[derive(Clone, Copy, Default)]
+struct Args<'a> {
+    /// Send the PID.
+    pid: bool,
+    /// X descriptor 0: a path.
+    path: Option<&'a [u8; PATH_SIZE]>,
+    /// A descriptor 0.
+    send: Option<&'a [u8]>,
+}
+
+/// An fsp-srv object (a session); closed on drop.
+struct Object(Handle);
+
+impl Object {
+    /// Sends command `id`; Ok is the reply's move handle, if any.
+    fn call(&self, id: u32, payload: &[u8], args: Args<'_>) -> Result<Option<Handle>, ResultCode> {
+        let x = match args.path {
+            Some(p) => Some(PointerDescriptor::new(0, address_of(p), PATH_SIZE as u64).map_err(|_| BAD_MESSAGE)?),
+            None => None,
+        };
+        let a = match args.send {
+            Some(b) => {
+                let size = u64::try_from(b.len()).map_err(|_| BAD_MESSAGE)?;
+                Some(MapAliasDescriptor::new(address_of(b), size, MapAliasAttribute::NonSecureIpc).map_err(|_| BAD_MESSAGE)?)
+            }
+            None => None,
+        };
+        let spec = RequestSpec {
+            command_id: id,
+            process_id: if args.pid { Some(0) } else { None },
+            in_pointers: x.as_slice(),
+            sends: a.as_slice(),
+            payload,
+            ..RequestSpec::default()
+        };
+        with_message_buffer(|buffer| {
+            cmif::build_request(buffer.words(), &spec).map_err(|_| BAD_MESSAGE)?;
+            buffer.send_sync_request(self.0)?;
+            let reply = cmif::parse_reply(buffer.words()).map_err(|_| BAD_MESSAGE)?;
+            let handles = reply.message().move_handles();
+            let result = reply.result();
+            if result != ResultCode::SUCCESS || handles.len() > 1 {
+                for &h in handles {
+                    let _ = svc::close_handle(h);
+                }
+                return Err(if result == ResultCode::SUCCESS { BAD_MESSAGE } else { result });
+            }
+            Ok(handles.first().copied())
+        })
+    }
+
+    /// Sends command `id`, which answers a new object.
+    fn open(&self, id: u32, payload: &[u8], args: Args<'_>) -> Result<Object, ResultCode> {
+        self.call(id, payload, args)?.map(Object).ok_or(BAD_MESSAGE)
+    }
+}
+
+impl Drop for Object {
+    fn drop(&mut self) {
+        with_message_buffer(|buffer| {
+            if cmif::build_close(buffer.words()).is_ok() {
+                let _ = buffer.send_sync_request(self.0);
+            }
+        });
+        let _ = svc::close_handle(self.0);
+    }
+}
