@@ -10,11 +10,11 @@ use xcbuf_emu::bench::{self, RunConfig};
 use xcbuf_emu::host_client::HostBench;
 use xcbuf_emu::observe::RunEnd;
 
-/// sysmodule/src/main.rs: the `xcbuf:i` thread's stack (0x4000) and the two servers'
-/// 0x800-byte pointer buffers come from the static heap of 32 KiB.
-const INDEXED_THREAD_STACK: u64 = 0x4000;
+/// sysmodule/src/main.rs: the `xcbuf:i` thread's stack (0x3000) and the two servers'
+/// 0x800-byte pointer buffers come from the static heap of 20 KiB.
+const INDEXED_THREAD_STACK: u64 = 0x3000;
 const POINTER_BUFFERS: u64 = 2 * 0x800;
-const STATIC_HEAP: u64 = 32 * 1024;
+const STATIC_HEAP: u64 = 20 * 1024;
 
 struct Paths {
     nsp: PathBuf,
