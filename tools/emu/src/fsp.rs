@@ -23,6 +23,7 @@ use xcbuf_common::result::{ResultCode, kernel};
 
 use crate::cpu::Perm;
 use crate::kernel::port::{KPort, PortServer};
+use crate::kernel::process::KProcess;
 use crate::kernel::session::{KSession, SessionServer};
 use crate::kernel::{KObjectRef, Kernel, ProcessId, RegisteredService, SessionId, ThreadId};
 
@@ -124,15 +125,16 @@ pub fn handle_request(k: &mut Kernel, t: ThreadId, s: SessionId) -> Result<(), R
     let mut bytes = [0u8; 0x100];
     k.processes[p].cpu.read(tls, &mut bytes).map_err(|_| kernel::INVALID_CURRENT_MEMORY)?;
     let words: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    let SessionServer::HleFsp(object) = k.sessions[s].server.clone() else {
+    let SessionServer::HleFsp(mut object) = k.sessions[s].server.clone() else {
         return Err(kernel::INVALID_HANDLE);
     };
-    let (command, outcome) = match cmif::parse_request(&words) {
-        // libstratosphere ends the session on Close (no reply).
-        Ok(Incoming::Close(_)) => return Err(kernel::SESSION_CLOSED),
-        Ok(Incoming::Request(req)) => (req.command_id(), dispatch(k, p, s, &object, &req)),
-        Err(e) => (u32::MAX, Err(cmif_error_result(&e))),
-    };
+    let pid = k.processes[p].pid;
+    let process = &k.processes[p];
+    let memory = |address: u64, len: u64| read_guest(process, address, len);
+    let served = serve(&mut k.sd_card, &mut object, pid, &memory, &words);
+    // libstratosphere ends the session on Close (no reply).
+    let Some((command, outcome)) = served else { return Err(kernel::SESSION_CLOSED) };
+    k.sessions[s].server = SessionServer::HleFsp(object.clone());
     let (result, payload, moved) = match outcome {
         Ok(d) => (ResultCode::SUCCESS, d.payload, d.object),
         Err(rc) => (rc, Vec::new(), None),
@@ -172,17 +174,42 @@ fn cmif_error_result(e: &cmif::CmifError) -> ResultCode {
     }
 }
 
-fn dispatch(k: &mut Kernel, p: ProcessId, s: SessionId, object: &FspObject, req: &cmif::Request<'_>) -> Result<Done, ResultCode> {
+/// Guest memory as the service reads it: `len` bytes at an address, or None.
+type Memory<'m> = dyn Fn(u64, u64) -> Option<Vec<u8>> + 'm;
+
+/// Serves one message in `words` on a session that is `object`, for the process `pid`.
+/// None: a Close (the session ends); otherwise the command id (u32::MAX when the message
+/// did not parse) and what it gave.
+fn serve(
+    sd: &mut SdCard,
+    object: &mut FspObject,
+    pid: u64,
+    memory: &Memory<'_>,
+    words: &[u32],
+) -> Option<(u32, Result<Done, ResultCode>)> {
+    match cmif::parse_request(words) {
+        Ok(Incoming::Close(_)) => None,
+        Ok(Incoming::Request(req)) => Some((req.command_id(), dispatch(sd, object, pid, memory, &req))),
+        Err(e) => Some((u32::MAX, Err(cmif_error_result(&e)))),
+    }
+}
+
+fn dispatch(
+    sd: &mut SdCard,
+    object: &mut FspObject,
+    pid: u64,
+    memory: &Memory<'_>,
+    req: &cmif::Request<'_>,
+) -> Result<Done, ResultCode> {
     if req.command_type() != cmif::CommandType::Request && req.command_type() != cmif::CommandType::RequestWithContext {
         return Err(xcbuf_common::result::cmif::UNKNOWN_COMMAND_ID);
     }
-    match (object, req.command_id()) {
+    match (&*object, req.command_id()) {
         // IFileSystemProxy 1 SetCurrentProcess(u64 0) + PID
         (FspObject::Proxy { .. }, 1) => {
             // The kernel writes the sender's pid over what the client put there.
             req.message().process_id().ok_or(results::INVALID_ARGUMENT)?;
-            let pid = k.processes[p].pid;
-            k.sessions[s].server = SessionServer::HleFsp(FspObject::Proxy { pid: Some(pid) });
+            *object = FspObject::Proxy { pid: Some(pid) };
             done()
         }
         // IFileSystemProxy 18 OpenSdCardFileSystem -> IFileSystem
@@ -190,43 +217,43 @@ fn dispatch(k: &mut Kernel, p: ProcessId, s: SessionId, object: &FspObject, req:
         // IFileSystem 0 CreateFile(u32 option, u32 pad, s64 size) + X path
         (FspObject::SdCardFileSystem, 0) => {
             let size = payload_i64(req, 8)?;
-            let path = read_path(k, p, req)?;
+            let path = read_path(memory, req)?;
             let size = u64::try_from(size).map_err(|_| results::INVALID_SIZE)?;
             if size > FILE_SIZE_MAX {
                 return Err(results::INVALID_SIZE);
             }
             let len = usize::try_from(size).map_err(|_| results::INVALID_SIZE)?;
-            check_parent(&k.sd_card, &path)?;
-            if k.sd_card.files.contains_key(&path) || k.sd_card.directories.contains(&path) {
+            check_parent(sd, &path)?;
+            if sd.files.contains_key(&path) || sd.directories.contains(&path) {
                 return Err(results::PATH_ALREADY_EXISTS);
             }
-            k.sd_card.files.insert(path, vec![0; len]);
+            sd.files.insert(path, vec![0; len]);
             done()
         }
         // IFileSystem 1 DeleteFile(X path)
         (FspObject::SdCardFileSystem, 1) => {
-            let path = read_path(k, p, req)?;
-            k.sd_card.files.remove(&path).ok_or(results::PATH_NOT_FOUND)?;
+            let path = read_path(memory, req)?;
+            sd.files.remove(&path).ok_or(results::PATH_NOT_FOUND)?;
             done()
         }
         // IFileSystem 2 CreateDirectory(X path)
         (FspObject::SdCardFileSystem, 2) => {
-            let path = read_path(k, p, req)?;
-            check_parent(&k.sd_card, &path)?;
-            if k.sd_card.files.contains_key(&path) || k.sd_card.directories.contains(&path) {
+            let path = read_path(memory, req)?;
+            check_parent(sd, &path)?;
+            if sd.files.contains_key(&path) || sd.directories.contains(&path) {
                 return Err(results::PATH_ALREADY_EXISTS);
             }
-            k.sd_card.directories.insert(path);
+            sd.directories.insert(path);
             done()
         }
         // IFileSystem 8 OpenFile(u32 mode) + X path -> IFile
         (FspObject::SdCardFileSystem, 8) => {
             let mode = req.payload_u32(0).map_err(|_| results::INVALID_ARGUMENT)?;
-            let path = read_path(k, p, req)?;
+            let path = read_path(memory, req)?;
             if mode == 0 || mode & !(OPEN_MODE_READ | OPEN_MODE_WRITE | OPEN_MODE_APPEND) != 0 {
                 return Err(results::INVALID_OPEN_MODE);
             }
-            if !k.sd_card.files.contains_key(&path) {
+            if !sd.files.contains_key(&path) {
                 return Err(results::PATH_NOT_FOUND);
             }
             Ok(Done { payload: Vec::new(), object: Some(FspObject::File { path, mode }) })
@@ -248,14 +275,14 @@ fn dispatch(k: &mut Kernel, p: ProcessId, s: SessionId, object: &FspObject, req:
             if mode & OPEN_MODE_WRITE == 0 {
                 return Err(results::WRITE_NOT_PERMITTED);
             }
-            let current = k.sd_card.files.get(path).ok_or(results::PATH_NOT_FOUND)?.len();
+            let current = sd.files.get(path).ok_or(results::PATH_NOT_FOUND)?.len();
             let (start, end) = (usize::try_from(offset), usize::try_from(end));
             let (Ok(start), Ok(end)) = (start, end) else { return Err(results::INVALID_SIZE) };
             if end > current && mode & OPEN_MODE_APPEND == 0 {
                 return Err(results::FILE_EXTENSION_WITHOUT_OPEN_MODE_ALLOW_APPEND);
             }
-            let data = read_guest(k, p, a.address(), size).ok_or(kernel::INVALID_CURRENT_MEMORY)?;
-            let file = k.sd_card.files.get_mut(path).ok_or(results::PATH_NOT_FOUND)?;
+            let data = memory(a.address(), size).ok_or(kernel::INVALID_CURRENT_MEMORY)?;
+            let file = sd.files.get_mut(path).ok_or(results::PATH_NOT_FOUND)?;
             if file.len() < end {
                 file.resize(end, 0);
             }
@@ -273,8 +300,7 @@ fn payload_i64(req: &cmif::Request<'_>, offset: usize) -> Result<i64, ResultCode
     Ok(i64::from_ne_bytes(v.to_ne_bytes()))
 }
 
-fn read_guest(k: &Kernel, p: ProcessId, address: u64, len: u64) -> Option<Vec<u8>> {
-    let process = &k.processes[p];
+fn read_guest(process: &KProcess, address: u64, len: u64) -> Option<Vec<u8>> {
     if len == 0 {
         return Some(Vec::new());
     }
@@ -287,12 +313,12 @@ fn read_guest(k: &Kernel, p: ProcessId, address: u64, len: u64) -> Option<Vec<u8
 }
 
 /// X descriptor 0 as a path: exactly [`PATH_SIZE`] bytes in the client's memory.
-fn read_path(k: &Kernel, p: ProcessId, req: &cmif::Request<'_>) -> Result<String, ResultCode> {
+fn read_path(memory: &Memory<'_>, req: &cmif::Request<'_>) -> Result<String, ResultCode> {
     let x = req.message().pointer_descriptor(0).ok_or(results::INVALID_PATH_FORMAT)?;
     if usize::from(x.size()) != PATH_SIZE {
         return Err(results::INVALID_PATH_FORMAT);
     }
-    let bytes = read_guest(k, p, x.address(), PATH_SIZE as u64).ok_or(kernel::INVALID_CURRENT_MEMORY)?;
+    let bytes = memory(x.address(), PATH_SIZE as u64).ok_or(kernel::INVALID_CURRENT_MEMORY)?;
     parse_path(&bytes)
 }
 
@@ -334,4 +360,171 @@ pub fn write_to_host(dir: &std::path::Path, files: &BTreeMap<String, Vec<u8>>) -
         std::fs::write(&host, bytes).map_err(|e| format!("{}: {e}", host.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xcbuf_common::cmif::RequestSpec;
+    use xcbuf_common::hipc::{MapAliasAttribute, MapAliasDescriptor, PointerDescriptor};
+
+    /// Guest memory for the tests: the path at 0x1000, the data at 0x2000.
+    const PATH_AT: u64 = 0x1000;
+    const DATA_AT: u64 = 0x2000;
+    const REPORT: &str = "/switch/xcbuf/report.txt";
+
+    fn memory_with(path: &str, data: &[u8]) -> impl Fn(u64, u64) -> Option<Vec<u8>> {
+        let mut p = vec![0u8; PATH_SIZE];
+        p[..path.len()].copy_from_slice(path.as_bytes());
+        let d = data.to_vec();
+        move |address, len| {
+            let (base, bytes) = if address >= DATA_AT { (DATA_AT, &d) } else { (PATH_AT, &p) };
+            let start = usize::try_from(address - base).ok()?;
+            bytes.get(start..start.checked_add(usize::try_from(len).ok()?)?).map(<[u8]>::to_vec)
+        }
+    }
+
+    fn request(id: u32, payload: &[u8], x_size: Option<u64>, a_size: Option<u64>) -> [u32; 64] {
+        let x: Vec<PointerDescriptor> = x_size.map(|s| PointerDescriptor::new(0, PATH_AT, s).unwrap()).into_iter().collect();
+        let a: Vec<MapAliasDescriptor> = a_size
+            .map(|s| MapAliasDescriptor::new(DATA_AT, s, MapAliasAttribute::NonSecureIpc).unwrap())
+            .into_iter()
+            .collect();
+        let mut words = [0u32; 64];
+        let spec = RequestSpec { command_id: id, in_pointers: &x, sends: &a, payload, ..RequestSpec::default() };
+        cmif::build_request(&mut words, &spec).unwrap();
+        words
+    }
+
+    fn result(sd: &mut SdCard, object: &mut FspObject, memory: &Memory<'_>, words: &[u32]) -> ResultCode {
+        match serve(sd, object, 0x51, memory, words) {
+            Some((_, Ok(_))) => ResultCode::SUCCESS,
+            Some((_, Err(rc))) => rc,
+            None => panic!("served as a Close"),
+        }
+    }
+
+    fn write_args(offset: i64, size: i64) -> Vec<u8> {
+        let mut w = vec![0u8; 24];
+        w[0..4].copy_from_slice(&1u32.to_le_bytes());
+        w[8..16].copy_from_slice(&offset.to_le_bytes());
+        w[16..24].copy_from_slice(&size.to_le_bytes());
+        w
+    }
+
+    #[test]
+    fn fs_result_codes_have_their_raw_values() {
+        assert_eq!(results::PATH_NOT_FOUND.raw(), 0x202);
+        assert_eq!(results::PATH_ALREADY_EXISTS.raw(), 0x402);
+        assert_eq!(results::INVALID_PATH_FORMAT.raw(), 0x2eea02);
+        assert_eq!(results::FILE_EXTENSION_WITHOUT_OPEN_MODE_ALLOW_APPEND.raw(), 0x307202);
+    }
+
+    #[test]
+    fn report_sequence_creates_and_writes_the_file() {
+        let text = b"server: sysmodule\n13 passed, 0 failed\n";
+        let memory = memory_with(REPORT, text);
+        let mut sd = SdCard::default();
+        let mut proxy = FspObject::Proxy { pid: None };
+        let mut fs = FspObject::SdCardFileSystem;
+        // CreateDirectory of the NRO's own directory: already there.
+        let directory = memory_with("/switch/xcbuf", &[]);
+        assert_eq!(result(&mut sd, &mut fs, &directory, &request(2, &[], Some(0x301), None)), results::PATH_ALREADY_EXISTS);
+        // DeleteFile of a file not there yet.
+        assert_eq!(result(&mut sd, &mut fs, &memory, &request(1, &[], Some(0x301), None)), results::PATH_NOT_FOUND);
+        assert_eq!(result(&mut sd, &mut fs, &memory, &request(0, &[0; 16], Some(0x301), None)), ResultCode::SUCCESS);
+        assert_eq!(sd.files.get(REPORT).map(Vec::len), Some(0));
+        let Some((8, Ok(opened))) = serve(&mut sd, &mut fs, 0x51, &memory, &request(8, &6u32.to_le_bytes(), Some(0x301), None)) else {
+            panic!("OpenFile failed");
+        };
+        let mut file = opened.object.expect("OpenFile moves an IFile");
+        assert_eq!(file, FspObject::File { path: REPORT.to_string(), mode: 6 });
+        let size = text.len() as i64;
+        let write = request(1, &write_args(0, size), None, Some(text.len() as u64));
+        assert_eq!(result(&mut sd, &mut file, &memory, &write), ResultCode::SUCCESS);
+        assert_eq!(result(&mut sd, &mut file, &memory, &request(2, &[], None, None)), ResultCode::SUCCESS);
+        assert_eq!(sd.files.get(REPORT).map(Vec::as_slice), Some(&text[..]));
+        // OpenSdCardFileSystem moves an IFileSystem.
+        let Some((18, Ok(opened))) = serve(&mut sd, &mut proxy, 0x51, &memory, &request(18, &[], None, None)) else {
+            panic!("OpenSdCardFileSystem failed");
+        };
+        assert_eq!(opened.object, Some(FspObject::SdCardFileSystem));
+    }
+
+    #[test]
+    fn path_x_descriptor_not_0x301_bytes_is_invalid_path_format() {
+        let memory = memory_with(REPORT, &[]);
+        let mut sd = SdCard::default();
+        let mut fs = FspObject::SdCardFileSystem;
+        for words in [request(0, &[0; 16], Some(0x300), None), request(0, &[0; 16], None, None)] {
+            assert_eq!(result(&mut sd, &mut fs, &memory, &words), results::INVALID_PATH_FORMAT);
+        }
+        assert!(sd.files.is_empty());
+    }
+
+    #[test]
+    fn write_without_an_a_buffer_is_invalid_argument() {
+        let memory = memory_with(REPORT, b"abcd");
+        let mut sd = SdCard::default();
+        sd.files.insert(REPORT.to_string(), Vec::new());
+        let mut file = FspObject::File { path: REPORT.to_string(), mode: 6 };
+        assert_eq!(result(&mut sd, &mut file, &memory, &request(1, &write_args(0, 4), None, None)), results::INVALID_ARGUMENT);
+        // A size larger than the A buffer.
+        assert_eq!(result(&mut sd, &mut file, &memory, &request(1, &write_args(0, 5), None, Some(4))), results::INVALID_SIZE);
+        assert_eq!(result(&mut sd, &mut file, &memory, &request(1, &write_args(-1, 4), None, Some(4))), results::INVALID_OFFSET);
+        assert_eq!(sd.files.get(REPORT).map(Vec::len), Some(0));
+    }
+
+    #[test]
+    fn write_past_the_end_without_append_is_rejected() {
+        let memory = memory_with(REPORT, b"abcd");
+        let mut sd = SdCard::default();
+        sd.files.insert(REPORT.to_string(), Vec::new());
+        let mut file = FspObject::File { path: REPORT.to_string(), mode: 2 };
+        let words = request(1, &write_args(0, 4), None, Some(4));
+        assert_eq!(result(&mut sd, &mut file, &memory, &words), results::FILE_EXTENSION_WITHOUT_OPEN_MODE_ALLOW_APPEND);
+    }
+
+    #[test]
+    fn unknown_command_is_unknown_command_id() {
+        let memory = memory_with(REPORT, &[]);
+        let mut sd = SdCard::default();
+        let mut proxy = FspObject::Proxy { pid: None };
+        let rc = result(&mut sd, &mut proxy, &memory, &request(99, &[], None, None));
+        assert_eq!(rc.raw(), 0x1ba0a);
+        // A File command id sent to the file system: CreateFile is not Write.
+        let mut file = FspObject::File { path: REPORT.to_string(), mode: 6 };
+        assert_eq!(result(&mut sd, &mut file, &memory, &request(8, &[], None, None)).raw(), 0x1ba0a);
+    }
+
+    #[test]
+    fn set_current_process_needs_the_pid_and_records_the_kernel_s() {
+        let memory = memory_with(REPORT, &[]);
+        let mut sd = SdCard::default();
+        let mut proxy = FspObject::Proxy { pid: None };
+        assert_eq!(result(&mut sd, &mut proxy, &memory, &request(1, &[0; 8], None, None)), results::INVALID_ARGUMENT);
+        let mut words = [0u32; 64];
+        let spec = RequestSpec { command_id: 1, process_id: Some(0), payload: &[0; 8], ..RequestSpec::default() };
+        cmif::build_request(&mut words, &spec).unwrap();
+        assert_eq!(result(&mut sd, &mut proxy, &memory, &words), ResultCode::SUCCESS);
+        assert_eq!(proxy, FspObject::Proxy { pid: Some(0x51) });
+    }
+
+    #[test]
+    fn close_ends_the_session() {
+        let memory = memory_with(REPORT, &[]);
+        let mut words = [0u32; 64];
+        cmif::build_close(&mut words).unwrap();
+        assert!(serve(&mut SdCard::default(), &mut FspObject::SdCardFileSystem, 1, &memory, &words).is_none());
+    }
+
+    #[test]
+    fn paths_must_be_absolute_normalized_and_nul_terminated() {
+        assert_eq!(parse_path(b"/switch/xcbuf/report.txt\0junk"), Ok(REPORT.to_string()));
+        assert_eq!(parse_path(&[b'a'; PATH_SIZE]), Err(results::TOO_LONG_PATH));
+        assert_eq!(parse_path(b"sdmc:/switch\0"), Err(results::INVALID_PATH_FORMAT));
+        assert_eq!(parse_path(b"/switch/../x\0"), Err(results::INVALID_PATH_FORMAT));
+        assert_eq!(parse_path(b"/switch//x\0"), Err(results::INVALID_PATH_FORMAT));
+        assert_eq!(parse_path(b"/\xff\0"), Err(results::INVALID_CHARACTER));
+    }
 }

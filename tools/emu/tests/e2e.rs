@@ -64,6 +64,25 @@ fn check_report(report: &RunReport, server: &str) {
     let summary = format!("{} passed, 0 failed", SCENARIOS.len());
     assert!(lines.contains(&summary.as_str()), "no `{summary}` line\n{shown}");
     assert_eq!(report.nro_result, Some(0), "the NRO's exit result\n{shown}");
+    report_file_holds_the_report_lines(report, lines, &summary);
+}
+
+/// The client writes every report line, '\n'-terminated, to sdmc:/switch/xcbuf/report.txt
+/// through fsp-srv (screen-output.md §3), then says so in one more line. The debug output
+/// between them also holds the in-process server's own log lines, which are not report
+/// lines.
+fn report_file_holds_the_report_lines(report: &RunReport, lines: &[&str], summary: &str) {
+    let shown = lines.join("\n");
+    let end = lines.iter().position(|l| *l == summary).unwrap_or_else(|| panic!("no summary\n{shown}"));
+    let is_report_line = |l: &&&str| l.starts_with("server: ") || l.starts_with("PASS ") || l.starts_with("FAIL ") || **l == summary;
+    let expected: String = lines[..=end].iter().filter(is_report_line).map(|l| format!("{l}\n")).collect();
+    let file = report
+        .sd_files
+        .get("/switch/xcbuf/report.txt")
+        .unwrap_or_else(|| panic!("no report file; sd files {:?}\n{shown}", report.sd_files.keys()));
+    assert_eq!(String::from_utf8_lossy(file), expected);
+    let written = format!("report: written to sdmc:/switch/xcbuf/report.txt ({} bytes)", expected.len());
+    assert!(lines[end + 1..].contains(&written.as_str()), "no `{written}` line after the summary\n{shown}");
 }
 
 #[test]
