@@ -159,11 +159,9 @@ fn main() -> ExitCode {
                     return ExitCode::from(1);
                 }
             }
-            if let Some(dir) = sdmc {
-                if let Err(e) = xcbuf_emu::fsp::write_to_host(&dir, &report.sd_files) {
-                    eprintln!("{e}");
-                    return ExitCode::from(1);
-                }
+            if let Some(Err(e)) = sdmc.map(|dir| xcbuf_emu::fsp::write_to_host(&dir, &report.sd_files)) {
+                eprintln!("{e}");
+                return ExitCode::from(1);
             }
             let code = report.exit_code();
             eprintln!("exit code {code}");
