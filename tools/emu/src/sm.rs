@@ -8,6 +8,8 @@
 //! NPDM service_host / service_access lists are enforced (formats.md §3.4); an NRO may
 //! access any service.
 
+use xcbuf_common::cmif::{self, Incoming};
+use xcbuf_common::hipc::{Message, MessageBuilder, MessageHeader, SpecialHeader};
 use xcbuf_common::result::{ResultCode, kernel};
 
 use crate::kernel::port::{KPort, PortServer};
@@ -36,10 +38,6 @@ pub mod results {
     pub const NOT_ALLOWED: ResultCode = ResultCode::new(MODULE, 8);
 }
 
-/// `SFCI` (horizon-ipc.md §6.2).
-const CMIF_IN_MAGIC: u32 = 0x4943_4653;
-/// `SFCO`.
-const CMIF_OUT_MAGIC: u32 = 0x4F43_4653;
 /// HIPC types (horizon-ipc.md §6.1).
 const TYPE_CLOSE: u32 = 2;
 const TYPE_REQUEST: u32 = 4;
@@ -64,70 +62,55 @@ struct Request {
     args: Vec<u8>,
 }
 
+/// Reads a request with xcbuf_common's codec (the layout checks of a userland server):
+/// TIPC's raw data is the arguments; CMIF's arguments are the payload after SFCI.
 fn parse(words: &[u32]) -> Result<Request, String> {
-    let w0 = words[0];
-    let w1 = words[1];
-    let hipc_type = w0 & 0xffff;
-    let mut idx = 2usize;
-    if w1 & (1 << 31) != 0 {
-        let sh = words[2];
-        idx = 3 + if sh & 1 != 0 { 2 } else { 0 } + ((sh >> 1) & 0xf) as usize + ((sh >> 5) & 0xf) as usize;
-    }
-    idx += 2 * ((w0 >> 16) & 0xf) as usize;
-    idx += 3 * (((w0 >> 20) & 0xf) + ((w0 >> 24) & 0xf) + ((w0 >> 28) & 0xf)) as usize;
-    let raw_count = (w1 & 0x3ff) as usize;
-    let raw_end = idx + raw_count;
-    if raw_end > words.len() {
-        return Err(format!("raw data ends at word {raw_end}, past the message buffer"));
-    }
-    let raw: Vec<u8> = words[idx..raw_end].iter().flat_map(|w| w.to_le_bytes()).collect();
+    let message = Message::parse(words).map_err(|e| e.to_string())?;
+    let hipc_type = u32::from(message.header().tag);
     if hipc_type >= TIPC_COMMAND_BASE {
-        return Ok(Request { tipc: true, hipc_type, command: hipc_type - TIPC_COMMAND_BASE, args: raw });
+        let args = message.raw().iter().flat_map(|w| w.to_le_bytes()).collect();
+        return Ok(Request { tipc: true, hipc_type, command: hipc_type - TIPC_COMMAND_BASE, args });
     }
     if hipc_type != TYPE_REQUEST && hipc_type != TYPE_REQUEST_WITH_CONTEXT {
         return Err(format!("HIPC type {hipc_type} is not a request"));
     }
-    // The CMIF header sits at the first 16-byte boundary of the raw data (§6.3).
-    let pad = (16 - (idx * 4) % 16) % 16;
-    let h = raw.get(pad..pad + 16).ok_or("raw data too short for the CMIF header")?;
-    let magic = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
-    if magic != CMIF_IN_MAGIC {
-        return Err(format!("CMIF magic {magic:#x} is not SFCI"));
-    }
-    let command = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
-    Ok(Request { tipc: false, hipc_type, command, args: raw[pad + 16..].to_vec() })
+    let Incoming::Request(request) = cmif::parse_request(words).map_err(|e| e.to_string())? else {
+        return Err("a Close is not a request".into());
+    };
+    let mut args = vec![0u8; request.payload_len()];
+    request.read_payload(0, &mut args).map_err(|e| e.to_string())?;
+    Ok(Request { tipc: false, hipc_type, command: request.command_id(), args })
 }
 
-/// Builds a reply in the client's message buffer layout.
-fn reply_words(req: &Request, result: ResultCode, out: &[u8], move_handles: &[u32]) -> Vec<u32> {
-    let special = !move_handles.is_empty();
-    let mut words = vec![0u32; 2];
-    if special {
-        words.push((move_handles.len() as u32) << 5);
-        words.extend_from_slice(move_handles);
+/// Builds a reply in the client's message buffer layout: CMIF with the codec's reply
+/// builder; TIPC (which the codec does not speak) as type = the request's, raw data =
+/// result then outputs (libnx `tipc.h`).
+fn reply_words(req: &Request, result: ResultCode, out: &[u8], move_handles: &[u32]) -> Result<Vec<u32>, String> {
+    let mut buf = [0u32; 64];
+    if !req.tipc {
+        let spec = cmif::ReplySpec { result, move_handles, payload: out, ..cmif::ReplySpec::default() };
+        let bytes = cmif::build_reply(&mut buf, &spec).map_err(|e| e.to_string())?;
+        return Ok(buf[..bytes.div_ceil(4)].to_vec());
     }
-    let raw_start = words.len();
-    let mut raw: Vec<u8> = Vec::new();
-    if req.tipc {
-        raw.extend_from_slice(&result.raw().to_le_bytes());
-        raw.extend_from_slice(out);
-    } else {
-        let pad = (16 - (raw_start * 4) % 16) % 16;
-        raw.resize(pad, 0);
-        for w in [CMIF_OUT_MAGIC, 0, result.raw(), 0] {
-            raw.extend_from_slice(&w.to_le_bytes());
-        }
-        raw.extend_from_slice(out);
-        // libstratosphere's size: AlignUp(out + header, 4) + 16 of padding budget.
-        let budget = (out.len() + 16).div_ceil(4) * 4 + 16;
-        raw.resize(budget.max(raw.len()), 0);
-    }
+    let mut raw = result.raw().to_le_bytes().to_vec();
+    raw.extend_from_slice(out);
     raw.resize(raw.len().div_ceil(4) * 4, 0);
-    let raw_words = raw.len() / 4;
-    words.extend(raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
-    words[0] = if req.tipc { req.hipc_type } else { 0 };
-    words[1] = raw_words as u32 | if special { 1 << 31 } else { 0 };
-    words
+    let raw_words: Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let header = MessageHeader {
+        tag: u16::try_from(req.hipc_type).map_err(|_| "TIPC type past 16 bits".to_string())?,
+        raw_count: u16::try_from(raw_words.len()).map_err(|_| "TIPC reply too large".to_string())?,
+        has_special_header: !move_handles.is_empty(),
+        ..MessageHeader::default()
+    };
+    let move_handle_count = u8::try_from(move_handles.len()).map_err(|_| "too many move handles".to_string())?;
+    let special = (move_handle_count > 0).then(|| SpecialHeader { move_handle_count, ..SpecialHeader::default() });
+    let mut builder = MessageBuilder::new(&mut buf, header, special).map_err(|e| e.to_string())?;
+    for (i, &h) in move_handles.iter().enumerate() {
+        builder.set_move_handle(i, h).map_err(|e| e.to_string())?;
+    }
+    builder.raw_mut().copy_from_slice(&raw_words);
+    let size = builder.message_size_bytes();
+    Ok(buf[..size / 4].to_vec())
 }
 
 fn service_name(args: &[u8]) -> Result<String, ResultCode> {
@@ -202,7 +185,9 @@ fn finish(k: &mut Kernel, t: ThreadId, s: SessionId, req: &Request, outcome: Out
                     }
                 }
             }
-            let words = reply_words(req, result, &out, &handles);
+            let Ok(words) = reply_words(req, result, &out, &handles) else {
+                return Err(kernel::INVALID_CURRENT_MEMORY);
+            };
             let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
             let tls = k.threads[t].tls;
             if bytes.len() > 0x100 || k.processes[p].cpu.write(tls, &bytes).is_err() {
@@ -359,11 +344,12 @@ mod tests {
 
     #[test]
     fn cmif_request_command_and_args_are_found_after_the_alignment_padding() {
-        // word0 = type 4, word1 = 8 raw words; raw at word 2 -> SFCI at word 4.
+        // word0 = type 4, word1 = 10 raw words (16 padding budget + 16 SFCI + 8 name, as
+        // libnx lays it out); raw at word 2 -> SFCI at word 4, the name at words 8-9.
         let mut words = vec![0u32; 64];
         words[0] = 4;
-        words[1] = 8;
-        words[4] = CMIF_IN_MAGIC;
+        words[1] = 10;
+        words[4] = cmif::IN_HEADER_MAGIC;
         words[6] = 65100;
         words[8] = u32::from_le_bytes(*b"xcbu");
         words[9] = u32::from_le_bytes(*b"f\0\0\0");
@@ -389,12 +375,12 @@ mod tests {
     #[test]
     fn cmif_reply_puts_sfco_at_a_16_byte_boundary_after_the_move_handle() {
         let req = Request { tipc: false, hipc_type: 4, command: 1, args: vec![] };
-        let w = reply_words(&req, ResultCode::SUCCESS, &[], &[0x1234]);
+        let w = reply_words(&req, ResultCode::SUCCESS, &[], &[0x1234]).unwrap();
         assert_eq!(w[1] >> 31, 1);
         assert_eq!(w[2], 1 << 5);
         assert_eq!(w[3], 0x1234);
         // raw starts at word 4, which is 16-byte aligned: SFCO there.
-        assert_eq!(w[4], CMIF_OUT_MAGIC);
+        assert_eq!(w[4], cmif::OUT_HEADER_MAGIC);
         assert_eq!(w[6], 0);
     }
 
