@@ -308,6 +308,39 @@ fn read_bytes(words: &[u32], offset: usize, out: &mut [u8]) {
     }
 }
 
+/// The payload bytes after a CMIF header, `start..end` in bytes from the message start:
+/// the one bounds-checked reader behind [`Request`]'s and [`Reply`]'s payload accessors.
+#[derive(Clone, Copy)]
+struct PayloadWindow<'a> {
+    words: &'a [u32],
+    start: usize,
+    end: usize,
+}
+
+impl PayloadWindow<'_> {
+    fn len(&self) -> usize {
+        self.end.saturating_sub(self.start)
+    }
+
+    /// Copies `out.len()` bytes from `offset` (relative to `start`); Err past `end`.
+    fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), CmifError> {
+        let at = self
+            .start
+            .checked_add(offset)
+            .ok_or(CmifError::OutOfRawData { offset, len: out.len(), raw_end: self.end })?;
+        check_range(at, out.len(), self.end)?;
+        read_bytes(self.words, at, out);
+        Ok(())
+    }
+
+    /// `N` bytes from `offset`, for the little-endian integer accessors.
+    fn le_bytes<const N: usize>(&self, offset: usize) -> Result<[u8; N], CmifError> {
+        let mut bytes = [0u8; N];
+        self.read(offset, &mut bytes)?;
+        Ok(bytes)
+    }
+}
+
 fn header_words(words: &[u32], byte_offset: usize) -> [u32; 4] {
     let w = byte_offset / 4;
     [words[w], words[w + 1], words[w + 2], words[w + 3]]
@@ -634,36 +667,29 @@ impl<'a> Request<'a> {
         self.header.command_id
     }
 
+    fn payload_window(&self) -> PayloadWindow<'_> {
+        PayloadWindow { words: self.message.words(), start: self.payload, end: self.view_end }
+    }
+
     /// Payload bytes available after the in header (to the end of the CMIF view).
     pub fn payload_len(&self) -> usize {
-        self.view_end - self.payload
+        self.payload_window().len()
     }
 
     /// Copies `out.len()` payload bytes from `offset` (relative to the payload start);
     /// Err when they lie past the CMIF view.
     pub fn read_payload(&self, offset: usize, out: &mut [u8]) -> Result<(), CmifError> {
-        let at = self.payload.checked_add(offset).ok_or(CmifError::OutOfRawData {
-            offset,
-            len: out.len(),
-            raw_end: self.view_end,
-        })?;
-        check_range(at, out.len(), self.view_end)?;
-        read_bytes(self.message.words(), at, out);
-        Ok(())
+        self.payload_window().read(offset, out)
     }
 
     /// The little-endian u32 at payload `offset`.
     pub fn payload_u32(&self, offset: usize) -> Result<u32, CmifError> {
-        let mut b = [0u8; 4];
-        self.read_payload(offset, &mut b)?;
-        Ok(u32::from_le_bytes(b))
+        self.payload_window().le_bytes(offset).map(u32::from_le_bytes)
     }
 
     /// The little-endian u64 at payload `offset`.
     pub fn payload_u64(&self, offset: usize) -> Result<u64, CmifError> {
-        let mut b = [0u8; 8];
-        self.read_payload(offset, &mut b)?;
-        Ok(u64::from_le_bytes(b))
+        self.payload_window().le_bytes(offset).map(u64::from_le_bytes)
     }
 
     /// The u16 out-pointer size table of a command whose payload is `in_data_size` bytes
@@ -875,41 +901,32 @@ impl<'a> Reply<'a> {
         self.header.result
     }
 
+    fn payload_window(&self) -> PayloadWindow<'_> {
+        PayloadWindow { words: self.message.words(), start: self.payload, end: self.raw_end }
+    }
+
     /// Payload bytes available after the out header (to the end of the raw data).
     pub fn payload_len(&self) -> usize {
-        self.raw_end - self.payload
+        self.payload_window().len()
     }
 
     /// Copies `out.len()` payload bytes from `offset`; Err past the raw data.
     pub fn read_payload(&self, offset: usize, out: &mut [u8]) -> Result<(), CmifError> {
-        let at = self.payload.checked_add(offset).ok_or(CmifError::OutOfRawData {
-            offset,
-            len: out.len(),
-            raw_end: self.raw_end,
-        })?;
-        check_range(at, out.len(), self.raw_end)?;
-        read_bytes(self.message.words(), at, out);
-        Ok(())
+        self.payload_window().read(offset, out)
     }
 
     /// The little-endian u16 at payload `offset` (QueryPointerBufferSize's answer is at 0).
     pub fn payload_u16(&self, offset: usize) -> Result<u16, CmifError> {
-        let mut b = [0u8; 2];
-        self.read_payload(offset, &mut b)?;
-        Ok(u16::from_le_bytes(b))
+        self.payload_window().le_bytes(offset).map(u16::from_le_bytes)
     }
 
     /// The little-endian u32 at payload `offset`.
     pub fn payload_u32(&self, offset: usize) -> Result<u32, CmifError> {
-        let mut b = [0u8; 4];
-        self.read_payload(offset, &mut b)?;
-        Ok(u32::from_le_bytes(b))
+        self.payload_window().le_bytes(offset).map(u32::from_le_bytes)
     }
 
     /// The little-endian u64 at payload `offset`.
     pub fn payload_u64(&self, offset: usize) -> Result<u64, CmifError> {
-        let mut b = [0u8; 8];
-        self.read_payload(offset, &mut b)?;
-        Ok(u64::from_le_bytes(b))
+        self.payload_window().le_bytes(offset).map(u64::from_le_bytes)
     }
 }
