@@ -31,8 +31,7 @@ use xcbuf_common::result::{ResultCode, kernel};
 
 use crate::bench::{self, RunConfig};
 use crate::cpu::{Cpu, PAGE_SIZE, Perm};
-use crate::kernel::handle_table::HandleTable;
-use crate::kernel::process::{KProcess, LaunchKind, ProcessCounters, ProcessState, ServiceAccess};
+use crate::kernel::process::{KProcess, ProcessState};
 use crate::kernel::thread::{InitialRegisters, ThreadState};
 use crate::kernel::{KObjectRef, Kernel, KernelOptions, ProcessId, ThreadId};
 use crate::loader::{self, ProcessSetup};
@@ -348,33 +347,7 @@ impl HostClient {
         space.map(&mut cpu, READ_ONLY_PAGE, PAGE_SIZE, Perm::R, MemoryState::Normal).map_err(e)?;
         let k = &mut bench.kernel;
         let process = k.processes.len();
-        k.processes.push(KProcess {
-            name: name.to_string(),
-            pid: 0x50 + process as u64,
-            program_id: 0x0100_0000_0000_2000 + process as u64,
-            kind: LaunchKind::Emulator,
-            cpu,
-            space,
-            handles: HandleTable::new(HOST_HANDLE_TABLE),
-            threads: Vec::new(),
-            loaded_thread: None,
-            svc_allowed: None,
-            services: ServiceAccess::default(),
-            state: ProcessState::Running,
-            heap_size: 0,
-            memory_limit: 0,
-            core_mask: 1,
-            priority_mask: loader::DEFAULT_PRIORITY_MASK,
-            next_tls: crate::memory::TLS_AREA_BASE,
-            free_tls: Vec::new(),
-            return_stub: None,
-            code_base: 0,
-            code_size: 0,
-            symbols: None,
-            counters: ProcessCounters::default(),
-            debug_line: String::new(),
-            output: Vec::new(),
-        });
+        k.processes.push(KProcess::codeless(name, 0x50 + process as u64, 0x0100_0000_0000_2000 + process as u64, cpu, space, HOST_HANDLE_TABLE));
         bench.host_processes.push(process);
         let mut threads = Vec::new();
         for _ in 0..HOST_THREADS {

@@ -365,8 +365,8 @@ pub fn describe_message(words: &[u32]) -> String {
 mod tests {
     use super::*;
     use crate::cpu::{Cpu, PAGE_SIZE};
-    use crate::kernel::handle_table::{DEFAULT_TABLE_SIZE, HandleTable};
-    use crate::kernel::process::{KProcess, LaunchKind, ProcessCounters, ProcessState, ServiceAccess};
+    use crate::kernel::handle_table::DEFAULT_TABLE_SIZE;
+    use crate::kernel::process::KProcess;
     use crate::kernel::session::{KSession, SessionServer};
     use crate::kernel::thread::InitialRegisters;
     use crate::kernel::KernelOptions;
@@ -379,33 +379,7 @@ mod tests {
         let mut space = AddressSpace::default();
         space.map(&mut cpu, 0x1000_0000, PAGE_SIZE, Perm::RW, MemoryState::Normal).expect("map");
         let p = k.processes.len();
-        k.processes.push(KProcess {
-            name: name.to_string(),
-            pid: 0x80 + p as u64,
-            program_id: 0x0100_0000_0000_3000 + p as u64,
-            kind: LaunchKind::Emulator,
-            cpu,
-            space,
-            handles: HandleTable::new(DEFAULT_TABLE_SIZE),
-            threads: Vec::new(),
-            loaded_thread: None,
-            svc_allowed: None,
-            services: ServiceAccess::default(),
-            state: ProcessState::Running,
-            heap_size: 0,
-            memory_limit: 0,
-            core_mask: 1,
-            priority_mask: crate::loader::DEFAULT_PRIORITY_MASK,
-            next_tls: crate::memory::TLS_AREA_BASE,
-            free_tls: Vec::new(),
-            return_stub: None,
-            code_base: 0,
-            code_size: 0,
-            symbols: None,
-            counters: ProcessCounters::default(),
-            debug_line: String::new(),
-            output: Vec::new(),
-        });
+        k.processes.push(KProcess::codeless(name, 0x80 + p as u64, 0x0100_0000_0000_3000 + p as u64, cpu, space, DEFAULT_TABLE_SIZE));
         let initial = InitialRegisters { pc: 0, sp: 0, x0: 0, x1: 0, lr: 0 };
         let t = k.create_thread(p, initial, 44).expect("thread");
         (p, t)

@@ -104,6 +104,39 @@ pub struct KProcess {
 }
 
 impl KProcess {
+    /// A running process with no code of its own: memory (`cpu`, `space`) and a handle
+    /// table, for the host-side client and for tests. Entered like an emulator launch,
+    /// every svc allowed, the default priority mask.
+    pub fn codeless(name: &str, pid: u64, program_id: u64, cpu: Cpu, space: AddressSpace, handle_table_size: usize) -> KProcess {
+        KProcess {
+            name: name.to_string(),
+            pid,
+            program_id,
+            kind: LaunchKind::Emulator,
+            cpu,
+            space,
+            handles: HandleTable::new(handle_table_size),
+            threads: Vec::new(),
+            loaded_thread: None,
+            svc_allowed: None,
+            services: ServiceAccess::default(),
+            state: ProcessState::Running,
+            heap_size: 0,
+            memory_limit: 0,
+            core_mask: 1,
+            priority_mask: crate::loader::DEFAULT_PRIORITY_MASK,
+            next_tls: crate::memory::TLS_AREA_BASE,
+            free_tls: Vec::new(),
+            return_stub: None,
+            code_base: 0,
+            code_size: 0,
+            symbols: None,
+            counters: ProcessCounters::default(),
+            debug_line: String::new(),
+            output: Vec::new(),
+        }
+    }
+
     pub fn is_running(&self) -> bool {
         self.state == ProcessState::Running
     }
