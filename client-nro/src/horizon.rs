@@ -100,6 +100,13 @@ impl Ipc for Transport {
         }
     }
 
+    fn full_port_result(&self) -> ResultCode {
+        match self.backend {
+            Backend::Sysmodule(_) => xcbuf_common::result::sm::OUT_OF_SESSIONS,
+            Backend::InProcess(_) => xcbuf_common::result::kernel::OUT_OF_SESSIONS,
+        }
+    }
+
     fn close(&mut self, session: Handle) {
         let _ = svc::close_handle(session);
     }

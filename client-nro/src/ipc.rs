@@ -39,6 +39,12 @@ pub trait Ipc {
     fn send(&mut self, session: Handle) -> Result<(), ResultCode>;
     /// Opens a new session to `service` (sm GetServiceHandle, or svcConnectToPort).
     fn connect(&mut self, service: Service) -> Result<Handle, ResultCode>;
+    /// What [`Ipc::connect`] returns when the service's port already has its maximum of
+    /// sessions: through sm's GetServiceHandle, sm's OutOfSessions 0x615 (Atmosphère's sm
+    /// converts the kernel's result, `impl/sm_service_manager.cpp` `GetServiceHandle`);
+    /// through svcConnectToPort, the kernel's OutOfSessions 0xe01
+    /// (`kern_k_client_port.cpp` `CreateSession`).
+    fn full_port_result(&self) -> ResultCode;
     /// Closes a session handle (svcCloseHandle).
     fn close(&mut self, session: Handle);
     /// svcSleepThread: lets the server run (used only while waiting for it to notice

@@ -90,6 +90,7 @@ impl ResultCode {
             kernel::MODULE => Some("kernel"),
             cmif::MODULE => Some("sf::cmif"),
             hipc::MODULE => Some("sf::hipc"),
+            sm::MODULE => Some("sm"),
             xcbuf::MODULE => Some("xcbuf"),
             _ => None,
         }
@@ -101,6 +102,7 @@ impl ResultCode {
             kernel::MODULE => kernel::NAMES,
             cmif::MODULE => cmif::NAMES,
             hipc::MODULE => hipc::NAMES,
+            sm::MODULE => sm::NAMES,
             xcbuf::MODULE => xcbuf::NAMES,
             _ => return None,
         };
@@ -235,6 +237,31 @@ pub mod hipc {
         UNKNOWN_COMMAND_TYPE = 403 => "UnknownCommandType",
         /// 0x3480b: descriptor counts or raw size do not match the command.
         INVALID_CMIF_REQUEST = 420 => "InvalidCmifRequest",
+    }
+}
+
+/// Service manager (`sm:`) results, module 21, as Atmosphère's sm returns them
+/// (Atmosphère `libraries/libvapours/include/vapours/results/sm_results.hpp`;
+/// `stratosphere/sm/source/impl/sm_service_manager.cpp` says where each arises).
+pub mod sm {
+    use super::ResultCode;
+    result_table! { 21;
+        /// 0x415: the session did not send RegisterClient (or sent DetachClient since).
+        INVALID_CLIENT = 2 => "InvalidClient",
+        /// 0x615: GetServiceHandle found the service's port full: sm converts the
+        /// kernel's OutOfSessions 0xe01 into this (`GetServiceHandle`, `R_CONVERT`).
+        OUT_OF_SESSIONS = 3 => "OutOfSessions",
+        /// 0x815: RegisterService of a name already registered.
+        ALREADY_REGISTERED = 4 => "AlreadyRegistered",
+        /// 0xa15: sm's service table is full.
+        OUT_OF_SERVICES = 5 => "OutOfServices",
+        /// 0xc15: empty name, or non-zero bytes after its end (`ValidateServiceName`).
+        INVALID_SERVICE_NAME = 6 => "InvalidServiceName",
+        /// 0xe15: UnregisterService of a name not registered.
+        NOT_REGISTERED = 7 => "NotRegistered",
+        /// 0x1015: the process's access control does not allow it, or it does not own the
+        /// service it unregisters.
+        NOT_ALLOWED = 8 => "NotAllowed",
     }
 }
 

@@ -33,14 +33,16 @@ static HEAP: rt::heap::StaticHeap<HEAP_SIZE> = rt::heap::StaticHeap::new();
 rt::entry!(main, heap = rt::heap::HeapStrategy::Static(HEAP.region()), panic = rt::PanicAction::Break);
 
 fn main() -> Result<(), ResultCode> {
-    // Register both before serving either, then drop the sm session (runtime-abi.md §5).
-    let sm = Sm::connect()?;
+    // Register both before serving either, then DetachClient and close the sm session:
+    // closing a registered session without DetachClient makes Atmosphère's sm unregister
+    // both services (runtime-abi.md §5; rt::sm's module doc).
+    let mut sm = Sm::connect()?;
     let mut ports = [0; Service::ALL.len()];
     for (port, service) in ports.iter_mut().zip(Service::ALL) {
         let name = ServiceName::new(service.display_name())?;
         *port = sm.register_service(name, false, service.max_sessions())?;
     }
-    drop(sm);
+    sm.detach()?;
     let [single_port, indexed_port] = ports;
 
     let indexed = rt::thread::Builder {

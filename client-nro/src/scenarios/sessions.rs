@@ -1,13 +1,14 @@
 //! sessions: the documented maximum of sessions can be open at once and each works; one
-//! more is refused with a clear result (the port's OutOfSessions 0xe01 at connect, or the
-//! server's accept-then-close, 0xf601 on the first request); closing them all leaves the
-//! server serving, and their slots free again.
+//! more is refused with a clear result (at connect: sm's OutOfSessions 0x615 through
+//! GetServiceHandle, the kernel's 0xe01 through svcConnectToPort, [`Ipc::full_port_result`];
+//! or the server's accept-then-close, 0xf601 on the first request); closing them all
+//! leaves the server serving, and their slots free again.
 
 use alloc::format;
 use alloc::vec::Vec;
 
 use xcbuf_common::client;
-use xcbuf_common::result::kernel::{OUT_OF_SESSIONS, SESSION_CLOSED};
+use xcbuf_common::result::kernel::SESSION_CLOSED;
 
 use super::{CallError, Ctx, unexpected};
 use crate::ipc::{Handle, Ipc, Service};
@@ -72,9 +73,10 @@ fn fill_and_overflow<I: Ipc>(
     for &h in extra.iter() {
         ctx.call_on(h, client::build_get_info).map_err(|e| unexpected("GetInfo on every session", e))?;
     }
+    let full = ctx.ipc().full_port_result();
     match ctx.ipc().connect(Service::Single) {
-        Err(rc) if rc == OUT_OF_SESSIONS => Ok(format!("connect returned {rc}")),
-        Err(rc) => Err(Failure::new(format!("session {} refused with {OUT_OF_SESSIONS}", max + 1), format!("{rc}"))),
+        Err(rc) if rc == full => Ok(format!("connect returned {rc}")),
+        Err(rc) => Err(Failure::new(format!("session {} refused with {full}", max + 1), format!("{rc}"))),
         Ok(h) => {
             extra.push(h);
             match ctx.call_on(h, client::build_get_info) {

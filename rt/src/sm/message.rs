@@ -40,6 +40,10 @@ pub const REGISTER_CLIENT: u32 = 0;
 pub const GET_SERVICE_HANDLE: u32 = 1;
 pub const REGISTER_SERVICE: u32 = 2;
 pub const UNREGISTER_SERVICE: u32 = 3;
+/// DetachClient: the session stops counting as the process's registration, so closing it
+/// no longer unregisters the process's services (runtime-abi.md §5; Atmosphère
+/// `stratosphere/sm/source/sm_user_service.hpp` `UserService::DetachClient`).
+pub const DETACH_CLIENT: u32 = 4;
 /// Atmosphère extension `AtmosphereHasService` (runtime-abi.md §5).
 pub const HAS_SERVICE: u32 = 65100;
 
@@ -205,6 +209,14 @@ pub fn register_client(words: &mut [u32; MESSAGE_WORDS]) -> Result<(), ResultCod
     encode_cmif_request(words, REGISTER_CLIENT, true, &[0, 0])
 }
 
+/// DetachClient(pid): laid out exactly as RegisterClient (send-PID and the u64
+/// placeholder), which is what Atmosphère's CMIF shim compares for both commands
+/// (`sm_user_service.cpp` `ProcessDefaultServiceCommand`: the first 12 bytes, then the
+/// command id at byte 0x28).
+pub fn detach_client(words: &mut [u32; MESSAGE_WORDS]) -> Result<(), ResultCode> {
+    encode_cmif_request(words, DETACH_CLIENT, true, &[0, 0])
+}
+
 /// GetServiceHandle(name).
 pub fn get_service_handle(words: &mut [u32; MESSAGE_WORDS], name: ServiceName) -> Result<(), ResultCode> {
     encode_cmif_request(words, GET_SERVICE_HANDLE, false, &name.words())
@@ -260,6 +272,16 @@ mod tests {
         assert_eq!(&b[..12], &[0x04, 0, 0, 0, 0x0A, 0, 0, 0x80, 0x01, 0, 0, 0]);
         assert_eq!(&b[0x20..0x24], b"SFCI");
         assert_eq!(u32::from_le_bytes(b[0x28..0x2C].try_into().unwrap()), 0);
+    }
+
+    #[test]
+    fn detach_client_matches_the_shim_header_of_register_client_with_command_4_at_0x28() {
+        let mut w = [0xAAAA_AAAA; MESSAGE_WORDS];
+        detach_client(&mut w).unwrap();
+        let b = bytes(&w);
+        assert_eq!(&b[..12], &[0x04, 0, 0, 0, 0x0A, 0, 0, 0x80, 0x01, 0, 0, 0]);
+        assert_eq!(&b[0x20..0x24], b"SFCI");
+        assert_eq!(u32::from_le_bytes(b[0x28..0x2C].try_into().unwrap()), 4);
     }
 
     #[test]

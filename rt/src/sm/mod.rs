@@ -1,6 +1,17 @@
 //! The `sm:` (service manager) client: connect, RegisterClient, GetServiceHandle,
-//! RegisterService, UnregisterService and Atmosphère's HasService (runtime-abi.md §5).
-//! Message layouts and the CMIF/TIPC choice: [`message`].
+//! RegisterService, UnregisterService, DetachClient and Atmosphère's HasService
+//! (runtime-abi.md §5). Message layouts and the CMIF/TIPC choice: [`message`].
+//!
+//! # A process that hosts services must detach before it closes its session
+//! Atmosphère's sm remembers, per session, the process that sent RegisterClient. When such
+//! a session is closed (or sm closes it after a request it cannot process) without a
+//! DetachClient first, sm unregisters **every** service that process hosts
+//! (`stratosphere/sm/source/sm_user_service.hpp` `~UserService` ->
+//! `impl/sm_service_manager.cpp` `OnClientDisconnected`): the server ports stay open but
+//! nobody can get a session to them any more. So a sysmodule registers, then
+//! [`Sm::detach`]es. As a safety net, dropping an [`Sm`] that registered a service sends
+//! DetachClient first; dropping one that only looked services up just closes it (what
+//! libnx's `smExit` does). Eden's and Ryujinx's sm never unregister on close.
 //!
 //! Never call [`Sm::get_service_handle`] for a service that may be absent: sm defers the
 //! request and the caller blocks until someone registers it (emulator-bench.md §4). Ask
@@ -20,18 +31,41 @@ mod client {
     use crate::svc::{self, Handle};
     use crate::tls::with_message_buffer;
 
-    /// A session with `sm:`, registered (RegisterClient) and closed on drop.
+    /// A session with `sm:`, registered (RegisterClient) and closed on drop (after a
+    /// DetachClient if it registered a service: module doc).
     pub struct Sm {
         session: Handle,
+        /// RegisterService succeeded on this session and no DetachClient was sent since.
+        hosts_services: bool,
     }
 
     impl Sm {
         /// svcConnectToNamedPort("sm:") then RegisterClient.
         pub fn connect() -> Result<Sm, ResultCode> {
             let session = svc::connect_to_named_port(c"sm:")?;
-            let sm = Sm { session };
+            let sm = Sm { session, hosts_services: false };
             sm.register_client()?;
             Ok(sm)
+        }
+
+        /// DetachClient, then closes the session: the services this process registered
+        /// stay registered (module doc). The session is closed whatever DetachClient
+        /// returned; its result is returned.
+        pub fn detach(mut self) -> Result<(), ResultCode> {
+            let result = self.detach_client();
+            // Detached (or failed trying): Drop only closes the handle now.
+            self.hosts_services = false;
+            result
+        }
+
+        fn detach_client(&self) -> Result<(), ResultCode> {
+            with_message_buffer(|buffer| {
+                message::detach_client(buffer.words())?;
+                buffer.send_sync_request(self.session)?;
+                let reply = message::decode_cmif_reply(buffer.words())?;
+                close_all(reply.move_handles);
+                Ok(())
+            })
         }
 
         fn register_client(&self) -> Result<(), ResultCode> {
@@ -54,19 +88,22 @@ mod client {
             })
         }
 
-        /// RegisterService(name, is_light, max_sessions) -> server port.
+        /// RegisterService(name, is_light, max_sessions) -> server port. Call
+        /// [`Sm::detach`] once every service is registered (module doc).
         pub fn register_service(
-            &self,
+            &mut self,
             name: ServiceName,
             is_light: bool,
             max_sessions: i32,
         ) -> Result<Handle, ResultCode> {
-            with_message_buffer(|buffer| {
+            let port = with_message_buffer(|buffer| {
                 message::register_service(buffer.words(), name, is_light, max_sessions)?;
                 buffer.send_sync_request(self.session)?;
                 let reply = message::decode_cmif_reply(buffer.words())?;
                 take_single_handle(reply.move_handles)
-            })
+            })?;
+            self.hosts_services = true;
+            Ok(port)
         }
 
         /// UnregisterService(name).
@@ -97,6 +134,9 @@ mod client {
 
     impl Drop for Sm {
         fn drop(&mut self) {
+            if self.hosts_services {
+                let _ = self.detach_client();
+            }
             let _ = svc::close_handle(self.session);
         }
     }

@@ -371,6 +371,13 @@ impl HostClient {
         Ok(handle)
     }
 
+    /// svcConnectToNamedPort(`name`) (e.g. `sm:`): a session to a named port, with
+    /// the svc's results (NotFound 0xf201 for an unknown name).
+    pub fn connect_named_port(&mut self, bench: &mut HostBench, name: &str) -> Result<u32, ResultCode> {
+        let port = bench.kernel.named_ports.get(name).copied().ok_or(kernel::NOT_FOUND)?;
+        bench.kernel.connect_port(self.process, port)
+    }
+
     /// Closes a handle of the client (a session: the server sees 0xf601 on it) and
     /// runs the server until idle.
     pub fn close(&mut self, bench: &mut HostBench, handle: u32) -> Result<(), ResultCode> {

@@ -1,16 +1,41 @@
 //! The host's `sm:` (HLE, no guest code): a named port whose sessions are answered on
-//! the host, speaking both CMIF (type 4 requests with an SFCI header) and TIPC
-//! (type = command + 16), as Atmosphère's sm does (runtime-abi.md §5; libnx `tipc.h`).
+//! the host, speaking TIPC (type = command + 16) and the CMIF compatibility shim, as
+//! Atmosphère's sm does. Everything here follows Atmosphère's sm
+//! (`stratosphere/sm/source/sm_user_service.hpp` `UserService`, `sm_user_service.cpp`
+//! `ProcessDefaultServiceCommand`, `impl/sm_service_manager.cpp`), cited per rule below.
 //!
-//! Commands: 0 RegisterClient, 1 GetServiceHandle (DEFERRED while the name is not
-//! registered: the caller stays blocked, emulator-bench.md §4), 2 RegisterService,
-//! 3 UnregisterService, 4 DetachClient, 65100 HasService (Atmosphère). The sysmodule's
-//! NPDM service_host / service_access lists are enforced (formats.md §3.4); an NRO may
-//! access any service.
+//! - Per session: the process that sent RegisterClient and whether it is still
+//!   registered ([`SmSession`]). Every command but RegisterClient needs a registered
+//!   session (InvalidClient 0x415).
+//! - 0 RegisterClient, 4 DetachClient (the session stops counting as the process's
+//!   registration; the pid argument is ignored).
+//! - 1 GetServiceHandle: name check, access check (the NPDM's service_access), then
+//!   DEFERRED while the name is not registered (the caller stays blocked,
+//!   emulator-bench.md §4); a full port's kernel OutOfSessions 0xe01 reaches the client as
+//!   sm's OutOfSessions 0x615 (`GetServiceHandle`, `R_CONVERT`); other kernel results pass
+//!   through.
+//! - 2 RegisterService, 3 UnregisterService (owner only), 65100 HasService (Atmosphère).
+//! - **A registered session that closes** (the client closes its handle, sends a Close,
+//!   or sends anything sm cannot process, which makes sm close it) **unregisters every
+//!   service its process hosts** (`~UserService` -> `OnClientDisconnected`), unless the
+//!   session sent DetachClient first. The services' server ports stay open in their
+//!   owner but nobody can reach them: sm held the only client side.
+//! - CMIF is answered only for the commands the shim translates (0-4, in the exact
+//!   layouts it compares) and the control requests (QueryPointerBufferSize = 0); any
+//!   other request (CMIF Close, an Atmosphère extension over CMIF, an unknown command)
+//!   makes sm close the session without a reply: the client's SendSyncRequest returns
+//!   SessionClosed 0xf601 (libstratosphere `tipc_server_manager.hpp`
+//!   `PortManagerBase::ProcessRequest` -> `CloseSessionIfNecessary`).
+//!
+//! Eden's and Ryujinx's sm differ (no unregistration on close, no 0x615 conversion,
+//! Ryujinx aborts on an unknown name): the bench models the sm the sysmodule meets,
+//! Atmosphère's. The sysmodule's NPDM service_host / service_access lists are enforced
+//! (formats.md §3.4); an NRO may access any service (hbloader's access control is a
+//! wildcard).
 
 use xcbuf_common::cmif::{self, Incoming};
 use xcbuf_common::hipc::{Message, MessageBuilder, MessageHeader, SpecialHeader};
-use xcbuf_common::result::{ResultCode, kernel};
+use xcbuf_common::result::{ResultCode, kernel, sm as results};
 
 use crate::kernel::port::{KPort, PortServer};
 use crate::kernel::session::SessionServer;
@@ -22,20 +47,15 @@ pub const PORT_NAME: &str = "sm:";
 /// sm's own session limit (generous; Atmosphère's sm allows many).
 pub const MAX_SESSIONS: u32 = 0x40;
 
-/// sm results (module 21).
-pub mod results {
-    use xcbuf_common::result::ResultCode;
-    pub const MODULE: u32 = 21;
-    /// 0x415: RegisterClient was not called.
-    pub const INVALID_CLIENT: ResultCode = ResultCode::new(MODULE, 2);
-    /// 0x815: the name is already registered.
-    pub const ALREADY_REGISTERED: ResultCode = ResultCode::new(MODULE, 4);
-    /// 0xc15: empty name or bytes after the terminator.
-    pub const INVALID_SERVICE_NAME: ResultCode = ResultCode::new(MODULE, 6);
-    /// 0xe15: UnregisterService of a name not registered.
-    pub const NOT_REGISTERED: ResultCode = ResultCode::new(MODULE, 7);
-    /// 0x1015: the NPDM does not allow it.
-    pub const NOT_ALLOWED: ResultCode = ResultCode::new(MODULE, 8);
+/// What sm keeps per session (Atmosphère `UserService`: `m_process_id`, `m_initialized`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SmSession {
+    /// The pid RegisterClient gave (the kernel's, not the message's placeholder).
+    pub process_id: Option<u64>,
+    /// RegisterClient was sent and DetachClient was not.
+    pub initialized: bool,
+    /// sm closed the session after a request it could not process.
+    pub closed: bool,
 }
 
 /// HIPC types (horizon-ipc.md §6.1).
@@ -43,8 +63,39 @@ const TYPE_CLOSE: u32 = 2;
 const TYPE_REQUEST: u32 = 4;
 const TYPE_CONTROL: u32 = 5;
 const TYPE_REQUEST_WITH_CONTEXT: u32 = 6;
+const TYPE_CONTROL_WITH_CONTEXT: u32 = 7;
 const TIPC_TYPE_CLOSE: u32 = 15;
 const TIPC_COMMAND_BASE: u32 = 16;
+
+/// Command ids (runtime-abi.md §5; `sm_user_service.hpp`).
+mod command {
+    pub const REGISTER_CLIENT: u32 = 0;
+    pub const GET_SERVICE_HANDLE: u32 = 1;
+    pub const REGISTER_SERVICE: u32 = 2;
+    pub const UNREGISTER_SERVICE: u32 = 3;
+    pub const DETACH_CLIENT: u32 = 4;
+    pub const HAS_SERVICE: u32 = 65100;
+}
+
+/// The TIPC commands the bench's sm serves; Atmosphère's mitm extensions (65000-65007)
+/// and WaitService (65101) are not modelled, and close the session like an unknown one.
+const SERVED_TIPC: [u32; 6] = [
+    command::REGISTER_CLIENT,
+    command::GET_SERVICE_HANDLE,
+    command::REGISTER_SERVICE,
+    command::UNREGISTER_SERVICE,
+    command::DETACH_CLIENT,
+    command::HAS_SERVICE,
+];
+
+/// The fixed header words Atmosphère's CMIF shim compares before it translates a request
+/// (`sm_user_service.cpp`): RegisterClient/DetachClient (12 bytes: type 4, 10 raw words +
+/// special header, send-PID), GetServiceHandle/UnregisterService (8 bytes: type 4, 10 raw
+/// words), RegisterService (8 bytes: type 4, 12 raw words). The command id is read at byte
+/// 0x28 for the first form and 0x18 for the others, the name at 0x20.
+const SHIM_CLIENT_HEADER: [u32; 3] = [4, 0x8000_000A, 1];
+const SHIM_NAME_HEADER: [u32; 2] = [4, 0x0000_000A];
+const SHIM_REGISTER_HEADER: [u32; 2] = [4, 0x0000_000C];
 
 /// Creates the `sm:` named port.
 pub fn install(k: &mut Kernel) {
@@ -55,64 +106,156 @@ pub fn install(k: &mut Kernel) {
     k.named_ports.insert(PORT_NAME.to_string(), port);
 }
 
+/// How a request was encoded, which decides the reply's layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Encoding {
+    Tipc { tag: u32 },
+    /// Through the CMIF shim; the reply is the shim's fixed layout for the command.
+    Cmif,
+}
+
+#[derive(Debug)]
 struct Request {
-    tipc: bool,
-    hipc_type: u32,
+    encoding: Encoding,
     command: u32,
+    /// The command's arguments: TIPC raw data, or the shim's fields (name at 0, then
+    /// RegisterService's is_light at 8 and max_sessions at 0xC).
     args: Vec<u8>,
 }
 
-/// Reads a request with xcbuf_common's codec (the layout checks of a userland server):
-/// TIPC's raw data is the arguments; CMIF's arguments are the payload after SFCI.
-fn parse(words: &[u32]) -> Result<Request, String> {
-    let message = Message::parse(words).map_err(|e| e.to_string())?;
-    let hipc_type = u32::from(message.header().tag);
+fn word_bytes(words: &[u32]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// What sm makes of a message: a request it serves, a control request (answered with
+/// pointer-buffer size 0), or something it closes the session for.
+#[derive(Debug)]
+enum Parsed {
+    Request(Request),
+    Control,
+    Close(String),
+}
+
+/// Reads a request the way Atmosphère's sm does: TIPC by its tag (its headers checked by
+/// xcbuf_common's codec), CMIF only in the shim's exact forms.
+fn parse(words: &[u32]) -> Parsed {
+    let Some(&w0) = words.first() else { return Parsed::Close("empty message".into()) };
+    let hipc_type = w0 & 0xffff;
+    match hipc_type {
+        TYPE_CLOSE => return Parsed::Close("CMIF Close (type 2): sm answers it with InvalidMethod".into()),
+        TIPC_TYPE_CLOSE => return Parsed::Close("TIPC Close (type 15)".into()),
+        TYPE_CONTROL | TYPE_CONTROL_WITH_CONTEXT => return Parsed::Control,
+        _ => {}
+    }
     if hipc_type >= TIPC_COMMAND_BASE {
-        let args = message.raw().iter().flat_map(|w| w.to_le_bytes()).collect();
-        return Ok(Request { tipc: true, hipc_type, command: hipc_type - TIPC_COMMAND_BASE, args });
+        let command = hipc_type - TIPC_COMMAND_BASE;
+        // A method sm does not have is InvalidMethod, which closes the session
+        // (`tipc_object_manager.hpp` `ProcessRequest`).
+        if !SERVED_TIPC.contains(&command) {
+            return Parsed::Close(format!("TIPC command {command} is not one the bench's sm serves (InvalidMethod)"));
+        }
+        return match Message::parse(words) {
+            Ok(message) => Parsed::Request(Request {
+                encoding: Encoding::Tipc { tag: hipc_type },
+                command,
+                args: word_bytes(message.raw()),
+            }),
+            Err(e) => Parsed::Close(format!("malformed TIPC request: {e}")),
+        };
     }
     if hipc_type != TYPE_REQUEST && hipc_type != TYPE_REQUEST_WITH_CONTEXT {
-        return Err(format!("HIPC type {hipc_type} is not a request"));
+        return Parsed::Close(format!("HIPC type {hipc_type} is not a request: InvalidMethod"));
     }
-    let Incoming::Request(request) = cmif::parse_request(words).map_err(|e| e.to_string())? else {
-        return Err("a Close is not a request".into());
+    // The shim first treats RequestWithContext as Request, then compares the header bytes.
+    let mut w = words.to_vec();
+    w[0] = (w[0] & !0xffff) | TYPE_REQUEST;
+    let at = |i: usize| w.get(i).copied().unwrap_or(0);
+    if w.get(..3) == Some(&SHIM_CLIENT_HEADER[..]) {
+        let command = at(0x28 / 4);
+        return match command {
+            command::REGISTER_CLIENT | command::DETACH_CLIENT => {
+                Parsed::Request(Request { encoding: Encoding::Cmif, command, args: Vec::new() })
+            }
+            other => Parsed::Close(format!("CMIF command {other} in the RegisterClient form: InvalidMethod")),
+        };
+    }
+    let name = word_bytes(&[at(0x20 / 4), at(0x24 / 4)]);
+    if w.get(..2) == Some(&SHIM_NAME_HEADER[..]) {
+        let command = at(0x18 / 4);
+        return match command {
+            command::GET_SERVICE_HANDLE | command::UNREGISTER_SERVICE => {
+                Parsed::Request(Request { encoding: Encoding::Cmif, command, args: name })
+            }
+            other => Parsed::Close(format!("CMIF command {other} is not shimmed (InvalidMethod)")),
+        };
+    }
+    if w.get(..2) == Some(&SHIM_REGISTER_HEADER[..]) {
+        let command = at(0x18 / 4);
+        if command != command::REGISTER_SERVICE {
+            return Parsed::Close(format!("CMIF command {command} is not shimmed (InvalidMethod)"));
+        }
+        let mut args = name;
+        args.extend_from_slice(&word_bytes(&[at(0x28 / 4), at(0x2C / 4)]));
+        return Parsed::Request(Request { encoding: Encoding::Cmif, command, args });
+    }
+    // Not one of the shim's forms: say what it was, for the trace.
+    let what = match cmif::parse_request(words) {
+        Ok(Incoming::Request(r)) => format!("CMIF command {} in a form the shim does not translate", r.command_id()),
+        Ok(_) => "a CMIF message the shim does not translate".to_string(),
+        Err(e) => format!("malformed CMIF request: {e}"),
     };
-    let mut args = vec![0u8; request.payload_len()];
-    request.read_payload(0, &mut args).map_err(|e| e.to_string())?;
-    Ok(Request { tipc: false, hipc_type, command: request.command_id(), args })
+    Parsed::Close(format!("{what} (InvalidMethod)"))
 }
 
-/// Builds a reply in the client's message buffer layout: CMIF with the codec's reply
-/// builder; TIPC (which the codec does not speak) as type = the request's, raw data =
-/// result then outputs (libnx `tipc.h`).
+/// The reply words: the shim's fixed CMIF layouts (`sm_user_service.cpp`:
+/// `CmifResponseTo...`), or TIPC (type = the request's, raw = result then outputs, move
+/// handles in the special header; libnx `tipc.h`).
 fn reply_words(req: &Request, result: ResultCode, out: &[u8], move_handles: &[u32]) -> Result<Vec<u32>, String> {
-    let mut buf = [0u32; 64];
-    if !req.tipc {
-        let spec = cmif::ReplySpec { result, move_handles, payload: out, ..cmif::ReplySpec::default() };
-        let bytes = cmif::build_reply(&mut buf, &spec).map_err(|e| e.to_string())?;
-        return Ok(buf[..bytes.div_ceil(4)].to_vec());
+    let rc = result.raw();
+    let magic = cmif::OUT_HEADER_MAGIC;
+    match req.encoding {
+        Encoding::Cmif => Ok(match req.command {
+            // RegisterClient / DetachClient: 6 raw words, SFCO at word 4, always success.
+            command::REGISTER_CLIENT | command::DETACH_CLIENT => vec![0, 6, 0, 0, magic, 0, 0, 0],
+            // GetServiceHandle / RegisterService: one move-handle slot (0 on failure),
+            // 4 raw words, SFCO at word 4, the result at byte 0x18.
+            command::GET_SERVICE_HANDLE | command::REGISTER_SERVICE => {
+                let handle = move_handles.first().copied().unwrap_or(0);
+                vec![0, 0x8000_0004, 0x20, handle, magic, 0, rc, 0]
+            }
+            // UnregisterService: 8 raw words, the result at byte 0x18.
+            _ => vec![0, 8, 0, 0, magic, 0, rc, 0, 0, 0],
+        }),
+        Encoding::Tipc { tag } => {
+            let mut buf = [0u32; 64];
+            let mut raw = rc.to_le_bytes().to_vec();
+            raw.extend_from_slice(out);
+            raw.resize(raw.len().div_ceil(4) * 4, 0);
+            let raw_words: Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            let header = MessageHeader {
+                tag: u16::try_from(tag).map_err(|_| "TIPC type past 16 bits".to_string())?,
+                raw_count: u16::try_from(raw_words.len()).map_err(|_| "TIPC reply too large".to_string())?,
+                has_special_header: !move_handles.is_empty(),
+                ..MessageHeader::default()
+            };
+            let move_handle_count = u8::try_from(move_handles.len()).map_err(|_| "too many move handles".to_string())?;
+            let special = (move_handle_count > 0).then(|| SpecialHeader { move_handle_count, ..SpecialHeader::default() });
+            let mut builder = MessageBuilder::new(&mut buf, header, special).map_err(|e| e.to_string())?;
+            for (i, &h) in move_handles.iter().enumerate() {
+                builder.set_move_handle(i, h).map_err(|e| e.to_string())?;
+            }
+            builder.raw_mut().copy_from_slice(&raw_words);
+            let size = builder.message_size_bytes();
+            Ok(buf[..size / 4].to_vec())
+        }
     }
-    let mut raw = result.raw().to_le_bytes().to_vec();
-    raw.extend_from_slice(out);
-    raw.resize(raw.len().div_ceil(4) * 4, 0);
-    let raw_words: Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    let header = MessageHeader {
-        tag: u16::try_from(req.hipc_type).map_err(|_| "TIPC type past 16 bits".to_string())?,
-        raw_count: u16::try_from(raw_words.len()).map_err(|_| "TIPC reply too large".to_string())?,
-        has_special_header: !move_handles.is_empty(),
-        ..MessageHeader::default()
-    };
-    let move_handle_count = u8::try_from(move_handles.len()).map_err(|_| "too many move handles".to_string())?;
-    let special = (move_handle_count > 0).then(|| SpecialHeader { move_handle_count, ..SpecialHeader::default() });
-    let mut builder = MessageBuilder::new(&mut buf, header, special).map_err(|e| e.to_string())?;
-    for (i, &h) in move_handles.iter().enumerate() {
-        builder.set_move_handle(i, h).map_err(|e| e.to_string())?;
-    }
-    builder.raw_mut().copy_from_slice(&raw_words);
-    let size = builder.message_size_bytes();
-    Ok(buf[..size / 4].to_vec())
 }
 
+/// The shim's reply to any control request: QueryPointerBufferSize = 0, sm has no
+/// pointer buffer (`CmifResponseToQueryPointerBufferSize`).
+const CONTROL_REPLY: [u32; 9] = [0, 7, 0, 0, cmif::OUT_HEADER_MAGIC, 0, 0, 0, 0];
+
+/// `ValidateServiceName`: non-empty, and nothing but zeros after the first zero byte.
 fn service_name(args: &[u8]) -> Result<String, ResultCode> {
     let bytes = args.get(0..8).ok_or(results::INVALID_SERVICE_NAME)?;
     let len = bytes.iter().position(|&b| b == 0).unwrap_or(8);
@@ -136,33 +279,44 @@ fn reply(result: ResultCode) -> Outcome {
     Outcome::Reply { result, out: Vec::new(), move_objects: Vec::new() }
 }
 
+fn sm_session(k: &mut Kernel, s: SessionId) -> Option<&mut SmSession> {
+    match &mut k.sessions[s].server {
+        SessionServer::HleSm(state) => Some(state),
+        _ => None,
+    }
+}
+
 /// Serves a request thread `t` sent on HLE session `s`. `Ok(())` with the thread
-/// either answered (runnable, outputs pending) or deferred (waiting).
+/// either answered (runnable, outputs pending) or deferred (waiting); `Err` is the
+/// client's SendSyncRequest result when sm closed the session instead of replying.
 pub fn handle_request(k: &mut Kernel, t: ThreadId, s: SessionId) -> Result<(), ResultCode> {
     let p = k.threads[t].process;
     let tls = k.threads[t].tls;
     let mut bytes = [0u8; 0x100];
     k.processes[p].cpu.read(tls, &mut bytes).map_err(|_| kernel::INVALID_CURRENT_MEMORY)?;
     let words: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    let hipc_type = words[0] & 0xffff;
-    if hipc_type == TYPE_CLOSE || hipc_type == TIPC_TYPE_CLOSE {
-        return Err(kernel::SESSION_CLOSED);
-    }
-    if hipc_type == TYPE_CONTROL {
-        let line = format!("sm: control request from {} answered with 0x3260b", k.thread_name(t));
-        k.trace_line(line);
-    }
     let req = match parse(&words) {
-        Ok(r) => r,
-        Err(why) => {
-            let line = format!("sm: malformed request from {}: {why}", k.thread_name(t));
+        Parsed::Request(r) => r,
+        Parsed::Control => return write_reply(k, t, &CONTROL_REPLY),
+        Parsed::Close(why) => {
+            let line = format!("sm: closing session #{s} of {}: {why}", k.thread_name(t));
             k.trace_line(line);
-            // libstratosphere closes the session on a request it cannot parse.
+            close_session(k, s);
             return Err(kernel::SESSION_CLOSED);
         }
     };
     let outcome = dispatch(k, t, s, &req);
     finish(k, t, s, &req, outcome)
+}
+
+fn write_reply(k: &mut Kernel, t: ThreadId, words: &[u32]) -> Result<(), ResultCode> {
+    let bytes = word_bytes(words);
+    let (p, tls) = (k.threads[t].process, k.threads[t].tls);
+    if bytes.len() > 0x100 || k.processes[p].cpu.write(tls, &bytes).is_err() {
+        return Err(kernel::INVALID_CURRENT_MEMORY);
+    }
+    k.threads[t].wake(&[(0, 0)]);
+    Ok(())
 }
 
 fn finish(k: &mut Kernel, t: ThreadId, s: SessionId, req: &Request, outcome: Outcome) -> Result<(), ResultCode> {
@@ -188,40 +342,42 @@ fn finish(k: &mut Kernel, t: ThreadId, s: SessionId, req: &Request, outcome: Out
             let Ok(words) = reply_words(req, result, &out, &handles) else {
                 return Err(kernel::INVALID_CURRENT_MEMORY);
             };
-            let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-            let tls = k.threads[t].tls;
-            if bytes.len() > 0x100 || k.processes[p].cpu.write(tls, &bytes).is_err() {
-                return Err(kernel::INVALID_CURRENT_MEMORY);
-            }
             if k.options.trace_ipc {
                 let line = format!(
                     "sm: {} command {} from {} -> {result}",
-                    if req.tipc { "TIPC" } else { "CMIF" },
+                    if matches!(req.encoding, Encoding::Tipc { .. }) { "TIPC" } else { "CMIF" },
                     req.command,
                     k.thread_name(t)
                 );
                 k.trace_line(line);
             }
-            k.threads[t].wake(&[(0, 0)]);
-            Ok(())
+            write_reply(k, t, &words)
         }
     }
 }
 
 fn dispatch(k: &mut Kernel, t: ThreadId, s: SessionId, req: &Request) -> Outcome {
     let p = k.threads[t].process;
-    let registered = matches!(k.sessions[s].server, SessionServer::HleSm { client_pid: Some(_) });
+    let pid = k.processes[p].pid;
+    let Some(state) = sm_session(k, s) else { return reply(kernel::INVALID_HANDLE) };
+    if req.command == command::REGISTER_CLIENT {
+        // RegisterClient: no "already registered" check.
+        state.process_id = Some(pid);
+        state.initialized = true;
+        return reply(ResultCode::SUCCESS);
+    }
+    // Every other command needs a registered session (`R_UNLESS(m_initialized, ...)`).
+    if !state.initialized {
+        return reply(results::INVALID_CLIENT);
+    }
+    let owner_pid = state.process_id.unwrap_or(pid);
     match req.command {
-        // RegisterClient(pid)
-        0 => {
-            k.sessions[s].server = SessionServer::HleSm { client_pid: Some(k.processes[p].pid) };
+        command::DETACH_CLIENT => {
+            state.initialized = false;
             reply(ResultCode::SUCCESS)
         }
-        // GetServiceHandle(name) -> move handle
-        1 => {
-            if !registered {
-                return reply(results::INVALID_CLIENT);
-            }
+        // GetServiceHandle (impl::GetServiceHandle): name, access, defer, connect.
+        command::GET_SERVICE_HANDLE => {
             let name = match service_name(&req.args) {
                 Ok(n) => n,
                 Err(e) => return reply(e),
@@ -234,34 +390,37 @@ fn dispatch(k: &mut Kernel, t: ThreadId, s: SessionId, req: &Request) -> Outcome
             };
             // connect_port puts the client end in p's table; turn it into a move.
             match k.connect_port(p, service.port) {
-                Ok(h) => {
-                    let object = k.processes[p].handles.remove(h).expect("handle just added");
-                    Outcome::Reply { result: ResultCode::SUCCESS, out: Vec::new(), move_objects: vec![object] }
-                }
+                Ok(h) => match k.processes[p].handles.remove(h) {
+                    Some(object) => {
+                        Outcome::Reply { result: ResultCode::SUCCESS, out: Vec::new(), move_objects: vec![object] }
+                    }
+                    None => reply(kernel::INVALID_HANDLE),
+                },
+                // R_CONVERT(svc::ResultOutOfSessions, sm::ResultOutOfSessions()).
+                Err(e) if e == kernel::OUT_OF_SESSIONS => reply(results::OUT_OF_SESSIONS),
                 Err(e) => reply(e),
             }
         }
-        // RegisterService(name, is_light, max_sessions) -> move handle (server port)
-        2 => {
-            if !registered {
-                return reply(results::INVALID_CLIENT);
-            }
+        // RegisterService (impl::RegisterService): name, host access, already registered.
+        command::REGISTER_SERVICE => {
             let name = match service_name(&req.args) {
                 Ok(n) => n,
                 Err(e) => return reply(e),
             };
-            // CMIF: name@0, is_light@8, max_sessions@0xC (libnx sm.c);
-            // TIPC: name@0, max_sessions@8, is_light@0xC.
-            let (max, light) = if req.tipc {
-                (u32_at(&req.args, 8), req.args.get(12).copied().unwrap_or(0) != 0)
-            } else {
-                (u32_at(&req.args, 12), req.args.get(8).copied().unwrap_or(0) != 0)
+            // Shim/CMIF: is_light@8, max_sessions@0xC; TIPC: max_sessions@8, is_light@0xC.
+            let (max, light) = match req.encoding {
+                Encoding::Tipc { .. } => (u32_at(&req.args, 8), req.args.get(12).copied().unwrap_or(0) & 1 != 0),
+                Encoding::Cmif => (u32_at(&req.args, 12), req.args.get(8).copied().unwrap_or(0) & 1 != 0),
             };
             if !k.processes[p].services.may_host(&name) {
                 return reply(results::NOT_ALLOWED);
             }
             if k.services.contains_key(&name) {
                 return reply(results::ALREADY_REGISTERED);
+            }
+            // svc::CreatePort with the client's max_sessions: its result passes through.
+            if max as i32 <= 0 {
+                return reply(kernel::OUT_OF_RANGE);
             }
             let port = k.ports.len();
             k.ports.push(KPort::new(name.clone(), max, light, PortServer::Guest));
@@ -276,28 +435,23 @@ fn dispatch(k: &mut Kernel, t: ThreadId, s: SessionId, req: &Request) -> Outcome
             retry_deferred(k, &name);
             outcome
         }
-        // UnregisterService(name)
-        3 => {
-            if !registered {
-                return reply(results::INVALID_CLIENT);
-            }
+        // UnregisterService (impl::UnregisterService): registered, then owner.
+        command::UNREGISTER_SERVICE => {
             let name = match service_name(&req.args) {
                 Ok(n) => n,
                 Err(e) => return reply(e),
             };
-            match k.services.get(&name) {
+            match k.services.get(&name).cloned() {
                 None => reply(results::NOT_REGISTERED),
-                Some(svc) if svc.owner != p => reply(results::NOT_ALLOWED),
+                Some(svc) if owner_pid_of(k, &svc) != Some(owner_pid) => reply(results::NOT_ALLOWED),
                 Some(_) => {
-                    k.services.remove(&name);
+                    unregister(k, &name);
                     reply(ResultCode::SUCCESS)
                 }
             }
         }
-        // DetachClient(pid)
-        4 => reply(ResultCode::SUCCESS),
-        // Atmosphère HasService(name) -> bool
-        65100 => {
+        // Atmosphère HasService(name) -> bool (impl::HasService).
+        command::HAS_SERVICE => {
             let name = match service_name(&req.args) {
                 Ok(n) => n,
                 Err(e) => return reply(e),
@@ -306,10 +460,60 @@ fn dispatch(k: &mut Kernel, t: ThreadId, s: SessionId, req: &Request) -> Outcome
             Outcome::Reply { result: ResultCode::SUCCESS, out: vec![u8::from(has)], move_objects: Vec::new() }
         }
         other => {
-            let line = format!("sm: command {other} from {} is not implemented: 0x1ba0a", k.thread_name(t));
+            // parse() passes only the commands above; keep a defined answer anyway.
+            let line = format!("sm: command {other} from {} reached dispatch unexpectedly", k.thread_name(t));
             k.trace_line(line);
-            reply(xcbuf_common::result::cmif::UNKNOWN_COMMAND_ID)
+            reply(results::INVALID_CLIENT)
         }
+    }
+}
+
+/// The pid of a registered service's owner (`owner_process_id`); `None` for the bench's
+/// own HLE services, which no guest owns.
+fn owner_pid_of(k: &Kernel, service: &RegisteredService) -> Option<u64> {
+    k.processes.get(service.owner).map(|p| p.pid)
+}
+
+/// UnregisterServiceImpl: sm closes its client side of the port; the name is free again.
+fn unregister(k: &mut Kernel, name: &str) {
+    if let Some(svc) = k.services.remove(name) {
+        k.ports[svc.port].client_refs = 0;
+    }
+}
+
+/// sm closes session `s` after a request it could not process: the session's client
+/// sees SessionClosed from now on, and a registered session unregisters its process's
+/// services.
+fn close_session(k: &mut Kernel, s: SessionId) {
+    if let Some(state) = sm_session(k, s) {
+        state.closed = true;
+    }
+    on_session_closed(k, s);
+}
+
+/// The session object goes away (its client closed it, or sm did): Atmosphère's
+/// `~UserService` -> `impl::OnClientDisconnected(pid)` when the session is still
+/// registered: every service whose owner is that process is unregistered.
+pub fn on_session_closed(k: &mut Kernel, s: SessionId) {
+    let Some(state) = sm_session(k, s) else { return };
+    let (initialized, pid) = (state.initialized, state.process_id);
+    state.initialized = false;
+    let Some(pid) = pid.filter(|_| initialized) else { return };
+    let owned: Vec<String> = k
+        .services
+        .iter()
+        .filter(|(_, svc)| owner_pid_of(k, svc) == Some(pid))
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in &owned {
+        unregister(k, name);
+    }
+    if !owned.is_empty() {
+        let line = format!(
+            "sm: session #{s} of pid {pid:#x} closed without DetachClient: unregistered {} (Atmosphère OnClientDisconnected)",
+            owned.join(", ")
+        );
+        k.trace_line(line);
     }
 }
 
@@ -333,6 +537,25 @@ fn retry_deferred(k: &mut Kernel, name: &str) {
 mod tests {
     use super::*;
 
+    fn request(words: &[u32]) -> Request {
+        match parse(words) {
+            Parsed::Request(r) => r,
+            other => panic!("not a request: {other:?}"),
+        }
+    }
+
+    fn libnx_cmif(command: u32, send_pid: bool, payload: &[u8]) -> Vec<u32> {
+        let mut buf = [0u32; 64];
+        let spec = cmif::RequestSpec {
+            command_id: command,
+            process_id: send_pid.then_some(0),
+            payload,
+            ..cmif::RequestSpec::default()
+        };
+        cmif::build_request(&mut buf, &spec).unwrap();
+        buf.to_vec()
+    }
+
     #[test]
     fn sm_result_codes_have_their_raw_values() {
         assert_eq!(results::ALREADY_REGISTERED.raw(), 0x815);
@@ -340,23 +563,45 @@ mod tests {
         assert_eq!(results::INVALID_CLIENT.raw(), 0x415);
         assert_eq!(results::NOT_ALLOWED.raw(), 0x1015);
         assert_eq!(results::INVALID_SERVICE_NAME.raw(), 0xc15);
+        assert_eq!(results::OUT_OF_SESSIONS.raw(), 0x615);
     }
 
     #[test]
-    fn cmif_request_command_and_args_are_found_after_the_alignment_padding() {
-        // word0 = type 4, word1 = 10 raw words (16 padding budget + 16 SFCI + 8 name, as
-        // libnx lays it out); raw at word 2 -> SFCI at word 4, the name at words 8-9.
-        let mut words = vec![0u32; 64];
-        words[0] = 4;
-        words[1] = 10;
-        words[4] = cmif::IN_HEADER_MAGIC;
-        words[6] = 65100;
-        words[8] = u32::from_le_bytes(*b"xcbu");
-        words[9] = u32::from_le_bytes(*b"f\0\0\0");
-        let r = parse(&words).unwrap();
-        assert!(!r.tipc);
-        assert_eq!(r.command, 65100);
+    fn the_shim_takes_get_service_handle_with_its_name_at_byte_0x20() {
+        // libnx's layout: type 4, 10 raw words (16 padding + SFCI + name), SFCI at word 4.
+        let r = request(&libnx_cmif(1, false, b"xcbuf\0\0\0"));
+        assert_eq!(r.encoding, Encoding::Cmif);
+        assert_eq!(r.command, command::GET_SERVICE_HANDLE);
         assert_eq!(service_name(&r.args).unwrap(), "xcbuf");
+    }
+
+    #[test]
+    fn the_shim_takes_register_client_and_detach_client_only_with_send_pid() {
+        assert_eq!(request(&libnx_cmif(0, true, &[0; 8])).command, command::REGISTER_CLIENT);
+        assert_eq!(request(&libnx_cmif(4, true, &[0; 8])).command, command::DETACH_CLIENT);
+        // Without the PID the 12 header bytes differ: not a form the shim translates.
+        assert!(matches!(parse(&libnx_cmif(0, false, &[0; 8])), Parsed::Close(_)));
+    }
+
+    #[test]
+    fn register_service_through_the_shim_reads_is_light_at_0x28_and_max_sessions_at_0x2c() {
+        let mut payload = b"xcbuf\0\0\0".to_vec();
+        payload.extend_from_slice(&[1, 0, 0, 0]);
+        payload.extend_from_slice(&16u32.to_le_bytes());
+        let r = request(&libnx_cmif(2, false, &payload));
+        assert_eq!(r.command, command::REGISTER_SERVICE);
+        assert_eq!(r.args[8], 1);
+        assert_eq!(u32_at(&r.args, 12), 16);
+    }
+
+    #[test]
+    fn has_service_over_cmif_a_cmif_close_and_unknown_tipc_commands_close_the_session() {
+        // Atmosphère's extensions are not shimmed; Close answers InvalidMethod; both close.
+        assert!(matches!(parse(&libnx_cmif(65100, false, b"xcbuf\0\0\0")), Parsed::Close(_)));
+        assert!(matches!(parse(&[2, 0]), Parsed::Close(_)));
+        assert!(matches!(parse(&[15, 0]), Parsed::Close(_)));
+        assert!(matches!(parse(&[65005 + 16, 2, 0, 0]), Parsed::Close(_)));
+        assert!(matches!(parse(&[5, 8, 0, 0, cmif::IN_HEADER_MAGIC, 0, 3, 0]), Parsed::Control));
     }
 
     #[test]
@@ -366,22 +611,24 @@ mod tests {
         words[1] = 2;
         words[2] = u32::from_le_bytes(*b"xcbu");
         words[3] = u32::from_le_bytes(*b"f:i\0");
-        let r = parse(&words).unwrap();
-        assert!(r.tipc);
+        let r = request(&words);
+        assert_eq!(r.encoding, Encoding::Tipc { tag: 17 });
         assert_eq!(r.command, 1);
         assert_eq!(service_name(&r.args).unwrap(), "xcbuf:i");
     }
 
     #[test]
-    fn cmif_reply_puts_sfco_at_a_16_byte_boundary_after_the_move_handle() {
-        let req = Request { tipc: false, hipc_type: 4, command: 1, args: vec![] };
+    fn cmif_replies_are_the_shims_fixed_layouts() {
+        let req = Request { encoding: Encoding::Cmif, command: command::GET_SERVICE_HANDLE, args: vec![] };
         let w = reply_words(&req, ResultCode::SUCCESS, &[], &[0x1234]).unwrap();
-        assert_eq!(w[1] >> 31, 1);
-        assert_eq!(w[2], 1 << 5);
-        assert_eq!(w[3], 0x1234);
-        // raw starts at word 4, which is 16-byte aligned: SFCO there.
-        assert_eq!(w[4], cmif::OUT_HEADER_MAGIC);
-        assert_eq!(w[6], 0);
+        assert_eq!(w, vec![0, 0x8000_0004, 0x20, 0x1234, cmif::OUT_HEADER_MAGIC, 0, 0, 0]);
+        // A failure keeps the move-handle slot, holding 0, and puts the result at 0x18.
+        let w = reply_words(&req, results::OUT_OF_SESSIONS, &[], &[]).unwrap();
+        assert_eq!(w, vec![0, 0x8000_0004, 0x20, 0, cmif::OUT_HEADER_MAGIC, 0, 0x615, 0]);
+        let req = Request { encoding: Encoding::Cmif, command: command::DETACH_CLIENT, args: vec![] };
+        assert_eq!(reply_words(&req, ResultCode::SUCCESS, &[], &[]).unwrap(), vec![0, 6, 0, 0, cmif::OUT_HEADER_MAGIC, 0, 0, 0]);
+        let req = Request { encoding: Encoding::Cmif, command: command::UNREGISTER_SERVICE, args: vec![] };
+        assert_eq!(reply_words(&req, results::NOT_REGISTERED, &[], &[]).unwrap()[6], 0xe15);
     }
 
     #[test]

@@ -150,7 +150,7 @@ impl Kernel {
             let line = format!("{} request on session #{s}: {}", self.thread_name(t), describe_message(&words));
             self.trace_line(line);
         }
-        if let SessionServer::HleSm { .. } = self.sessions[s].server {
+        if let SessionServer::HleSm(_) = self.sessions[s].server {
             return crate::sm::handle_request(self, t, s);
         }
         if let SessionServer::HleFsp(_) = self.sessions[s].server {

@@ -294,6 +294,8 @@ impl Kernel {
     /// stays until the server replies, and that reply ends it with SessionClosed (§4
     /// item 2).
     fn on_client_session_closed(&mut self, s: SessionId) {
+        // sm's session object goes away with its client (Atmosphère ~UserService).
+        crate::sm::on_session_closed(self, s);
         let queued: Vec<_> = self.sessions[s].requests.drain(..).collect();
         for t in queued.iter().filter_map(|req| req.client_thread) {
             if matches!(self.threads[t].state, ThreadState::Waiting(Wait::SyncRequest { .. })) {

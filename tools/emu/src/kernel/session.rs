@@ -31,8 +31,8 @@ pub struct KSessionRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SessionServer {
     Guest,
-    /// The host's `sm:`; `initialized` once RegisterClient was called.
-    HleSm { client_pid: Option<u64> },
+    /// The host's `sm:` and what it keeps for this session (crate::sm).
+    HleSm(crate::sm::SmSession),
     /// The host's `fsp-srv`: which of its objects the session is.
     HleFsp(crate::fsp::FspObject),
 }
@@ -71,7 +71,8 @@ impl KSession {
     pub fn server_closed(&self) -> bool {
         match self.server {
             SessionServer::Guest => self.server_accepted && self.server_refs == 0,
-            SessionServer::HleSm { .. } | SessionServer::HleFsp(_) => false,
+            SessionServer::HleSm(ref state) => state.closed,
+            SessionServer::HleFsp(_) => false,
         }
     }
 

@@ -504,7 +504,7 @@ impl Kernel {
         }
         let server = match kp.server {
             PortServer::Guest => SessionServer::Guest,
-            PortServer::HleSm => SessionServer::HleSm { client_pid: None },
+            PortServer::HleSm => SessionServer::HleSm(crate::sm::SmSession::default()),
             PortServer::HleFsp => SessionServer::HleFsp(crate::fsp::FspObject::Proxy { pid: None }),
         };
         let s = self.sessions.len();
