@@ -38,7 +38,12 @@
 //! The loader jumps to the image base (`_start`) with:
 //! - **hbloader (NRO)**: `x0` = loader config list, `x1` = -1, `lr` = return address into
 //!   hbloader ([`LaunchKind::Hbloader`]). Eden with program arguments does the same with
-//!   `lr` = an `svc #7` in our text.
+//!   `lr` = the first `svc #7` in our text (0 if there is none) and a config of its own:
+//!   MainThreadHandle, AppletType = Application, Argv, EndOfList; no HosVersion, no
+//!   OverrideHeap (Eden `src/core/loader/nro.cpp` `LoadNroImpl`, `k_process.cpp`
+//!   `KProcess::Run`). A config is therefore no sign of Atmosphère: only a HosVersion
+//!   entry tagged `ATMOSPHR` is ([`Env::is_atmosphere`]); and without OverrideHeap rt sets
+//!   its heap up with svcSetHeapSize, config or not.
 //! - **kernel (NSO; an NRO in Eden or Ryujinx)**: `x0` = 0, `x1` = main thread handle,
 //!   `lr` = 0 ([`LaunchKind::Kernel`]). No loader config, no heap.
 //! - anything else (`x0` != 0, `x1` != -1) is a user-exception entry: rt has no exception
