@@ -2,8 +2,10 @@
 //! [`crate::report_file`] apply them on the Switch).
 //!
 //! # What a launch tells the client
-//! Only Atmosphère's sm answers HasService (command 65100) and only Atmosphère can run the
-//! sysmodule, so the client must know whether it runs there. A loader config alone does not
+//! Only Atmosphère can run the sysmodule, and asking sm about it is safe only through
+//! HasService (command 65100), which Atmosphère's sm and Eden's answer but Ryujinx's does
+//! not (Eden `src/core/hle/service/sm/sm.cpp` `SM::AtmosphereHasService`; Eden cannot run
+//! sysmodules anyway). So the client must know whether it runs on Atmosphère. A loader config alone does not
 //! say so: Eden started with program arguments passes one too (x0 = config, x1 = -1,
 //! `lr` = the first `svc #7` in the NRO's text; entries MainThreadHandle, AppletType =
 //! Application, Argv, EndOfList, and no HosVersion, no OverrideHeap: Eden
