@@ -1,15 +1,6 @@
-//! The client on the Switch: which server to use (the mode decision) and the transport
-//! the scenarios run on.
-//!
-//! # Mode decision (emulator-bench.md "The NRO alone in Eden and Ryujinx")
-//! - Launched by hbloader with HosVersion tagged `ATMOSPHR`: ask sm's HasService (65100)
-//!   for `xcbuf` and `xcbuf:i`; both present -> the sysmodule.
-//! - Otherwise (no loader config: Eden, Ryujinx, the bench's `--no-sysmodule`; or
-//!   HasService says no) -> the in-process server ([`crate::in_process`]).
-//!
-//! GetServiceHandle is only ever sent for a service HasService reported: for an absent one
-//! sm defers the request and the caller blocks forever (Atmosphère, Eden) or the emulator
-//! aborts (Ryujinx).
+//! The client on the Switch: the transport the scenarios run on, for the server the mode
+//! decision picks ([`crate::mode`]: the sysmodule when Atmosphère's sm has it, otherwise the
+//! in-process server, [`crate::in_process`]).
 
 use core::fmt;
 
@@ -22,6 +13,7 @@ use rt::LaunchKind;
 
 use crate::in_process;
 use crate::ipc::{Handle, Ipc, Service};
+use crate::mode::{self, Lookup};
 use crate::report::{ServerKind, Sink};
 
 /// Where sessions come from.
@@ -44,18 +36,26 @@ impl Transport {
     /// Decides the mode (module doc) and returns the transport and the kind for the report.
     pub fn choose() -> Result<(Transport, ServerKind), ResultCode> {
         let env = rt::env();
-        if env.launch == LaunchKind::Hbloader && env.is_atmosphere {
-            let sm = Sm::connect()?;
-            let single = sm.has_service(ServiceName::new("xcbuf")?)?;
-            let indexed = sm.has_service(ServiceName::new("xcbuf:i")?)?;
-            rt::log!("xcbuf-client: HasService xcbuf = {single}, xcbuf:i = {indexed}");
-            if single && indexed {
-                let t = Transport { message: [0; 64], backend: Backend::Sysmodule(sm) };
-                return Ok((t, ServerKind::Sysmodule));
+        let lookup = Lookup::from_launch(env.launch == LaunchKind::Hbloader && env.is_atmosphere);
+        let sm = match lookup {
+            Lookup::HasServiceFirst => Some(Sm::connect()?),
+            Lookup::Direct => None,
+        };
+        let kind = mode::choose_server(lookup, |name| -> Result<bool, ResultCode> {
+            match &sm {
+                Some(sm) => {
+                    let present = sm.has_service(ServiceName::new(name)?)?;
+                    rt::log!("xcbuf-client: HasService {name} = {present}");
+                    Ok(present)
+                }
+                None => Ok(false),
             }
+        })?;
+        if let (ServerKind::Sysmodule, Some(sm)) = (kind, sm) {
+            return Ok((Transport { message: [0; 64], backend: Backend::Sysmodule(sm) }, kind));
         }
         let ports = in_process::start()?;
-        Ok((Transport { message: [0; 64], backend: Backend::InProcess(ports) }, ServerKind::InProcess))
+        Ok((Transport { message: [0; 64], backend: Backend::InProcess(ports) }, kind))
     }
 }
 

@@ -1,6 +1,6 @@
 //! The xcbuf client as a library: the scenario suite ([`scenarios`]) on an abstract
-//! transport ([`ipc::Ipc`]), the report format ([`report`]), and, on the Switch, the
-//! transports and the mode decision ([`horizon`]): the sysmodule through `sm:`, or the
+//! transport ([`ipc::Ipc`]), the report format ([`report`]), the mode decision ([`mode`]),
+//! and, on the Switch, the transports ([`horizon`]): the sysmodule through `sm:`, or the
 //! same server loop on threads of this process behind in-process ports ([`in_process`]);
 //! the report file on the SD card through fsp-srv ([`report_file`]).
 #![cfg_attr(not(test), no_std)]
@@ -11,6 +11,7 @@ extern crate alloc;
 #[cfg(feature = "bench-loop")]
 pub mod bench_loop;
 pub mod ipc;
+pub mod mode;
 pub mod report;
 pub mod scenarios;
 

@@ -2,7 +2,8 @@
 //! produced (the NRO's sink is svcOutputDebugString, one call per line).
 //!
 //! ```text
-//! server: sysmodule                       (or: server: in-process)
+//! server: sysmodule                       (or: server: in-process, or the line of
+//!                                          ServerKind::SysmoduleMissing)
 //! PASS echo-small: 16 bytes echoed ...
 //! FAIL echo-overflow: expected 0xce01 ..., got 0x0 (success)
 //! 12 passed, 1 failed
@@ -43,21 +44,50 @@ impl<S: Sink> Sink for Keep<S> {
     }
 }
 
+/// Where the sysmodule lives on the SD card (its program id's contents directory).
+pub const SYSMODULE_CONTENTS: &str = "atmosphere/contents/4200000000000c0b";
+
 /// Which server the suite ran against (the first report line).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ServerKind {
     /// The sysmodule, reached through `sm:`.
     Sysmodule,
-    /// The same server loop on threads of the client.
+    /// The same server loop on threads of the client (no sysmodule can run here).
     InProcess,
+    /// On Atmosphère, but sm's HasService does not know the sysmodule's services (`false`
+    /// = absent): the suite ran in-process, and the line says why the sysmodule usually
+    /// is missing.
+    SysmoduleMissing { single: bool, indexed: bool },
+}
+
+impl ServerKind {
+    /// Whether the suite talks to the sysmodule (through sm) rather than to the in-process
+    /// server (through svcConnectToPort).
+    pub fn is_sysmodule(self) -> bool {
+        self == ServerKind::Sysmodule
+    }
 }
 
 impl fmt::Display for ServerKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ServerKind::Sysmodule => "sysmodule",
-            ServerKind::InProcess => "in-process",
-        })
+        match self {
+            ServerKind::Sysmodule => f.write_str("sysmodule"),
+            ServerKind::InProcess => f.write_str("in-process"),
+            ServerKind::SysmoduleMissing { single, indexed } => {
+                let missing = match (single, indexed) {
+                    (false, false) => "xcbuf and xcbuf:i",
+                    (false, true) => "xcbuf",
+                    _ => "xcbuf:i",
+                };
+                write!(
+                    f,
+                    "in-process, the sysmodule is MISSING (Atmosphère's sm has no {missing}); \
+                     likely causes: not installed at sdmc:/{SYSMODULE_CONTENTS}/exefs.nsp, \
+                     no sdmc:/{SYSMODULE_CONTENTS}/flags/boot2.flag, \
+                     or the console was not rebooted since installing"
+                )
+            }
+        }
     }
 }
 
@@ -163,6 +193,21 @@ mod tests {
         let (_, _, keep) = r.finish();
         assert_eq!(keep.text, "server: sysmodule\nPASS echo-small: 16 bytes echoed\n1 passed, 0 failed\n");
         assert_eq!(keep.inner.0, ["server: sysmodule", "PASS echo-small: 16 bytes echoed", "1 passed, 0 failed"]);
+    }
+
+    #[test]
+    fn missing_sysmodule_line_names_it_and_the_likely_causes() {
+        let kind = ServerKind::SysmoduleMissing { single: false, indexed: false };
+        let (_, _, lines) = Report::start(Lines(Vec::new()), kind).finish();
+        assert_eq!(
+            lines.0[0],
+            "server: in-process, the sysmodule is MISSING (Atmosphère's sm has no xcbuf and xcbuf:i); \
+             likely causes: not installed at sdmc:/atmosphere/contents/4200000000000c0b/exefs.nsp, \
+             no sdmc:/atmosphere/contents/4200000000000c0b/flags/boot2.flag, \
+             or the console was not rebooted since installing"
+        );
+        let one = ServerKind::SysmoduleMissing { single: true, indexed: false }.to_string();
+        assert!(one.contains("sm has no xcbuf:i)"), "{one}");
     }
 
     #[test]

@@ -15,10 +15,11 @@
 //!
 //! Paths are X descriptors of exactly 0x301 bytes, NUL-terminated, without "sdmc:".
 //!
-//! When to try (the mode rule of [`crate::horizon`]): launched by hbloader on Atmosphère,
-//! HasService("fsp-srv") first; launched with no loader config (Eden, Ryujinx: fsp-srv is
-//! HLE there), GetServiceHandle directly; otherwise not at all, since GetServiceHandle for
-//! an absent service blocks forever.
+//! How step 1 looks fsp-srv up ([`crate::mode::Lookup`]): on Atmosphère (HosVersion tagged
+//! `ATMOSPHR`), HasService("fsp-srv") first, since GetServiceHandle for an absent service
+//! blocks forever; anywhere else (no loader config: Eden and Ryujinx without arguments; a
+//! config without that HosVersion: Eden with arguments), GetServiceHandle directly: the
+//! emulators serve fsp-srv themselves.
 
 use core::fmt;
 
@@ -32,6 +33,7 @@ use rt::tls::with_message_buffer;
 use rt::LaunchKind;
 
 use crate::ipc::{Handle, address_of};
+use crate::mode::Lookup;
 
 /// The file, as fsp-srv names it (no mount name).
 pub const REPORT_PATH: &str = "/switch/xcbuf/report.txt";
@@ -63,8 +65,7 @@ mod command {
 /// Why the report was not written.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum NotWritten {
-    /// No way to know fsp-srv is there (hbloader without Atmosphère's HasService), or
-    /// HasService said it is not.
+    /// Atmosphère's HasService said fsp-srv is not there.
     NoFileSystemService,
     /// A step failed with this result.
     Failed(ResultCode),
@@ -90,11 +91,8 @@ pub fn write(text: &str) -> Result<usize, NotWritten> {
     let name = ServiceName::new("fsp-srv")?;
     let env = rt::env();
     let sm = Sm::connect()?;
-    if env.launch == LaunchKind::Hbloader && env.is_atmosphere {
-        if !sm.has_service(name)? {
-            return Err(NotWritten::NoFileSystemService);
-        }
-    } else if env.loader_config_present {
+    let lookup = Lookup::from_launch(env.launch == LaunchKind::Hbloader && env.is_atmosphere);
+    if lookup == Lookup::HasServiceFirst && !sm.has_service(name)? {
         return Err(NotWritten::NoFileSystemService);
     }
     let proxy = Object(sm.get_service_handle(name)?);

@@ -12,7 +12,9 @@ use crate::svc::Handle;
 /// Who started the program (runtime-abi.md §2.2 step 5, emulator-bench.md §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LaunchKind {
-    /// hbloader: x0 = loader config, x1 = -1, lr = return address into the loader.
+    /// hbloader: x0 = loader config, x1 = -1, lr = return address into the loader. Eden
+    /// started with program arguments enters the same way (its config has no HosVersion,
+    /// so [`Env::is_atmosphere`] is false there).
     Hbloader,
     /// The kernel (an NSO, or an NRO started by Eden/Ryujinx): x0 = 0, x1 = main thread
     /// handle, lr = 0.
@@ -36,11 +38,13 @@ pub struct Env {
     /// pseudo-handle 0xFFFF8000 if hbloader gave none).
     pub main_thread: Handle,
     pub heap: HeapRegion,
-    /// Whether a loader config was passed (false on every emulator launch).
+    /// Whether a loader config was passed (hbloader; Eden with program arguments). Not a
+    /// sign of Atmosphère: see [`Env::is_atmosphere`].
     pub loader_config_present: bool,
     pub applet_type: Option<AppletType>,
     pub hos_version: Option<HosVersion>,
-    /// hbloader's HosVersion entry carried the `ATMOSPHR` tag.
+    /// hbloader's HosVersion entry carried the `ATMOSPHR` tag: the only sign that sm is
+    /// Atmosphère's (HasService, sysmodules).
     pub is_atmosphere: bool,
 }
 

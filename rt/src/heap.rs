@@ -3,7 +3,8 @@
 //!
 //! - [`HeapStrategy::Loader`] (the default, for the NRO): hbloader's OverrideHeap when the
 //!   loader config has one; otherwise (an emulator launch, emulator-bench.md "What this
-//!   means" item 1) svcSetHeapSize with `fallback_size` rounded up to a 2 MiB multiple.
+//!   means" item 1, including Eden's launch with program arguments, whose config has no
+//!   OverrideHeap) svcSetHeapSize with `fallback_size` rounded up to a 2 MiB multiple.
 //! - [`HeapStrategy::Static`] (the sysmodule): a region in the program's `.bss`, whose size
 //!   the program chooses with a [`StaticHeap<N>`]:
 //!   ```ignore

@@ -38,7 +38,12 @@
 //! The loader jumps to the image base (`_start`) with:
 //! - **hbloader (NRO)**: `x0` = loader config list, `x1` = -1, `lr` = return address into
 //!   hbloader ([`LaunchKind::Hbloader`]). Eden with program arguments does the same with
-//!   `lr` = an `svc #7` in our text.
+//!   `lr` = the first `svc #7` in our text (0 if there is none) and a config of its own:
+//!   MainThreadHandle, AppletType = Application, Argv, EndOfList; no HosVersion, no
+//!   OverrideHeap (Eden `src/core/loader/nro.cpp` `LoadNroImpl`, `k_process.cpp`
+//!   `KProcess::Run`). A config is therefore no sign of Atmosphère: only a HosVersion
+//!   entry tagged `ATMOSPHR` is ([`Env::is_atmosphere`]); and without OverrideHeap rt sets
+//!   its heap up with svcSetHeapSize, config or not.
 //! - **kernel (NSO; an NRO in Eden or Ryujinx)**: `x0` = 0, `x1` = main thread handle,
 //!   `lr` = 0 ([`LaunchKind::Kernel`]). No loader config, no heap.
 //! - anything else (`x0` != 0, `x1` != -1) is a user-exception entry: rt has no exception
@@ -88,13 +93,28 @@
 //! `sm:` client. [`log!`]: a line to svcOutputDebugString, formatted without allocation.
 //!
 //! # Exit
-//! [`exit`]`(result)` logs the result and heap figures, then: launched by hbloader and on
-//! the main thread, it restores hbloader's TLS bytes, its stack and callee-saved registers
-//! and returns to its `lr` with `w0 = result` (hbmenu shows a failure code); otherwise
-//! svcExitProcess, then sleeps forever (svcExitProcess returns in eden-cli). Returning with
-//! `lr` = 0 would fault, so rt never does. A panic logs message and location, then does
-//! what the program chose: [`PanicAction::Break`] (svcBreak, then sleep) or
-//! [`PanicAction::Exit`] (`exit(Err(result::PANICKED))`).
+//! [`exit`]`(result)` decides where to go ([`exit_path::decide`]), logs one line
+//! `xcbuf-rt: exit <result>; <path>; heap size=.. used=.. peak=..`, then:
+//! - launched with a return address (hbloader; Eden with arguments), on the main thread,
+//!   and **no other rt thread alive** ([`thread::alive`]: started and not joined): it
+//!   restores hbloader's TLS bytes, its stack and callee-saved registers and returns to its
+//!   `lr` with `w0 = result` (hbmenu shows a failure code);
+//! - otherwise svcExitProcess, which stops every thread of the process, then sleeps forever
+//!   (svcExitProcess returns in eden-cli). The log line names the reason: no loader, not the
+//!   main thread, or `<n> other thread(s) still running`.
+//!
+//! The rule exists because hbloader unmaps the NRO and hands its heap to the next NRO as
+//! soon as the NRO returns (nx-hbloader `main.c` `loadNro`): a thread left running would run
+//! in unmapped memory, or in the next NRO's. A program that wants to go back to hbmenu joins
+//! its threads first (the client stops its in-process servers). Returning with `lr` = 0
+//! would fault, so rt never does.
+//!
+//! A panic logs message and location, then does what the program chose:
+//! [`PanicAction::Break`] (svcBreak, which ends the process on Atmosphère when no debugger
+//! is attached, mesosphere `kern_svc_exception.cpp` `Break`; then sleep) or
+//! [`PanicAction::Exit`] (`exit(Err(result::PANICKED))`, so by the rule above a panic on a
+//! thread other than the main one, or on the main thread while other threads run, ends the
+//! process, and only a panic on the main thread alone returns to hbloader).
 #![cfg_attr(not(test), no_std)]
 // Host builds exist only for the unit tests of the pure parts; the rest is Switch-only.
 #![cfg_attr(not(target_os = "horizon"), allow(dead_code))]
@@ -102,6 +122,7 @@
 extern crate alloc;
 
 pub mod env;
+pub mod exit_path;
 pub mod heap;
 pub mod loader_config;
 pub mod mod0;

@@ -194,6 +194,26 @@ mod tests {
         assert_eq!(config.entries, 13);
     }
 
+    /// Eden started with program arguments (Eden `src/core/loader/nro.cpp` `LoadNroImpl`,
+    /// handle patched in by `KProcess::Run`): a config, but no HosVersion and no
+    /// OverrideHeap.
+    #[test]
+    fn eden_list_with_argv_is_not_atmosphere_and_gives_no_heap() {
+        let list = [
+            entry(1, 0, 0x1234, 0),
+            entry(7, 0, 0, 0),
+            entry(5, 0, 0, 0x7100_5060),
+            entry(0, 0, 0, 0),
+        ];
+        let config = parse_list(&list).unwrap();
+        assert_eq!(config.main_thread_handle, Some(0x1234));
+        assert_eq!(config.applet_type, Some(AppletType::Application));
+        assert_eq!(config.override_heap, None);
+        assert_eq!(config.hos_version, None);
+        assert!(!config.is_atmosphere);
+        assert_eq!(config.entries, 4);
+    }
+
     #[test]
     fn unknown_key_without_mandatory_flag_is_skipped() {
         let list = [entry(200, 0, 1, 2), entry(0, 0, 0, 0)];

@@ -5,6 +5,7 @@ use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 use crate::env::{ENV, Env, HeapRegion, LaunchKind};
+use crate::exit_path::{self, ExitPath};
 use crate::heap::HeapStrategy;
 use crate::loader_config::{self, ConfigEntry, LoaderConfig};
 use crate::result::{BAD_LOADER_CONFIG, HEAP_INIT_FAILED, PANICKED, ResultCode};
@@ -118,19 +119,21 @@ pub fn exit(result: Result<(), ResultCode>) -> ! {
         Ok(()) => ResultCode::SUCCESS,
         Err(rc) => rc,
     };
+    let path = exit_path::decide(LOADER_LR.load(Ordering::Acquire), on_main_thread(), crate::thread::alive());
     let mut line = crate::log::DebugWriter::new();
-    let _ = write!(line, "xcbuf-rt: exit {}", rc);
+    // The path goes before the heap part, which observers read up to the line's end.
+    let _ = write!(line, "xcbuf-rt: exit {}; {}", rc, path);
     if let Some((size, used, peak)) = crate::heap::try_stats() {
         let _ = write!(line, "; heap size={:#x} used={:#x} peak={:#x}", size, used, peak);
     }
     let _ = line.write_str("\n");
     drop(line);
 
-    let loader_lr = LOADER_LR.load(Ordering::Acquire);
-    if loader_lr != 0 && on_main_thread() {
+    if path == ExitPath::ReturnToLoader {
         tls::restore_loader_area(&LOADER_TLS.lock());
         // SAFETY: launched by hbloader (lr saved), on the main thread whose entry frame
-        // return_to_loader restores.
+        // return_to_loader restores, and no other thread of ours is left to run in the
+        // image hbloader unmaps next (exit_path::decide).
         unsafe { crate::start::return_to_loader(rc.raw()) }
     }
     svc::exit_process();

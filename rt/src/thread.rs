@@ -10,6 +10,11 @@
 //! thread handle to be signalled (thread exit), closes it and frees the stack. Dropping a
 //! `JoinHandle` without joining closes the handle and leaks the stack (the thread may
 //! still run on it). A panic on any thread ends the whole program (see the panic handler).
+//!
+//! rt counts the threads started here and not yet joined ([`alive`]): a thread is counted
+//! from just before svcStartThread until [`JoinHandle::join`] has seen it exit, so a thread
+//! whose `JoinHandle` was dropped stays counted for good. [`crate::exit`] returns to
+//! hbloader only when the count is 0 ([`crate::exit_path`]).
 
 use core::alloc::Layout;
 
@@ -65,15 +70,24 @@ pub fn stack_layout(size: usize) -> Option<Layout> {
 }
 
 #[cfg(target_os = "horizon")]
-pub use horizon::{JoinHandle, spawn};
+pub use horizon::{JoinHandle, alive, spawn};
 
 #[cfg(target_os = "horizon")]
 mod horizon {
     use alloc::boxed::Box;
+    use core::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
     use crate::result::{OUT_OF_MEMORY, OUT_OF_RANGE};
     use crate::svc::{self, Handle};
+
+    /// Threads started and not joined (module doc).
+    static ALIVE: AtomicUsize = AtomicUsize::new(0);
+
+    /// The number of threads started with [`Builder::spawn`] and not joined.
+    pub fn alive() -> usize {
+        ALIVE.load(Ordering::Acquire)
+    }
 
     struct StartBlock {
         handle: Handle,
@@ -118,7 +132,10 @@ mod horizon {
             };
             // SAFETY: the thread has not started, nothing else touches the block.
             unsafe { (*start).handle = handle };
+            // Counted before it can run, so no exit can miss it.
+            ALIVE.fetch_add(1, Ordering::AcqRel);
             if let Err(rc) = svc::start_thread(handle) {
+                ALIVE.fetch_sub(1, Ordering::AcqRel);
                 let _ = svc::close_handle(handle);
                 // SAFETY: the thread never ran.
                 unsafe {
@@ -145,6 +162,8 @@ mod horizon {
         /// Waits for the thread to exit, then frees its stack and closes its handle.
         pub fn join(self) -> Result<(), ResultCode> {
             svc::wait_synchronization(&[self.handle], -1)?;
+            // The thread has exited: it no longer runs code of this image.
+            ALIVE.fetch_sub(1, Ordering::AcqRel);
             let _ = svc::close_handle(self.handle);
             // SAFETY: the thread has exited (its handle was signalled): the stack and the
             // start block are no longer used.

@@ -6,8 +6,10 @@
 //!   and its service_host / service_access lists for sm.
 //! - An `.nro` (formats.md §1) is started either as hbloader starts it (loader config
 //!   list in x0, x1 = -1, lr = a return stub: the page holds `svc #0x07` and the bench
-//!   reads w0 there as the NRO's result) or as Eden/Ryujinx start it (NSO convention,
-//!   no config, no heap: the runtime calls SetHeapSize; emulator-bench.md §3).
+//!   reads w0 there as the NRO's result), as Eden/Ryujinx start it (NSO convention,
+//!   no config, no heap: the runtime calls SetHeapSize; emulator-bench.md §3), or as Eden
+//!   starts it with program arguments ([`LaunchKind::EdenArgs`]: Eden's own config after
+//!   the image, lr = the first `svc #7` of the text, still no heap).
 //! - A plain ELF (PT_LOADs with their flags) loads the same way, for tests.
 
 use xcbuf_pack::image::ModuleImage;
@@ -215,6 +217,48 @@ pub const RETURN_STUB: u64 = memory::STACK_REGION_BASE + PAGE_SIZE;
 const MAIN_STACK_TOP: u64 = memory::STACK_REGION_BASE + 0x4000_0000;
 /// `svc #0x07` (ExitProcess): the return stub's only instruction.
 const SVC_EXIT_PROCESS: u32 = 0xd40000e1;
+/// Argv key of a loader config entry (Eden writes it; rt skips it).
+const CONFIG_KEY_ARGV: u32 = 5;
+/// AppletType value Application (libnx `AppletType_Application`).
+const APPLET_TYPE_APPLICATION: u64 = 0;
+/// The program arguments the bench's Eden launch passes (Eden builds its config only when
+/// there are some); Eden prefixes them with `homebrew `.
+pub const EDEN_PROGRAM_ARGS: &str = "xcbuf-emu";
+
+/// Offset of the first `svc #7` in the image's text (its first executable segment), as
+/// Eden looks for one (`src/core/loader/nro.cpp` `LoadNroImpl`: 4-byte steps over the code
+/// segment, the first match wins).
+pub fn first_exit_process_svc(image: &ProgramImage) -> Option<u64> {
+    let text = image.segments.iter().find(|s| s.perm.execute)?;
+    text.bytes
+        .chunks_exact(4)
+        .position(|w| w == SVC_EXIT_PROCESS.to_le_bytes())
+        .map(|i| text.offset + 4 * i as u64)
+}
+
+/// Eden's config for an NRO started with program arguments (Eden
+/// `src/core/loader/nro.cpp` `LoadNroImpl`): four entries, then the argv string
+/// `"homebrew <args>\0"`, at `config`; MainThreadHandle's value[0] is the real handle
+/// (patched in by Eden's `KProcess::Run`). Returns the bytes to write there.
+pub fn eden_args_config(config: u64, main_thread: u32, args: &str) -> Vec<u8> {
+    let argv = format!("homebrew {args}\0");
+    let argv_addr = config + 4 * 0x18;
+    let entries: [(u32, u64, u64); 4] = [
+        (config_key::MAIN_THREAD_HANDLE, u64::from(main_thread), 0),
+        (config_key::APPLET_TYPE, APPLET_TYPE_APPLICATION, 0),
+        (CONFIG_KEY_ARGV, 0, argv_addr),
+        (config_key::END_OF_LIST, 0, 0),
+    ];
+    let mut bytes = Vec::new();
+    for (key, v0, v1) in entries {
+        bytes.extend_from_slice(&key.to_le_bytes());
+        bytes.extend_from_slice(&0u32.to_le_bytes());
+        bytes.extend_from_slice(&v0.to_le_bytes());
+        bytes.extend_from_slice(&v1.to_le_bytes());
+    }
+    bytes.extend_from_slice(argv.as_bytes());
+    bytes
+}
 
 fn page_up(v: u64) -> Result<u64, String> {
     v.checked_add(PAGE_SIZE - 1).map(|x| x & !(PAGE_SIZE - 1)).ok_or_else(|| "size overflows".to_string())
@@ -281,6 +325,25 @@ pub fn spawn(k: &mut Kernel, setup: ProcessSetup) -> Result<ProcessId, String> {
     match setup.kind {
         LaunchKind::Sysmodule | LaunchKind::Emulator => {
             k.threads[main].initial.x1 = u64::from(handle);
+        }
+        LaunchKind::EdenArgs => {
+            // Eden `LoadNroImpl` appends a page-aligned area for the config and the argv
+            // string to the data segment, after .bss (the image's end), and sets lr to the
+            // first `svc #7` of the text; `KProcess::Run` enters with x0 = the config,
+            // x1 = -1, lr = that address (0 when none was found). No OverrideHeap: the
+            // NRO sets its heap up itself.
+            let config = setup.code_base + code_end;
+            let bytes = eden_args_config(config, handle, EDEN_PROGRAM_ARGS);
+            let size = page_up(bytes.len() as u64)?;
+            let lr = first_exit_process_svc(&setup.image).map_or(0, |o| setup.code_base + o);
+            let p = &mut k.processes[pid];
+            p.space.map(&mut p.cpu, config, size, Perm::RW, MemoryState::CodeData).map_err(e)?;
+            p.cpu.write(config, &bytes).map_err(e)?;
+            p.code_size = code_end + size;
+            let th = &mut k.threads[main];
+            th.initial.x0 = config;
+            th.initial.x1 = u64::MAX;
+            th.initial.lr = lr;
         }
         LaunchKind::Hbmenu => {
             let p = &mut k.processes[pid];

@@ -24,6 +24,9 @@ enum Launch {
     Hbmenu,
     /// As Eden/Ryujinx do: x0 = 0, x1 = main thread handle, lr = 0, no heap.
     Emulator,
+    /// As Eden does with program arguments: x0 = Eden's loader config (no HosVersion, no
+    /// heap), x1 = -1, lr = the NRO's first `svc #7`.
+    EdenArgs,
 }
 
 #[derive(Subcommand)]
@@ -134,6 +137,7 @@ fn main() -> ExitCode {
             let launch = match launch {
                 Some(Launch::Hbmenu) => LaunchKind::Hbmenu,
                 Some(Launch::Emulator) => LaunchKind::Emulator,
+                Some(Launch::EdenArgs) => LaunchKind::EdenArgs,
                 None if no_sysmodule => LaunchKind::Emulator,
                 None => LaunchKind::Hbmenu,
             };

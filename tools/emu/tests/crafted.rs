@@ -131,3 +131,35 @@ fn ping_pong_between_two_processes_through_a_named_port() {
     assert_eq!(server.ipc_bytes_copied, 24);
     assert_eq!(report.processes[1].requests_sent, 1);
 }
+
+/// Eden with program arguments (Eden `src/core/loader/nro.cpp` `LoadNroImpl`,
+/// `k_process.cpp` `KProcess::Run`): x1 = -1, x0 = its config (MainThreadHandle first,
+/// Argv third, whose value[1] points at "homebrew <args>"), lr = the first `svc #7` of the
+/// text, so returning ends the process through svcExitProcess and the result is lost.
+#[test]
+fn eden_args_launch_passes_its_config_and_returns_into_the_first_svc_exit_process() {
+    // cmn x1, #1; b.ne wrong; ldr w7, [x0]; cmp w7, #1; b.ne wrong; ldr w7, [x0, #0x30];
+    // cmp w7, #5; b.ne wrong; mov x20, x30; ldr x0, [x0, #0x40]; mov x1, #18; svc #0x27;
+    // adr x6, first; cmp x6, x20; b.ne wrong; mov w0, #9; ret;
+    // wrong: udf #0; first: svc #7; svc #7
+    let words = [
+        0xb100043f, 0x54000201, 0xb9400007, 0x710004ff, 0x540001a1, 0xb9403007, 0x710014ff, 0x54000141,
+        0xaa1e03f4, 0xf9402000, 0xd2800241, 0xd40004e1, 0x100000c6, 0xeb1400df, 0x54000061, 0x52800120,
+        0xd65f03c0, 0x00000000, 0xd40000e1, 0xd40000e1,
+    ];
+    let report = run_one(nro(LaunchKind::EdenArgs, &words));
+    assert_eq!(report.end, RunEnd::Completed, "{}", report.summary());
+    assert!(report.processes[0].fault.is_none(), "{:?}", report.processes[0].fault);
+    assert_eq!(report.client_lines, vec![format!("homebrew {}", xcbuf_emu::loader::EDEN_PROGRAM_ARGS)]);
+    assert_eq!(report.processes[0].svcs.get(&0x07), Some(&1), "left through the text's svc #7");
+    assert_eq!(report.nro_result, Some(0), "svcExitProcess: w0 is not a result");
+}
+
+/// Without an `svc #7` in the text, Eden leaves lr = 0 (`LoadNroImpl` only warns).
+#[test]
+fn eden_args_launch_without_svc_exit_process_in_the_text_gives_lr_0() {
+    // cbnz x30, wrong; cmn x1, #1; b.ne wrong; svc #0xa (ExitThread); wrong: udf #0
+    let report = run_one(nro(LaunchKind::EdenArgs, &[0xb500009e, 0xb100043f, 0x54000041, 0xd4000141, 0x00000000]));
+    assert_eq!(report.end, RunEnd::Completed, "{}", report.summary());
+    assert!(report.processes[0].fault.is_none(), "{:?}", report.processes[0].fault);
+}

@@ -85,6 +85,16 @@ fn report_file_holds_the_report_lines(report: &RunReport, lines: &[&str], summar
     assert!(lines[end + 1..].contains(&written.as_str()), "no `{written}` line after the summary\n{shown}");
 }
 
+/// rt's exit line (rt/src/exit_path.rs) for the client, from its debug output.
+fn rt_exit_line(report: &RunReport) -> String {
+    report
+        .client_lines
+        .iter()
+        .find(|l| l.starts_with("xcbuf-rt: exit "))
+        .cloned()
+        .unwrap_or_else(|| panic!("no rt exit line\n{}", report.client_lines.join("\n")))
+}
+
 #[test]
 fn every_scenario_passes_against_the_sysmodule() {
     let Some(dist) = dist() else {
@@ -97,7 +107,63 @@ fn every_scenario_passes_against_the_sysmodule() {
         launch: LaunchKind::Hbmenu,
         ..RunConfig::default()
     };
-    check_report(&bench::run(&config), "sysmodule");
+    let report = bench::run(&config);
+    check_report(&report, "sysmodule");
+    client_returned_to_hbloader(&report);
+}
+
+/// The normal end under hbloader: no thread but the main one is left, so rt returns to
+/// hbloader's lr (the bench's return stub, which is not counted as an svc) instead of
+/// ending the process (rt/src/exit_path.rs).
+fn client_returned_to_hbloader(report: &RunReport) {
+    let line = rt_exit_line(report);
+    assert!(line.starts_with("xcbuf-rt: exit 0x0 (success); returning to the loader;"), "{line}");
+    let client = report.processes.iter().find(|p| p.name == "client").expect("the client");
+    assert_eq!(client.svcs.get(&0x07), None, "the client called svcExitProcess: {line}");
+}
+
+/// hbloader on Atmosphère (HosVersion tagged ATMOSPHR), no sysmodule: sm's HasService says
+/// no, the first line says the sysmodule is missing and why, and the suite still runs on
+/// the in-process server; the report file is written (HasService finds fsp-srv).
+#[test]
+fn missing_sysmodule_on_atmosphere_is_named_on_the_first_line_and_the_suite_runs_in_process() {
+    let Some(dist) = dist() else {
+        eprintln!("skipped: XCBUF_DIST is not set (run `make dist`, then XCBUF_DIST=dist)");
+        return;
+    };
+    let config = RunConfig { nro: Some(nro(&dist)), no_sysmodule: true, launch: LaunchKind::Hbmenu, ..RunConfig::default() };
+    let report = bench::run(&config);
+    check_report(
+        &report,
+        "in-process, the sysmodule is MISSING (Atmosphère's sm has no xcbuf and xcbuf:i); \
+         likely causes: not installed at sdmc:/atmosphere/contents/4200000000000c0b/exefs.nsp, \
+         no sdmc:/atmosphere/contents/4200000000000c0b/flags/boot2.flag, \
+         or the console was not rebooted since installing",
+    );
+    // The in-process servers were stopped and joined, so rt still returns to hbloader.
+    client_returned_to_hbloader(&report);
+}
+
+/// Eden started with program arguments: a loader config without the Atmosphère HosVersion
+/// and without OverrideHeap. The client runs in-process, sets its heap up with
+/// svcSetHeapSize, and writes the report file through fsp-srv opened directly.
+#[test]
+fn every_scenario_passes_in_process_under_eden_with_arguments_and_the_report_file_is_written() {
+    let Some(dist) = dist() else {
+        eprintln!("skipped: XCBUF_DIST is not set (run `make dist`, then XCBUF_DIST=dist)");
+        return;
+    };
+    let config = RunConfig { nro: Some(nro(&dist)), no_sysmodule: true, launch: LaunchKind::EdenArgs, ..RunConfig::default() };
+    let report = bench::run(&config);
+    check_report(&report, "in-process");
+    let client = report.processes.iter().find(|p| p.name == "client").expect("the client");
+    assert!(client.heap_size_max > 0, "no OverrideHeap: rt must call svcSetHeapSize");
+    let asked = report.client_lines.iter().find(|l| l.contains("HasService"));
+    assert!(asked.is_none(), "not Atmosphère: sm's HasService must not be asked: {asked:?}");
+    // rt returns to Eden's lr, which is the svc #7 of the client's own text.
+    let line = rt_exit_line(&report);
+    assert!(line.contains("; returning to the loader;"), "{line}");
+    assert_eq!(client.svcs.get(&0x07), Some(&1), "{line}");
 }
 
 #[test]
@@ -112,5 +178,8 @@ fn every_scenario_passes_against_the_in_process_server() {
         launch: LaunchKind::Emulator,
         ..RunConfig::default()
     };
-    check_report(&bench::run(&config), "in-process");
+    let report = bench::run(&config);
+    check_report(&report, "in-process");
+    let line = rt_exit_line(&report);
+    assert!(line.starts_with("xcbuf-rt: exit 0x0 (success); svcExitProcess (no loader to return to);"), "{line}");
 }

@@ -66,6 +66,10 @@ pub enum LaunchKind {
     Hbmenu,
     /// NRO as Eden/Ryujinx start it: like an NSO, no config.
     Emulator,
+    /// NRO as Eden starts it with program arguments: x0 = Eden's loader config
+    /// (MainThreadHandle, AppletType, Argv, EndOfList: no HosVersion, no OverrideHeap),
+    /// x1 = -1, lr = the first `svc #7` in the NRO's text (0 if none).
+    EdenArgs,
 }
 
 pub struct KProcess {
