@@ -12,6 +12,10 @@
 //! Nothing here allocates. All byte offsets are relative to the message start and the
 //! words are little-endian whatever the host (§0 "Conventions").
 #![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
+)]
 
 use core::fmt;
 
@@ -286,14 +290,27 @@ fn check_range(offset: usize, len: usize, end: usize) -> Result<(), CmifError> {
     }
 }
 
+// The byte helpers below are only called with ranges checked against the raw data
+// (check_range, or the layout the builder reserved); a byte past the words reads as 0
+// and is not written, so a wrong offset can never panic.
 fn byte_at(words: &[u32], offset: usize) -> u8 {
-    (words[offset / 4] >> (8 * (offset % 4))) as u8
+    words.get(offset / 4).map_or(0, |w| (w >> (8 * (offset % 4))) as u8)
 }
 
 fn set_byte(words: &mut [u32], offset: usize, byte: u8) {
     let shift = 8 * (offset % 4);
-    let w = &mut words[offset / 4];
-    *w = (*w & !(0xFF << shift)) | (byte as u32) << shift;
+    if let Some(w) = words.get_mut(offset / 4) {
+        *w = (*w & !(0xFF << shift)) | (byte as u32) << shift;
+    }
+}
+
+/// Writes a 4-word CMIF header at byte `offset` (16-byte aligned inside the raw data).
+fn write_header(words: &mut [u32], offset: usize, header: [u32; 4]) -> Result<(), CmifError> {
+    let w = offset / 4;
+    let raw_end = words.len() * 4;
+    let to = words.get_mut(w..w + 4).ok_or(CmifError::OutOfRawData { offset, len: HEADER_SIZE, raw_end })?;
+    to.copy_from_slice(&header);
+    Ok(())
 }
 
 fn write_bytes(words: &mut [u32], offset: usize, data: &[u8]) {
@@ -341,9 +358,11 @@ impl PayloadWindow<'_> {
     }
 }
 
+/// The 4 words of a CMIF header at `byte_offset` (checked to lie inside the raw data by
+/// the caller; zeros otherwise, which no magic matches).
 fn header_words(words: &[u32], byte_offset: usize) -> [u32; 4] {
     let w = byte_offset / 4;
-    [words[w], words[w + 1], words[w + 2], words[w + 3]]
+    words.get(w..w + 4).and_then(|s| <[u32; 4]>::try_from(s).ok()).unwrap_or([0; 4])
 }
 
 // ---------------------------------------------------------------------------------------
@@ -550,7 +569,7 @@ pub fn build_request(buf: &mut [u32], spec: &RequestSpec<'_>) -> Result<usize, C
     // header + 16 + payload <= raw_start + 32 + payload <= size_table, and the table
     // ends at raw_start + 4*raw_count at the latest.
     let hdr = InHeader { version: spec.version, command_id: spec.command_id, token: spec.token }.encode();
-    words[layout.header / 4..layout.header / 4 + 4].copy_from_slice(&hdr);
+    write_header(words, layout.header, hdr)?;
     write_bytes(words, layout.payload, spec.payload);
     let mut at = layout.size_table;
     for o in spec.out_pointers.iter().filter(|o| o.has_size_entry) {
@@ -854,7 +873,7 @@ pub fn build_reply(buf: &mut [u32], spec: &ReplySpec<'_>) -> Result<usize, CmifE
     let (words, _) = b.into_buffer();
     // header + 16 + payload <= raw_start + 32 + payload <= raw end: inside the reserved raw data.
     let hdr = OutHeader { version: 0, result: spec.result, token: spec.token }.encode();
-    words[layout.header / 4..layout.header / 4 + 4].copy_from_slice(&hdr);
+    write_header(words, layout.header, hdr)?;
     write_bytes(words, layout.payload, spec.payload);
     Ok(size)
 }

@@ -1,5 +1,9 @@
 //! `MessageBuilder`: writes a HIPC message into a message buffer (`horizon-ipc.md` §1–§2).
 #![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
+)]
 
 use super::error::{Field, HipcError, Slot};
 use super::header::{MessageHeader, ReceiveListMode};
@@ -77,12 +81,17 @@ impl<'a> MessageBuilder<'a> {
         let layout = MessageLayout::new(header, special);
         layout.check_receive_list_offset()?;
         layout.check_fits(buf.len())?;
-        let message = &mut buf[..layout.message_size_words()];
+        let (needed_words, available_words) = (layout.message_size_words(), buf.len());
+        let message =
+            buf.get_mut(..needed_words).ok_or(HipcError::BufferTooSmall { needed_words, available_words })?;
         message.fill(0);
-        message[0] = word0;
-        message[1] = word1;
-        if let Some(w) = special_word {
-            message[2] = w;
+        // check_fits: the message has at least the two header words (and the special
+        // header word when there is one).
+        let head = [Some(word0), Some(word1), special_word];
+        for (slot, w) in message.iter_mut().zip(head) {
+            if let Some(w) = w {
+                *slot = w;
+            }
         }
         Ok(MessageBuilder { buf, layout })
     }
@@ -157,7 +166,8 @@ impl<'a> MessageBuilder<'a> {
         }
         // index < count and the layout fits the buffer, so this range lies in the message.
         let at = start + index * words.len();
-        self.buf[at..at + words.len()].copy_from_slice(words);
+        let to = self.buf.get_mut(at..at + words.len()).ok_or(HipcError::SlotOutOfRange { slot, index, count })?;
+        to.copy_from_slice(words);
         Ok(())
     }
 
@@ -217,14 +227,16 @@ impl<'a> MessageBuilder<'a> {
     /// The raw-data window (`raw_count` words at `raw_idx`).
     pub fn raw_mut(&mut self) -> &mut [u32] {
         let start = self.layout.raw_idx();
-        &mut self.buf[start..start + self.layout.raw_count()]
+        // The layout was checked to fit the buffer (new), so the window is never empty
+        // for a non-zero raw count.
+        self.buf.get_mut(start..start + self.layout.raw_count()).unwrap_or_default()
     }
 
     /// Ends building and returns the raw-data window.
     pub fn into_raw(self) -> &'a mut [u32] {
         let start = self.layout.raw_idx();
         let end = start + self.layout.raw_count();
-        &mut self.buf[start..end]
+        self.buf.get_mut(start..end).unwrap_or_default()
     }
 
     /// Ends building and returns the whole message buffer (the raw window starts at word
