@@ -90,11 +90,7 @@ impl Ipc for Transport {
     fn connect(&mut self, service: Service) -> Result<Handle, ResultCode> {
         match &self.backend {
             Backend::Sysmodule(sm) => {
-                let name = match service {
-                    Service::Single => ServiceName::new("xcbuf")?,
-                    Service::Indexed => ServiceName::new("xcbuf:i")?,
-                };
-                sm.get_service_handle(name)
+                sm.get_service_handle(ServiceName::new(service.name)?)
             }
             Backend::InProcess(ports) => svc::connect_to_port(ports.client_port(service)),
         }

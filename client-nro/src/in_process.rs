@@ -6,10 +6,9 @@
 use xcbuf_common::result::ResultCode;
 use xcbuf_rt as rt;
 use xcbuf_sysmodule::horizon;
-use xcbuf_sysmodule::service::Service as ServerService;
 use rt::svc;
 
-use crate::ipc::{Handle, Service};
+use crate::ipc::{Handle, INDEXED, SINGLE, Service};
 
 /// Stack of each server thread (rt's default).
 const SERVER_STACK: usize = rt::thread::STACK_SIZE_DEFAULT;
@@ -34,10 +33,7 @@ pub struct Ports {
 impl Ports {
     /// The client port to connect to for `service`.
     pub fn client_port(&self, service: Service) -> Handle {
-        match service {
-            Service::Single => self.single.client_port,
-            Service::Indexed => self.indexed.client_port,
-        }
+        if *service == INDEXED { self.indexed.client_port } else { self.single.client_port }
     }
 
     /// Stops both servers (closes their stop sessions, waits for the threads) and closes
@@ -56,9 +52,9 @@ impl Ports {
     }
 }
 
-fn start_one(service: ServerService) -> Result<Running, ResultCode> {
+fn start_one(service: Service) -> Result<Running, ResultCode> {
     // CreatePort(max sessions, not light, no name) -> (server port, client port).
-    let (server_port, client_port) = svc::create_port(service.max_sessions(), false, 0)?;
+    let (server_port, client_port) = svc::create_port(service.max_sessions_i32(), false, 0)?;
     // The stop session: only this process holds its client end (serve_loop.rs "Stopping").
     let (stop_server, stop) = match svc::create_session(false, 0) {
         Ok(pair) => pair,
@@ -71,7 +67,7 @@ fn start_one(service: ServerService) -> Result<Running, ResultCode> {
     let builder = rt::thread::Builder { stack_size: SERVER_STACK, priority: SERVER_PRIORITY, core: rt::thread::CORE_DEFAULT };
     let thread = builder.spawn(move || {
         if let Err(rc) = horizon::serve_until(service, server_port, stop_server) {
-            rt::log!("xcbuf-client: in-process {} stopped: {}", service.display_name(), rc);
+            rt::log!("xcbuf-client: in-process {} stopped: {}", service.name, rc);
         }
     });
     match thread {
@@ -87,8 +83,8 @@ fn start_one(service: ServerService) -> Result<Running, ResultCode> {
 
 /// Starts both servers.
 pub fn start() -> Result<Ports, ResultCode> {
-    let single = start_one(ServerService::Single)?;
-    let indexed = match start_one(ServerService::Indexed) {
+    let single = start_one(&SINGLE)?;
+    let indexed = match start_one(&INDEXED) {
         Ok(r) => r,
         Err(rc) => {
             let _ = svc::close_handle(single.stop);

@@ -5,30 +5,17 @@
 //! Buffers are passed to the kernel by address ([`address_of`], [`address_of_mut`]); the
 //! kernel reads X sources and writes C destinations there during `send`.
 
-use core::fmt;
-
 use xcbuf_common::result::ResultCode;
+use xcbuf_common::sf::ServiceIdentity;
 
 /// A kernel handle.
 pub type Handle = u32;
 
-/// The two services.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Service {
-    /// `xcbuf` (single-buffer receive list).
-    Single,
-    /// `xcbuf:i` (indexed receive list).
-    Indexed,
-}
+/// A service: one of the identities of `xcbuf_common::xcbuf` ([`SINGLE`], [`INDEXED`]),
+/// which say its sm name, pointer buffer, receive mode and session limit.
+pub type Service = &'static ServiceIdentity;
 
-impl fmt::Display for Service {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Service::Single => "xcbuf",
-            Service::Indexed => "xcbuf:i",
-        })
-    }
-}
+pub use xcbuf_common::xcbuf::{INDEXED, SINGLE};
 
 /// The client's view of the system.
 pub trait Ipc {

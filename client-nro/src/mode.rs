@@ -28,6 +28,8 @@
 //! defers the request and the caller blocks forever (Atmosphère `sm_service_manager.cpp`
 //! `GetServiceHandle`, Eden) or the emulator aborts (Ryujinx).
 
+use xcbuf_common::xcbuf::{INDEXED, SINGLE};
+
 use crate::report::ServerKind;
 
 /// How the client may look services up with sm.
@@ -49,7 +51,7 @@ impl Lookup {
 }
 
 /// The sysmodule's services, as sm knows them.
-pub const SERVICES: [&str; 2] = ["xcbuf", "xcbuf:i"];
+pub const SERVICES: [&str; 2] = [SINGLE.name, INDEXED.name];
 
 /// Which server the suite uses: `has_service(name)` is sm's HasService, asked only with
 /// [`Lookup::HasServiceFirst`].

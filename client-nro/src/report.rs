@@ -12,6 +12,8 @@
 use alloc::string::String;
 use core::fmt;
 
+use xcbuf_common::xcbuf::{INDEXED, SINGLE};
+
 /// Where report lines go.
 pub trait Sink {
     /// One line, without its newline.
@@ -74,14 +76,15 @@ impl fmt::Display for ServerKind {
             ServerKind::Sysmodule => f.write_str("sysmodule"),
             ServerKind::InProcess => f.write_str("in-process"),
             ServerKind::SysmoduleMissing { single, indexed } => {
-                let missing = match (single, indexed) {
-                    (false, false) => "xcbuf and xcbuf:i",
-                    (false, true) => "xcbuf",
-                    _ => "xcbuf:i",
-                };
+                f.write_str("in-process, the sysmodule is MISSING (Atmosphère's sm has no ")?;
+                match (single, indexed) {
+                    (false, false) => write!(f, "{} and {}", SINGLE.name, INDEXED.name)?,
+                    (false, true) => f.write_str(SINGLE.name)?,
+                    _ => f.write_str(INDEXED.name)?,
+                }
                 write!(
                     f,
-                    "in-process, the sysmodule is MISSING (Atmosphère's sm has no {missing}); \
+                    "); \
                      likely causes: not installed at sdmc:/{SYSMODULE_CONTENTS}/exefs.nsp, \
                      no sdmc:/{SYSMODULE_CONTENTS}/flags/boot2.flag, \
                      or the console was not rebooted since installing"

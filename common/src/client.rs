@@ -25,7 +25,7 @@ use core::fmt;
 
 use crate::cmif::{self, CmifError, CommandType, OutPointer, RequestSpec};
 use crate::hipc::{POINTER_INDEX_MAX, PointerDescriptor, ReceiveListEntry, ReceiveListMode};
-use crate::protocol::{
+use crate::xcbuf::{
     Command, QueryPointerBufferSizeResponse, RawData, SplitRequest,
     StatsResponse,
 };

@@ -3,7 +3,7 @@
 use xcbuf_common::client::{self, Buffer, Call, ClientError};
 use xcbuf_common::cmif::{self, ReplySpec};
 use xcbuf_common::hipc::{Message, PointerDescriptor, ReceiveListMode};
-use xcbuf_common::protocol::{Command, EchoResponse, RawData};
+use xcbuf_common::xcbuf::{Command, EchoResponse, RawData};
 use xcbuf_common::result::{ResultCode, hipc, xcbuf};
 
 #[test]
@@ -100,7 +100,7 @@ fn reply_shorter_than_the_response_is_short_reply() {
     cmif::build_reply(&mut m, &ReplySpec { payload: &[1, 2], ..ReplySpec::default() }).unwrap();
     let reply = client::parse_reply(&m).unwrap();
     // 2 bytes of payload, padded to 4 by the reply layout: a u32 reads, 16 bytes do not.
-    let err = reply.read::<xcbuf_common::protocol::GetInfoResponse>().unwrap_err();
+    let err = reply.read::<xcbuf_common::xcbuf::GetInfoResponse>().unwrap_err();
     assert!(matches!(err, ClientError::ShortReply { needed: 16, .. }), "{err:?}");
 }
 

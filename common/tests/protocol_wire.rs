@@ -1,16 +1,17 @@
 //! The protocol's wire facts: sm names, raw struct layouts (little-endian at the
 //! documented offsets), and the receive-list offset rule.
 
-use xcbuf_common::protocol::*;
+use xcbuf_common::xcbuf::*;
 use xcbuf_common::result::xcbuf::RAW_DATA_TOO_SHORT;
 
 #[test]
 fn service_names_are_zero_padded_8_byte_sm_names() {
-    assert_eq!(&SERVICE_NAME, b"xcbuf\0\0\0");
-    assert_eq!(&SERVICE_NAME_INDEXED, b"xcbuf:i\0");
+    assert_eq!(&SINGLE.sm_name(), b"xcbuf\0\0\0");
+    assert_eq!(&INDEXED.sm_name(), b"xcbuf:i\0");
     // 'x' = 0x78 is the lowest byte of the u64 sm compares.
-    assert_eq!(service_name_u64(SERVICE_NAME), 0x0000_0066_7562_6378);
-    assert_eq!(service_name_u64(SERVICE_NAME_INDEXED), 0x0069_3a66_7562_6378);
+    assert_eq!(u64::from_le_bytes(SINGLE.sm_name()), 0x0000_0066_7562_6378);
+    assert_eq!(u64::from_le_bytes(INDEXED.sm_name()), 0x0069_3a66_7562_6378);
+    assert_eq!(SERVICES.map(|s| s.name), ["xcbuf", "xcbuf:i"]);
 }
 
 #[test]
@@ -20,8 +21,9 @@ fn command_ids_match_the_design_table() {
     assert_eq!(Command::from_id(2), Some(Command::Concat));
     assert_eq!(Command::from_id(5), None);
     assert_eq!(CONTROL_QUERY_POINTER_BUFFER_SIZE, 3);
-    assert_eq!(Command::Concat.max_pointers(), 8);
-    assert_eq!(Command::Split.out_pointers(), 2);
+    let row = |c: Command| COMMANDS.iter().find(|r| r.id == c.id()).unwrap();
+    assert_eq!(row(Command::Concat).in_x, (1, 8));
+    assert_eq!(row(Command::Split).out_c, 2);
 }
 
 #[test]
@@ -69,8 +71,8 @@ fn a_short_slice_is_raw_data_too_short_not_a_panic() {
 #[test]
 fn receive_list_offset_lies_past_every_reply_and_fits_the_tls_buffer() {
     // emulator-bench.md: offset >= reply raw end and offset*4 + 8*entries <= 0x100.
-    for c in Command::ALL {
-        assert!(reply_words(c.reply_pointers(), c.out_data_size()) <= RECEIVE_LIST_OFFSET, "{c:?}");
+    for row in &COMMANDS {
+        assert!(reply_words(row.reply_x, row.out_raw) <= RECEIVE_LIST_OFFSET, "{}", row.name);
     }
     const { assert!(RECEIVE_LIST_OFFSET * 4 + 8 * INDEXED_ENTRIES.len() <= 0x100) };
     const { assert!(RECEIVE_LIST_OFFSET * 4 + 8 <= 0x100) };
@@ -80,7 +82,8 @@ fn receive_list_offset_lies_past_every_reply_and_fits_the_tls_buffer() {
 fn indexed_entries_allow_both_kernel_failures() {
     // Index 3 is past the last entry; 0x41 bytes do not fit entry 2.
     assert_eq!(INDEXED_ENTRIES.len(), 3);
-    assert_eq!(RECEIVE_MODE_INDEXED, 5);
+    assert_eq!(INDEXED.receive_mode_raw(), 5);
+    assert_eq!(SINGLE.receive_mode_raw(), 2);
     assert_eq!(INDEXED_ENTRIES[2].size, 0x40);
     const { assert!(MAX_CONCAT_POINTERS > INDEXED_ENTRIES.len()) };
 }

@@ -4,12 +4,12 @@
 mod server_support;
 
 use server_support::{Bench, CLIENT_BASE};
+use xcbuf_common::xcbuf;
 use xcbuf_common::client::{self, Buffer};
-use xcbuf_common::protocol::{
+use xcbuf_common::xcbuf::{
     BAD_SPLIT_POINT, ConcatResponse, EchoResponse, GetInfoResponse, MAX_SESSIONS, POINTER_BUFFER_SIZE,
     PROTOCOL_VERSION, SplitResponse, StatsResponse,
 };
-use xcbuf_common::server::ServerConfig;
 
 /// Pointer buffer above 4 GiB: X addresses use the descriptor's high address bits.
 const BASE: u64 = 0x4_0000_0000;
@@ -20,8 +20,8 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
 
 #[test]
 fn echo_of_exactly_the_pointer_buffer_size_is_replied_from_where_the_kernel_put_it() {
-    let mut b = Bench::new(ServerConfig::xcbuf(BASE));
-    let slot = b.server.open_session().unwrap();
+    let mut b = Bench::new(xcbuf::SINGLE.config(BASE));
+    let slot = b.server.open_session(0x201).unwrap();
     let data = pattern(POINTER_BUFFER_SIZE, 3);
     b.client.write(CLIENT_BASE, &data);
     client::build_echo(
@@ -44,8 +44,8 @@ fn echo_of_exactly_the_pointer_buffer_size_is_replied_from_where_the_kernel_put_
 
 #[test]
 fn echo_writes_at_most_the_c_size() {
-    let mut b = Bench::new(ServerConfig::xcbuf(BASE));
-    let slot = b.server.open_session().unwrap();
+    let mut b = Bench::new(xcbuf::SINGLE.config(BASE));
+    let slot = b.server.open_session(0x201).unwrap();
     let data = pattern(0x40, 9);
     b.client.write(CLIENT_BASE, &data);
     client::build_echo(&mut b.client_tls, Buffer::new(CLIENT_BASE, 0x40), Buffer::new(CLIENT_BASE + 0x100, 0x18))
@@ -60,8 +60,8 @@ fn echo_writes_at_most_the_c_size() {
 
 #[test]
 fn split_reply_writes_index_1_first_then_index_0() {
-    let mut b = Bench::new(ServerConfig::xcbuf(BASE));
-    let slot = b.server.open_session().unwrap();
+    let mut b = Bench::new(xcbuf::SINGLE.config(BASE));
+    let slot = b.server.open_session(0x201).unwrap();
     let data = pattern(0x25, 1);
     b.client.write(CLIENT_BASE, &data);
     client::build_split(
@@ -84,8 +84,8 @@ fn split_reply_writes_index_1_first_then_index_0() {
 
 #[test]
 fn split_point_past_the_input_is_bad_split_point() {
-    let mut b = Bench::new(ServerConfig::xcbuf(BASE));
-    let slot = b.server.open_session().unwrap();
+    let mut b = Bench::new(xcbuf::SINGLE.config(BASE));
+    let slot = b.server.open_session(0x201).unwrap();
     client::build_split(
         &mut b.client_tls,
         Buffer::new(CLIENT_BASE, 0x10),
@@ -112,8 +112,8 @@ fn split_point_past_the_input_is_bad_split_point() {
 
 #[test]
 fn concat_joins_the_inputs_in_order() {
-    let mut b = Bench::new(ServerConfig::xcbuf(BASE));
-    let slot = b.server.open_session().unwrap();
+    let mut b = Bench::new(xcbuf::SINGLE.config(BASE));
+    let slot = b.server.open_session(0x201).unwrap();
     let parts = [pattern(3, 0x10), pattern(0x11, 0x20), pattern(0, 0), pattern(0x20, 0x30)];
     let mut inputs = Vec::new();
     for (i, p) in parts.iter().enumerate() {
@@ -134,8 +134,8 @@ fn concat_joins_the_inputs_in_order() {
 
 #[test]
 fn get_info_reports_version_buffer_mode_and_sessions() {
-    let mut b = Bench::new(ServerConfig::xcbuf(BASE));
-    let slot = b.server.open_session().unwrap();
+    let mut b = Bench::new(xcbuf::SINGLE.config(BASE));
+    let slot = b.server.open_session(0x201).unwrap();
     client::build_get_info(&mut b.client_tls).unwrap();
     b.call(slot).unwrap();
     let info: GetInfoResponse = client::parse_reply(&b.client_tls).unwrap().read().unwrap();
@@ -152,8 +152,8 @@ fn get_info_reports_version_buffer_mode_and_sessions() {
 
 #[test]
 fn query_pointer_buffer_size_answers_0x800_as_u16() {
-    let mut b = Bench::new(ServerConfig::xcbuf(BASE));
-    let slot = b.server.open_session().unwrap();
+    let mut b = Bench::new(xcbuf::SINGLE.config(BASE));
+    let slot = b.server.open_session(0x201).unwrap();
     client::build_query_pointer_buffer_size(&mut b.client_tls).unwrap();
     b.call(slot).unwrap();
     // horizon-ipc.md §5.2: 9 raw words, SFCO at word 4, the u16 at word 8.
@@ -164,9 +164,9 @@ fn query_pointer_buffer_size_answers_0x800_as_u16() {
 
 #[test]
 fn stats_count_requests_bytes_errors_sessions_and_high_water() {
-    let mut b = Bench::new(ServerConfig::xcbuf(BASE));
-    let s0 = b.server.open_session().unwrap();
-    let s1 = b.server.open_session().unwrap();
+    let mut b = Bench::new(xcbuf::SINGLE.config(BASE));
+    let s0 = b.server.open_session(0x201).unwrap();
+    let s1 = b.server.open_session(0x201).unwrap();
     b.server.close_session(s0).unwrap();
     b.client.write(CLIENT_BASE, &pattern(0x30, 5));
     // 1: Echo 0x30 -> 0x30 out; pointer buffer use 0x30 (in place).

@@ -3,13 +3,14 @@
 //! list is armed afterwards (design.md "Acceptance figures", robustness).
 
 use proptest::prelude::*;
+use xcbuf_common::xcbuf;
 use xcbuf_common::hipc::{Message, ReceiveListEntry};
-use xcbuf_common::protocol::RECEIVE_LIST_OFFSET;
-use xcbuf_common::server::{Action, Server, ServerConfig};
+use xcbuf_common::xcbuf::RECEIVE_LIST_OFFSET;
+use xcbuf_common::sf::{Action, Server};
 
 const BASE: u64 = 0x1_0000_0000;
 
-fn check(server: &mut Server, slot: usize, mut tls: [u32; 64]) {
+fn check(server: &mut Server<xcbuf::Xcbuf>, slot: usize, mut tls: [u32; 64]) {
     let mut pointer_buffer = vec![0xCCu8; server.area().size];
     let handled = server.handle(slot, &mut tls, &mut pointer_buffer);
     let m = Message::parse(&tls).expect("the buffer always holds a valid message afterwards");
@@ -29,9 +30,9 @@ fn check(server: &mut Server, slot: usize, mut tls: [u32; 64]) {
 proptest! {
     #[test]
     fn arbitrary_words_never_panic_and_leave_the_list_armed(words in prop::array::uniform32(any::<u32>()), tag in 0u32..8) {
-        for config in [ServerConfig::xcbuf(BASE), ServerConfig::xcbuf_indexed(BASE)] {
-            let mut server = Server::new(config).unwrap();
-            let slot = server.open_session().unwrap();
+        for config in [xcbuf::SINGLE.config(BASE), xcbuf::INDEXED.config(BASE)] {
+            let mut server = Server::new(xcbuf::Xcbuf, config).unwrap();
+            let slot = server.open_session(0x201).unwrap();
             let mut tls = [0u32; 64];
             tls[..32].copy_from_slice(&words);
             // Bias towards plausible messages: a CMIF type and a small raw count.
@@ -47,6 +48,6 @@ proptest! {
 
 #[test]
 fn the_entry_of_the_fuzzed_area_is_the_pointer_buffer() {
-    let server = Server::new(ServerConfig::xcbuf(BASE)).unwrap();
+    let server = Server::new(xcbuf::Xcbuf, xcbuf::SINGLE.config(BASE)).unwrap();
     assert_eq!(server.area().entry(0), Some(ReceiveListEntry::new(BASE, 0x800).unwrap()));
 }

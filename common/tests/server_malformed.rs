@@ -1,4 +1,4 @@
-//! Every row of the error table in `xcbuf_common::protocol`: a malformed request is
+//! Every row of the error table in `xcbuf_common::xcbuf`: a malformed request is
 //! answered with exactly its documented result, in an SFCO reply with no X descriptors
 //! and the receive list still armed (design.md "Server rules").
 //!
@@ -14,17 +14,17 @@ use xcbuf_common::hipc::{
     MapAliasAttribute, MapAliasDescriptor, Message, MessageHeader, PointerDescriptor, ReceiveListEntry,
     ReceiveListMode,
 };
-use xcbuf_common::protocol::{
+use xcbuf_common::xcbuf::{
     self, Command, RECEIVE_LIST_OFFSET, SplitRequest, RawData,
 };
 use xcbuf_common::result::ResultCode;
-use xcbuf_common::server::{Action, Handled, SESSION_NOT_OPEN, ServerConfig};
+use xcbuf_common::sf::{Action, Handled, SESSION_NOT_OPEN};
 
 const BASE: u64 = 0x2_0000_0000;
 
 fn bench() -> (Bench, usize) {
-    let mut b = Bench::new(ServerConfig::xcbuf(BASE));
-    let slot = b.server.open_session().unwrap();
+    let mut b = Bench::new(xcbuf::SINGLE.config(BASE));
+    let slot = b.server.open_session(0x201).unwrap();
     (b, slot)
 }
 
@@ -74,7 +74,7 @@ fn row1_message_past_the_buffer_is_invalid_request_size() {
     };
     b.tls[..2].copy_from_slice(&header.encode().unwrap());
     let h = handle(&mut b, slot);
-    assert_error_reply(&b, h, protocol::INVALID_REQUEST_SIZE, 0x3240b);
+    assert_error_reply(&b, h, xcbuf::INVALID_REQUEST_SIZE, 0x3240b);
 }
 
 #[test]
@@ -85,7 +85,7 @@ fn row1_receive_list_offset_inside_raw_data_is_invalid_request_size() {
     header.receive_list_offset = 3; // raw data runs from word 2 to word 10
     b.tls[..2].copy_from_slice(&header.encode().unwrap());
     let h = handle(&mut b, slot);
-    assert_error_reply(&b, h, protocol::INVALID_REQUEST_SIZE, 0x3240b);
+    assert_error_reply(&b, h, xcbuf::INVALID_REQUEST_SIZE, 0x3240b);
 }
 
 #[test]
@@ -100,7 +100,7 @@ fn row2_close_closes_without_reply_and_rearms_the_list() {
     assert_eq!(m.header().raw_count, 0);
     assert_eq!(usize::from(m.header().receive_list_offset), RECEIVE_LIST_OFFSET);
     assert_eq!(m.receive_list().next().unwrap(), ReceiveListEntry::new(BASE, 0x800).unwrap());
-    assert_eq!(b.server.stats().requests, 0, "Close is not a request");
+    assert_eq!(b.server.counters().requests, 0, "Close is not a request");
     b.server.close_session(slot).unwrap();
     assert_eq!(b.server.sessions().open_count(), 0);
 }
@@ -112,7 +112,7 @@ fn row3_types_other_than_request_control_close_are_unknown_command_type() {
         deliver(&mut b, &request(Command::GetInfo));
         b.tls[0] = (b.tls[0] & 0xFFFF_0000) | u32::from(tag);
         let h = handle(&mut b, slot);
-        assert_error_reply(&b, h, protocol::UNKNOWN_COMMAND_TYPE, 0x3260b);
+        assert_error_reply(&b, h, xcbuf::UNKNOWN_COMMAND_TYPE, 0x3260b);
     }
 }
 
@@ -122,7 +122,7 @@ fn row4_raw_data_shorter_than_16_bytes_is_invalid_request_size() {
     let header = MessageHeader { tag: 4, raw_count: 3, ..MessageHeader::default() };
     b.tls[..2].copy_from_slice(&header.encode().unwrap());
     let h = handle(&mut b, slot);
-    assert_error_reply(&b, h, protocol::INVALID_REQUEST_SIZE, 0x3240b);
+    assert_error_reply(&b, h, xcbuf::INVALID_REQUEST_SIZE, 0x3240b);
 }
 
 #[test]
@@ -131,7 +131,7 @@ fn row5_cmif_view_shorter_than_the_in_header_is_invalid_header_size() {
     deliver(&mut b, &request(Command::GetInfo));
     b.tls[1] = (b.tls[1] & !0x3FF) | 7; // 28 raw bytes: a 12-byte view
     let h = handle(&mut b, slot);
-    assert_error_reply(&b, h, protocol::INVALID_HEADER_SIZE, 0x1940a);
+    assert_error_reply(&b, h, xcbuf::INVALID_HEADER_SIZE, 0x1940a);
 }
 
 #[test]
@@ -143,7 +143,7 @@ fn row6_wrong_sfci_magic_or_version_above_1_is_invalid_in_header() {
         assert_eq!(b.tls[4], cmif::IN_HEADER_MAGIC);
         b.tls[word] = value;
         let h = handle(&mut b, slot);
-        assert_error_reply(&b, h, protocol::INVALID_IN_HEADER, 0x1a60a);
+        assert_error_reply(&b, h, xcbuf::INVALID_IN_HEADER, 0x1a60a);
     }
 }
 
@@ -152,11 +152,11 @@ fn row7_unknown_command_ids_are_unknown_command_id() {
     let (mut b, slot) = bench();
     deliver(&mut b, &RequestSpec { command_id: 5, ..RequestSpec::default() });
     let h = handle(&mut b, slot);
-    assert_error_reply(&b, h, protocol::UNKNOWN_COMMAND_ID, 0x1ba0a);
+    assert_error_reply(&b, h, xcbuf::UNKNOWN_COMMAND_ID, 0x1ba0a);
     // Control command 0 (ConvertCurrentObjectToDomain) is not served.
     deliver(&mut b, &RequestSpec { command_type: CommandType::Control, command_id: 0, ..RequestSpec::default() });
     let h = handle(&mut b, slot);
-    assert_error_reply(&b, h, protocol::UNKNOWN_COMMAND_ID, 0x1ba0a);
+    assert_error_reply(&b, h, xcbuf::UNKNOWN_COMMAND_ID, 0x1ba0a);
 }
 
 #[test]
@@ -165,7 +165,7 @@ fn row8_map_alias_descriptors_are_invalid_cmif_request() {
     let a = MapAliasDescriptor::new(0x0850_0000, 0x10, MapAliasAttribute::Ipc).unwrap();
     deliver(&mut b, &RequestSpec { sends: &[a], ..request(Command::GetInfo) });
     let h = handle(&mut b, slot);
-    assert_error_reply(&b, h, protocol::INVALID_CMIF_REQUEST, 0x3480b);
+    assert_error_reply(&b, h, xcbuf::INVALID_CMIF_REQUEST, 0x3480b);
 }
 
 #[test]
@@ -173,12 +173,12 @@ fn row8_special_header_is_invalid_cmif_request_and_copy_handles_are_handed_back(
     let (mut b, slot) = bench();
     deliver(&mut b, &RequestSpec { process_id: Some(0), ..request(Command::GetInfo) });
     let h = handle(&mut b, slot);
-    assert_error_reply(&b, h, protocol::INVALID_CMIF_REQUEST, 0x3480b);
+    assert_error_reply(&b, h, xcbuf::INVALID_CMIF_REQUEST, 0x3480b);
     assert!(h.stray_handles.is_empty());
 
     deliver(&mut b, &RequestSpec { copy_handles: &[0x1234, 0, 0x5678], ..request(Command::Stats) });
     let h = handle(&mut b, slot);
-    assert_error_reply(&b, h, protocol::INVALID_CMIF_REQUEST, 0x3480b);
+    assert_error_reply(&b, h, xcbuf::INVALID_CMIF_REQUEST, 0x3480b);
     assert_eq!(h.stray_handles.as_slice(), &[0x1234, 0x5678]);
 }
 
@@ -197,7 +197,7 @@ fn row8_wrong_x_counts_are_invalid_cmif_request() {
         let outs = vec![out(0x10); outs];
         deliver(&mut b, &RequestSpec { in_pointers: xs, out_pointers: &outs, ..request(command) });
         let h = handle(&mut b, slot);
-        assert_error_reply(&b, h, protocol::INVALID_CMIF_REQUEST, 0x3480b);
+        assert_error_reply(&b, h, xcbuf::INVALID_CMIF_REQUEST, 0x3480b);
     }
 }
 
@@ -215,14 +215,14 @@ fn row9_raw_data_too_short_for_arguments_or_size_table_is_invalid_cmif_request()
         assert_eq!(b.tls[1] & 0x3FF, 10);
         b.tls[1] = (b.tls[1] & !0x3FF) | raw_count;
         let h = handle(&mut b, slot);
-        assert_error_reply(&b, h, protocol::INVALID_CMIF_REQUEST, 0x3480b);
+        assert_error_reply(&b, h, xcbuf::INVALID_CMIF_REQUEST, 0x3480b);
     }
     // Echo without its size table (8 raw words instead of 9).
     let (mut b, slot) = bench();
     deliver(&mut b, &RequestSpec { in_pointers: &xs, out_pointers: &outs[..1], ..request(Command::Echo) });
     b.tls[1] = (b.tls[1] & !0x3FF) | 8;
     let h = handle(&mut b, slot);
-    assert_error_reply(&b, h, protocol::INVALID_CMIF_REQUEST, 0x3480b);
+    assert_error_reply(&b, h, xcbuf::INVALID_CMIF_REQUEST, 0x3480b);
 }
 
 #[test]
@@ -236,7 +236,7 @@ fn row10_x_outside_the_pointer_buffer_is_rejected() {
         let (mut b, slot) = bench();
         deliver(&mut b, &RequestSpec { in_pointers: &[d], out_pointers: &[out(0x10)], ..request(Command::Echo) });
         let h = handle(&mut b, slot);
-        assert_error_reply(&b, h, protocol::X_OUTSIDE_POINTER_BUFFER, 0x13ab);
+        assert_error_reply(&b, h, xcbuf::X_OUTSIDE_POINTER_BUFFER, 0x13ab);
     }
     // The last byte of the buffer is inside.
     let (mut b, slot) = bench();

@@ -4,9 +4,10 @@
 mod server_support;
 
 use server_support::{Bench, CLIENT_BASE, deliver_request};
+use xcbuf_common::xcbuf;
 use xcbuf_common::client::{self, Buffer};
-use xcbuf_common::protocol::{ConcatResponse, NO_OFFSET, POINTER_BUFFER_TOO_SMALL, SplitResponse};
-use xcbuf_common::server::{Action, ReceiveArea, ReceiveMode, ServerConfig};
+use xcbuf_common::xcbuf::{ConcatResponse, NO_OFFSET, POINTER_BUFFER_TOO_SMALL, SplitResponse};
+use xcbuf_common::sf::{Action, ReceiveArea, ReceiveMode, ServerConfig};
 
 /// The §3.3 example: entry 0x1008/0x100 (end 0x1108).
 fn example_config() -> ServerConfig {
@@ -33,7 +34,7 @@ fn example_inputs(b: &mut Bench) -> [Buffer; 3] {
 #[test]
 fn single_buffer_packing_example_is_seen_at_offsets_8_0x28_0x48() {
     let mut b = Bench::new(example_config());
-    let slot = b.server.open_session().unwrap();
+    let slot = b.server.open_session(0x201).unwrap();
     let inputs = example_inputs(&mut b);
     client::build_concat(&mut b.client_tls, &inputs, Buffer::new(CLIENT_BASE + 0x1000, 0)).unwrap();
     // The kernel packs them at 0x1010, 0x1030, 0x1050 (AlignUp of the absolute address).
@@ -56,7 +57,7 @@ fn one_out_byte_over_a_full_buffer_is_pointer_buffer_too_small() {
     // The inputs end at 0x1108, the very end of the entry: head = AlignDown(0x1108 - 1,
     // 16) = 0x1100 lies below the tail, so 0x11a0b.
     let mut b = Bench::new(example_config());
-    let slot = b.server.open_session().unwrap();
+    let slot = b.server.open_session(0x201).unwrap();
     let inputs = example_inputs(&mut b);
     client::build_concat(&mut b.client_tls, &inputs, Buffer::new(CLIENT_BASE + 0x1000, 1)).unwrap();
     let handled = b.call(slot).unwrap();
@@ -71,8 +72,8 @@ fn one_out_byte_over_a_full_buffer_is_pointer_buffer_too_small() {
 #[test]
 fn out_regions_are_carved_from_the_top_at_16_byte_aligned_addresses_above_4_gib() {
     let base = 0x1_2345_6000;
-    let mut b = Bench::new(ServerConfig::xcbuf(base));
-    let slot = b.server.open_session().unwrap();
+    let mut b = Bench::new(xcbuf::SINGLE.config(base));
+    let slot = b.server.open_session(0x201).unwrap();
     let data: Vec<u8> = (0..0x30u8).collect();
     b.client.write(CLIENT_BASE, &data);
     // Split 0x30 bytes at 0x10 into C[0] of 0x13 bytes and C[1] of 0x20 bytes.
@@ -97,14 +98,14 @@ fn out_regions_are_carved_from_the_top_at_16_byte_aligned_addresses_above_4_gib(
     assert_eq!(b.client.read(CLIENT_BASE + 0x100, 0x10), &data[..0x10]);
     assert_eq!(b.client.read(CLIENT_BASE + 0x200, 0x20), &data[0x10..]);
     // Input 0x30 bytes + carved 0x800 - 0x7C0 = 0x40: high water 0x70.
-    assert_eq!(b.server.stats().pointer_buffer_high_water, 0x70);
+    assert_eq!(b.server.counters().pointer_buffer_high_water, 0x70);
 }
 
 #[test]
 fn out_region_that_would_overlap_the_input_is_pointer_buffer_too_small() {
     let base = 0x8000_0000;
-    let mut b = Bench::new(ServerConfig::xcbuf(base));
-    let slot = b.server.open_session().unwrap();
+    let mut b = Bench::new(xcbuf::SINGLE.config(base));
+    let slot = b.server.open_session(0x201).unwrap();
     // 0x400 bytes of input end at base + 0x400; a C of 0x401 bytes would start at
     // AlignDown(base + 0x800 - 0x401) = base + 0x3F0 < base + 0x400.
     client::build_concat(

@@ -4,43 +4,44 @@
 mod server_support;
 
 use server_support::{Bench, CLIENT_BASE};
+use xcbuf_common::xcbuf;
 use xcbuf_common::client::{self, Buffer};
 use xcbuf_common::hipc::{Message, ReceiveListEntry, ReceiveListMode};
-use xcbuf_common::protocol::{
+use xcbuf_common::xcbuf::{
     ConcatResponse, GetInfoResponse, INDEXED_ENTRIES, MAX_SESSIONS, OUT_OF_SESSIONS, RECEIVE_LIST_OFFSET,
 };
-use xcbuf_common::server::{SESSION_NOT_OPEN, Server, ServerConfig};
+use xcbuf_common::sf::{SESSION_NOT_OPEN, Server, ServerConfig};
 
 #[test]
 fn sixteen_sessions_open_and_the_seventeenth_is_out_of_sessions() {
-    let mut server = Server::new(ServerConfig::xcbuf(0x1000)).unwrap();
-    let slots: Vec<usize> = (0..MAX_SESSIONS).map(|_| server.open_session().unwrap()).collect();
+    let mut server = Server::new(xcbuf::Xcbuf, xcbuf::SINGLE.config(0x1000)).unwrap();
+    let slots: Vec<usize> = (0..MAX_SESSIONS).map(|_| server.open_session(0x201).unwrap()).collect();
     assert_eq!(slots, (0..16).collect::<Vec<_>>());
-    assert_eq!(server.open_session(), Err(OUT_OF_SESSIONS));
+    assert_eq!(server.open_session(0x201), Err(OUT_OF_SESSIONS));
     assert_eq!(OUT_OF_SESSIONS.raw(), 0xe01);
     // Closing one frees exactly that slot for the next session.
     server.close_session(5).unwrap();
-    assert_eq!(server.open_session(), Ok(5));
+    assert_eq!(server.open_session(0x201), Ok(5));
     assert_eq!(server.sessions().open_count(), 16);
     assert_eq!(server.sessions().total_count(), 17);
 }
 
 #[test]
 fn closing_a_slot_twice_is_session_not_open() {
-    let mut server = Server::new(ServerConfig { max_sessions: 2, ..ServerConfig::xcbuf(0x1000) }).unwrap();
-    let s = server.open_session().unwrap();
+    let mut server = Server::new(xcbuf::Xcbuf, ServerConfig { max_sessions: 2, ..xcbuf::SINGLE.config(0x1000) }).unwrap();
+    let s = server.open_session(0x201).unwrap();
     server.close_session(s).unwrap();
     assert_eq!(server.close_session(s), Err(SESSION_NOT_OPEN));
     assert_eq!(server.close_session(MAX_SESSIONS + 3), Err(SESSION_NOT_OPEN));
     // A smaller limit is honoured.
-    server.open_session().unwrap();
-    server.open_session().unwrap();
-    assert_eq!(server.open_session(), Err(OUT_OF_SESSIONS));
+    server.open_session(0x201).unwrap();
+    server.open_session(0x201).unwrap();
+    assert_eq!(server.open_session(0x201), Err(OUT_OF_SESSIONS));
 }
 
 #[test]
 fn prepare_receive_arms_one_entry_at_word_32() {
-    let server = Server::new(ServerConfig::xcbuf(0x1_2345_6000)).unwrap();
+    let server = Server::new(xcbuf::Xcbuf, xcbuf::SINGLE.config(0x1_2345_6000)).unwrap();
     let mut tls = [0xFFFF_FFFFu32; 64];
     server.prepare_receive(&mut tls).unwrap();
     // word1: mode 2 in bits 10-13, offset 32 in bits 20-30 (horizon-ipc.md §1.2).
@@ -54,8 +55,8 @@ fn prepare_receive_arms_one_entry_at_word_32() {
 #[test]
 fn every_reply_keeps_the_receive_list_valid_at_the_fixed_offset() {
     let base = 0x7F_0000_0000;
-    let mut b = Bench::new(ServerConfig::xcbuf(base));
-    let slot = b.server.open_session().unwrap();
+    let mut b = Bench::new(xcbuf::SINGLE.config(base));
+    let slot = b.server.open_session(0x201).unwrap();
     b.client.write(CLIENT_BASE, &[7; 0x40]);
     type Build<'a> = &'a dyn Fn(&mut [u32]) -> usize;
     let requests: [Build<'_>; 5] = [
@@ -87,8 +88,8 @@ fn every_reply_keeps_the_receive_list_valid_at_the_fixed_offset() {
 #[test]
 fn indexed_service_arms_three_entries_and_inputs_land_at_their_starts() {
     let base = 0x5_0000_0000;
-    let mut b = Bench::new(ServerConfig::xcbuf_indexed(base));
-    let slot = b.server.open_session().unwrap();
+    let mut b = Bench::new(xcbuf::INDEXED.config(base));
+    let slot = b.server.open_session(0x201).unwrap();
     let m = Message::parse(&b.tls).unwrap();
     assert_eq!(m.header().receive_list_mode, ReceiveListMode::Index(3));
     let entries: Vec<(u64, u16)> = m.receive_list().map(|e| (e.address(), e.size())).collect();
@@ -120,8 +121,8 @@ fn indexed_service_arms_three_entries_and_inputs_land_at_their_starts() {
 #[test]
 fn no_stale_bytes_of_earlier_requests_leak_into_replies() {
     let base = 0x9000_0000;
-    let mut b = Bench::new(ServerConfig::xcbuf(base));
-    let slot = b.server.open_session().unwrap();
+    let mut b = Bench::new(xcbuf::SINGLE.config(base));
+    let slot = b.server.open_session(0x201).unwrap();
     // An earlier request fills the top of the pointer buffer with secret bytes.
     b.client.write(CLIENT_BASE, &[0x5A; 0x200]);
     client::build_concat(&mut b.client_tls, &[Buffer::new(CLIENT_BASE, 0x200)], Buffer::new(CLIENT_BASE + 0x1000, 0x200))

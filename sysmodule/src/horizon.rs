@@ -14,8 +14,15 @@ use xcbuf_rt as rt;
 use rt::svc;
 use rt::tls::{MessageBuffer, with_message_buffer};
 
+use xcbuf_common::sf::{Server, ServiceIdentity};
+use xcbuf_common::xcbuf::Xcbuf;
+
 use crate::serve_loop::{Handle, Kernel, ServeLoop, WaitError};
-use crate::service::{PointerBuffer, Service};
+
+/// A pointer buffer: 16-byte aligned like the kernel's packing (horizon-ipc.md §3.3
+/// `PointerTransferBufferAlignment`), so the first X lands at its very start.
+#[repr(C, align(16))]
+struct PointerBuffer([u8; 0x800]);
 
 /// The svc layer of a server thread: rt's svcs and this thread's message buffer.
 pub struct RtKernel<'m> {
@@ -64,7 +71,7 @@ impl Kernel for RtKernel<'_> {
 /// writes it by address during svcReplyAndReceive, and the loop only reads it inside the
 /// server core after that call returned. Err only if the server core rejects the
 /// buffer's address (it cannot: heap addresses are below 2^39).
-pub fn serve(service: Service, port: Handle) -> Result<(), ResultCode> {
+pub fn serve(service: &ServiceIdentity, port: Handle) -> Result<(), ResultCode> {
     serve_until(service, port, 0)
 }
 
@@ -72,14 +79,14 @@ pub fn serve(service: Service, port: Handle) -> Result<(), ResultCode> {
 /// of an svcCreateSession pair; 0 = never; serve_loop.rs "Stopping"). The port, `stop`
 /// and every session are closed then; the pointer buffer stays allocated (leaked: a
 /// few KiB, once per server thread).
-pub fn serve_until(service: Service, port: Handle, stop: Handle) -> Result<(), ResultCode> {
-    let buffer: &'static mut PointerBuffer = Box::leak(Box::new(PointerBuffer::new()));
+pub fn serve_until(service: &ServiceIdentity, port: Handle, stop: Handle) -> Result<(), ResultCode> {
+    let buffer: &'static mut PointerBuffer = Box::leak(Box::new(PointerBuffer([0; 0x800])));
     // The kernel learns the buffer by this address (a C entry); casting exposes it.
     let guest_addr = buffer.0.as_mut_ptr() as usize as u64;
-    let server = service.server(guest_addr).map_err(|_| rt::result::OUT_OF_RANGE)?;
-    let bytes = buffer.0.get_mut(..service.pointer_buffer_size()).ok_or(rt::result::OUT_OF_RANGE)?;
+    let server = Server::new(Xcbuf, service.config(guest_addr)).map_err(|_| rt::result::OUT_OF_RANGE)?;
+    let bytes = buffer.0.get_mut(..service.pointer_buffer_size).ok_or(rt::result::OUT_OF_RANGE)?;
     with_message_buffer(|message| {
-        let mut serve_loop = ServeLoop::new(RtKernel::new(message), server, service.display_name(), port, bytes);
+        let mut serve_loop = ServeLoop::new(RtKernel::new(message), server, service.name, port, bytes);
         serve_loop.set_stop_session(stop);
         serve_loop.run();
     });

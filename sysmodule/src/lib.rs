@@ -6,7 +6,6 @@
 #![forbid(unsafe_code)]
 
 pub mod serve_loop;
-pub mod service;
 
 #[cfg(target_os = "horizon")]
 pub mod horizon;

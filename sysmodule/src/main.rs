@@ -11,8 +11,8 @@
 
 use xcbuf_common::result::ResultCode;
 use xcbuf_rt as rt;
+use xcbuf_common::xcbuf::{INDEXED, SERVICES, SINGLE};
 use xcbuf_sysmodule::horizon;
-use xcbuf_sysmodule::service::Service;
 use rt::sm::{ServiceName, Sm};
 
 /// The whole heap: the `xcbuf:i` thread's stack ([`INDEXED_THREAD_STACK`], page-aligned),
@@ -37,10 +37,10 @@ fn main() -> Result<(), ResultCode> {
     // closing a registered session without DetachClient makes Atmosphère's sm unregister
     // both services (runtime-abi.md §5; rt::sm's module doc).
     let mut sm = Sm::connect()?;
-    let mut ports = [0; Service::ALL.len()];
-    for (port, service) in ports.iter_mut().zip(Service::ALL) {
-        let name = ServiceName::new(service.display_name())?;
-        *port = sm.register_service(name, false, service.max_sessions())?;
+    let mut ports = [0; SERVICES.len()];
+    for (port, service) in ports.iter_mut().zip(&SERVICES) {
+        let name = ServiceName::new(service.name)?;
+        *port = sm.register_service(name, false, service.max_sessions_i32())?;
     }
     sm.detach()?;
     let [single_port, indexed_port] = ports;
@@ -51,12 +51,12 @@ fn main() -> Result<(), ResultCode> {
         core: rt::thread::CORE_DEFAULT,
     };
     let thread = indexed.spawn(move || {
-        if let Err(rc) = horizon::serve(Service::Indexed, indexed_port) {
+        if let Err(rc) = horizon::serve(&INDEXED, indexed_port) {
             rt::log!("xcbuf: xcbuf:i stopped: {}", rc);
         }
     })?;
     // The thread serves forever and is never joined: closing our handle to it leaves it
     // running.
     drop(thread);
-    horizon::serve(Service::Single, single_port)
+    horizon::serve(&SINGLE, single_port)
 }

@@ -1,5 +1,5 @@
 //! One service's server loop: the svcs around common's server core
-//! ([`xcbuf_common::server::Server`]), generic over the svc layer ([`Kernel`]) so the
+//! ([`xcbuf_common::sf::Server`]), generic over the svc layer ([`Kernel`]) so the
 //! sysmodule (on rt's svcs), the client's in-process server (the same code on a thread of
 //! the client) and host tests (a scripted fake kernel) run the very same loop.
 //!
@@ -51,12 +51,10 @@
 
 use core::fmt;
 
-use xcbuf_common::protocol::MAX_SESSIONS;
 use xcbuf_common::result::{ResultCode, kernel};
-use xcbuf_common::server::{Action, ReceiveMode, Server};
+use xcbuf_common::sf::{Action, MAX_SESSIONS, ReceiveMode, Server, ServiceHandler};
 
-/// A kernel handle.
-pub type Handle = u32;
+pub use xcbuf_common::sf::Handle;
 
 /// Most handles one wait takes: the port, [`MAX_SESSIONS`] sessions and the stop session.
 pub const WAIT_HANDLES_MAX: usize = 2 + MAX_SESSIONS;
@@ -133,30 +131,29 @@ pub enum Step {
     Stopped,
 }
 
-/// A service's loop: the port, the session handles by slot, the server core and the
-/// pointer buffer.
-pub struct ServeLoop<'p, K: Kernel> {
+/// A service's loop: the port, the server core (its session table holds the session
+/// handles by slot) and the pointer buffer.
+pub struct ServeLoop<'p, K: Kernel, S: ServiceHandler> {
     kernel: K,
-    server: Server,
+    server: Server<S>,
     name: &'static str,
     port: Handle,
-    sessions: [Handle; MAX_SESSIONS],
     pointer_buffer: &'p mut [u8],
     reply_target: Handle,
     stop: Handle,
 }
 
-impl<'p, K: Kernel> ServeLoop<'p, K> {
+impl<'p, K: Kernel, S: ServiceHandler> ServeLoop<'p, K, S> {
     /// A loop serving `port` (already registered) with `server`, whose receive area must
     /// describe `pointer_buffer` (same guest address and size). Arms the receive list and
     /// logs the start line.
     pub fn new(
         mut kernel: K,
-        server: Server,
+        server: Server<S>,
         name: &'static str,
         port: Handle,
         pointer_buffer: &'p mut [u8],
-    ) -> ServeLoop<'p, K> {
+    ) -> ServeLoop<'p, K, S> {
         let area = *server.area();
         let mode = match area.mode {
             ReceiveMode::Single => "single",
@@ -164,7 +161,7 @@ impl<'p, K: Kernel> ServeLoop<'p, K> {
         };
         kernel.log(format_args!(
             "{name}: serving, receive mode {} ({mode}), pointer buffer {:#x} bytes at {:#x}, max {} sessions",
-            area.receive_mode_raw(),
+            area.mode.raw(),
             area.size,
             area.guest_addr,
             server.sessions().limit(),
@@ -174,7 +171,6 @@ impl<'p, K: Kernel> ServeLoop<'p, K> {
             server,
             name,
             port,
-            sessions: [0; MAX_SESSIONS],
             pointer_buffer,
             reply_target: 0,
             stop: 0,
@@ -193,9 +189,7 @@ impl<'p, K: Kernel> ServeLoop<'p, K> {
     pub fn run(&mut self) {
         while self.step() != Step::Stopped {}
         for slot in 0..MAX_SESSIONS {
-            let handle = self.sessions.get_mut(slot).map(core::mem::take).unwrap_or(0);
-            if handle != 0 {
-                let _ = self.server.close_session(slot);
+            if let Ok(handle) = self.server.close_session(slot) {
                 let _ = self.kernel.close_handle(handle);
             }
         }
@@ -206,7 +200,7 @@ impl<'p, K: Kernel> ServeLoop<'p, K> {
     }
 
     /// The server core (counters, sessions).
-    pub fn server(&self) -> &Server {
+    pub fn server(&self) -> &Server<S> {
         &self.server
     }
 
@@ -217,7 +211,7 @@ impl<'p, K: Kernel> ServeLoop<'p, K> {
 
     /// The session handle in `slot` (0 when the slot is free).
     pub fn session_handle(&self, slot: usize) -> Handle {
-        self.sessions.get(slot).copied().unwrap_or(0)
+        self.server.sessions().handle(slot).unwrap_or(0)
     }
 
     /// The session the next call replies to (0: none).
@@ -232,10 +226,7 @@ impl<'p, K: Kernel> ServeLoop<'p, K> {
         let mut slots = [0usize; WAIT_HANDLES_MAX];
         handles[0] = self.port;
         let mut count = 1;
-        for (slot, &h) in self.sessions.iter().enumerate() {
-            if h == 0 {
-                continue;
-            }
+        for (slot, h) in self.server.sessions().iter_open() {
             if let (Some(hs), Some(ss)) = (handles.get_mut(count), slots.get_mut(count)) {
                 *hs = h;
                 *ss = slot;
@@ -273,7 +264,7 @@ impl<'p, K: Kernel> ServeLoop<'p, K> {
                     Some(slot) => self.drop_session(slot, CloseReason::ReceiveFailed(e.result)),
                     // Index ≤ 0 while replying: the reply failed and nothing was received.
                     None if reply_target != 0 && e.result != RECEIVE_LIST_BROKEN => {
-                        match self.sessions.iter().position(|&h| h == reply_target) {
+                        match self.server.sessions().slot_of(reply_target) {
                             Some(slot) => self.drop_session(slot, CloseReason::ReplyFailed(e.result)),
                             None => self.rearm_after(e.result),
                         }
@@ -286,20 +277,12 @@ impl<'p, K: Kernel> ServeLoop<'p, K> {
 
     fn accept(&mut self) -> Step {
         let step = match self.kernel.accept_session(self.port) {
-            Ok(handle) => match self.server.open_session() {
-                Ok(slot) => match self.sessions.get_mut(slot) {
-                    Some(entry) => {
-                        *entry = handle;
-                        let open = self.server.sessions().open_count();
-                        self.kernel.log(format_args!("{}: session {slot} opened ({open} open)", self.name));
-                        Step::Accepted { slot }
-                    }
-                    None => {
-                        // The core never hands out a slot past MAX_SESSIONS; treat it as full.
-                        let _ = self.server.close_session(slot);
-                        self.refuse(handle)
-                    }
-                },
+            Ok(handle) => match self.server.open_session(handle) {
+                Ok(slot) => {
+                    let open = self.server.sessions().open_count();
+                    self.kernel.log(format_args!("{}: session {slot} opened ({open} open)", self.name));
+                    Step::Accepted { slot }
+                }
                 Err(_) => self.refuse(handle),
             },
             // Nothing pending after all (another waiter took it): just wait again.
@@ -334,9 +317,7 @@ impl<'p, K: Kernel> ServeLoop<'p, K> {
     }
 
     fn drop_session(&mut self, slot: usize, reason: CloseReason) -> Step {
-        let handle = self.sessions.get_mut(slot).map(core::mem::take).unwrap_or(0);
-        let _ = self.server.close_session(slot);
-        if handle != 0 {
+        if let Ok(handle) = self.server.close_session(slot) {
             let _ = self.kernel.close_handle(handle);
         }
         let open = self.server.sessions().open_count();

@@ -7,11 +7,21 @@ use std::vec::Vec;
 use xcbuf_common::client::{self, Buffer};
 use xcbuf_common::cmif;
 use xcbuf_common::hipc::{Message, ReceiveListMode};
-use xcbuf_common::protocol::{MAX_SESSIONS, RECEIVE_LIST_OFFSET, POINTER_BUFFER_SIZE};
+use xcbuf_common::sf::ServiceIdentity;
+use xcbuf_common::xcbuf::{INDEXED, MAX_SESSIONS, POINTER_BUFFER_SIZE, RECEIVE_LIST_OFFSET, SINGLE, Xcbuf};
 use xcbuf_common::result::ResultCode;
 
 use super::*;
-use crate::service::{PointerBuffer, Service};
+
+/// A pointer buffer for either service, 16-byte aligned like the kernel's packing.
+#[repr(C, align(16))]
+struct PointerBuffer([u8; 0x800]);
+
+impl PointerBuffer {
+    fn new() -> PointerBuffer {
+        PointerBuffer([0; 0x800])
+    }
+}
 
 const PORT: Handle = 0x100;
 const PB_ADDR: u64 = 0x7_0000_1000;
@@ -102,10 +112,10 @@ fn close() -> Vec<u32> {
     request(|b| cmif::build_close(b).unwrap())
 }
 
-fn serve(service: Service, script: Vec<Event>, pb: &mut PointerBuffer) -> ServeLoop<'_, FakeKernel> {
-    let server = service.server(PB_ADDR).unwrap();
-    let size = service.pointer_buffer_size();
-    ServeLoop::new(FakeKernel::new(script), server, service.display_name(), PORT, &mut pb.0[..size])
+fn serve(service: ServiceIdentity, script: Vec<Event>, pb: &mut PointerBuffer) -> ServeLoop<'_, FakeKernel, Xcbuf> {
+    let server = Server::new(Xcbuf, service.config(PB_ADDR)).unwrap();
+    let size = service.pointer_buffer_size;
+    ServeLoop::new(FakeKernel::new(script), server, service.name, PORT, &mut pb.0[..size])
 }
 
 fn receive_list(msg: &[u32]) -> (ReceiveListMode, u16, Vec<(u64, u16)>) {
@@ -117,7 +127,7 @@ fn receive_list(msg: &[u32]) -> (ReceiveListMode, u16, Vec<(u64, u16)>) {
 #[test]
 fn start_arms_the_single_receive_list_at_the_fixed_offset() {
     let mut pb = PointerBuffer::new();
-    let mut l = serve(Service::Single, vec![Event::Fail(0xea01, -1)], &mut pb);
+    let mut l = serve(SINGLE, vec![Event::Fail(0xea01, -1)], &mut pb);
     let (mode, offset, list) = receive_list(&l.kernel().msg);
     assert_eq!(mode, ReceiveListMode::ToSingleBuffer);
     assert_eq!(usize::from(offset), RECEIVE_LIST_OFFSET);
@@ -128,7 +138,7 @@ fn start_arms_the_single_receive_list_at_the_fixed_offset() {
 #[test]
 fn indexed_service_arms_one_entry_per_index() {
     let mut pb = PointerBuffer::new();
-    let mut l = serve(Service::Indexed, vec![], &mut pb);
+    let mut l = serve(INDEXED, vec![], &mut pb);
     let (mode, offset, list) = receive_list(&l.kernel().msg);
     assert_eq!(mode, ReceiveListMode::Index(3));
     assert_eq!(usize::from(offset), RECEIVE_LIST_OFFSET);
@@ -138,7 +148,7 @@ fn indexed_service_arms_one_entry_per_index() {
 #[test]
 fn port_signal_accepts_into_the_lowest_free_slot_and_waits_on_it_next() {
     let mut pb = PointerBuffer::new();
-    let mut l = serve(Service::Single, vec![Event::Signal(0), Event::Fail(0xea01, -1)], &mut pb);
+    let mut l = serve(SINGLE, vec![Event::Signal(0), Event::Fail(0xea01, -1)], &mut pb);
     assert_eq!(l.step(), Step::Accepted { slot: 0 });
     l.step();
     let calls = &l.kernel().calls;
@@ -152,7 +162,7 @@ fn port_signal_accepts_into_the_lowest_free_slot_and_waits_on_it_next() {
 fn request_is_replied_in_the_same_call_that_waits_for_the_next() {
     let mut pb = PointerBuffer::new();
     let script = vec![Event::Signal(0), Event::Request(1, get_info()), Event::Fail(0xea01, -1)];
-    let mut l = serve(Service::Single, script, &mut pb);
+    let mut l = serve(SINGLE, script, &mut pb);
     l.step();
     assert_eq!(l.step(), Step::Handled { slot: 0, result: ResultCode::SUCCESS, replied: true });
     l.step();
@@ -165,7 +175,7 @@ fn request_is_replied_in_the_same_call_that_waits_for_the_next() {
     assert_eq!((mode, usize::from(offset)), (ReceiveListMode::ToSingleBuffer, RECEIVE_LIST_OFFSET));
     assert_eq!(list, vec![(PB_ADDR, 0x800)]);
     let reply = client::parse_reply(&call.message).unwrap();
-    let info: xcbuf_common::protocol::GetInfoResponse = reply.read().unwrap();
+    let info: xcbuf_common::xcbuf::GetInfoResponse = reply.read().unwrap();
     assert_eq!(info.pointer_buffer_size as usize, POINTER_BUFFER_SIZE);
     assert_eq!(info.receive_mode, 2);
     assert_eq!(info.max_sessions as usize, MAX_SESSIONS);
@@ -178,7 +188,7 @@ fn echo_replies_the_input_from_where_the_kernel_put_it() {
     // As delivered: X[0] rewritten to the pointer buffer's start (§3.3).
     let echo = request(|b| client::build_echo(b, Buffer::new(PB_ADDR, 5), Buffer::new(0x5000, 16)).unwrap());
     let script = vec![Event::Signal(0), Event::Request(1, echo), Event::Fail(0xea01, -1)];
-    let mut l = serve(Service::Single, script, &mut pb);
+    let mut l = serve(SINGLE, script, &mut pb);
     l.step();
     l.step();
     l.step();
@@ -192,7 +202,7 @@ fn session_past_the_maximum_is_accepted_then_closed() {
     let mut pb = PointerBuffer::new();
     let mut script: Vec<Event> = (0..=MAX_SESSIONS).map(|_| Event::Signal(0)).collect();
     script.push(Event::Fail(0xea01, -1));
-    let mut l = serve(Service::Single, script, &mut pb);
+    let mut l = serve(SINGLE, script, &mut pb);
     for slot in 0..MAX_SESSIONS {
         assert_eq!(l.step(), Step::Accepted { slot });
     }
@@ -209,7 +219,7 @@ fn session_past_the_maximum_is_accepted_then_closed() {
 fn session_closed_on_receive_is_dropped_and_the_loop_goes_on() {
     let mut pb = PointerBuffer::new();
     let script = vec![Event::Signal(0), Event::Signal(0), Event::Fail(0xf601, 1), Event::Fail(0xea01, -1)];
-    let mut l = serve(Service::Single, script, &mut pb);
+    let mut l = serve(SINGLE, script, &mut pb);
     l.step();
     l.step();
     assert_eq!(l.step(), Step::Dropped { slot: 0, reason: CloseReason::ClientClosed });
@@ -224,7 +234,7 @@ fn session_closed_on_receive_is_dropped_and_the_loop_goes_on() {
 fn receive_list_broken_rearms_and_keeps_the_session() {
     let mut pb = PointerBuffer::new();
     let script = vec![Event::Signal(0), Event::Request(1, get_info()), Event::Fail(0x20401, 1), Event::Fail(0xea01, -1)];
-    let mut l = serve(Service::Single, script, &mut pb);
+    let mut l = serve(SINGLE, script, &mut pb);
     l.step();
     l.step();
     assert_eq!(l.step(), Step::Rearmed { result: ResultCode::from_raw(0x20401) });
@@ -244,7 +254,7 @@ fn reply_failure_drops_the_replied_session_with_index_minus_one_or_ryujinx_zero(
         let mut pb = PointerBuffer::new();
         let script =
             vec![Event::Signal(0), Event::Request(1, get_info()), Event::Fail(0xf601, index), Event::Fail(0xea01, -1)];
-        let mut l = serve(Service::Single, script, &mut pb);
+        let mut l = serve(SINGLE, script, &mut pb);
         l.step();
         l.step();
         let reason = CloseReason::ReplyFailed(ResultCode::from_raw(0xf601));
@@ -260,7 +270,7 @@ fn reply_failure_drops_the_replied_session_with_index_minus_one_or_ryujinx_zero(
 fn close_message_closes_the_session_without_a_reply() {
     let mut pb = PointerBuffer::new();
     let script = vec![Event::Signal(0), Event::Request(1, close()), Event::Fail(0xea01, -1)];
-    let mut l = serve(Service::Single, script, &mut pb);
+    let mut l = serve(SINGLE, script, &mut pb);
     l.step();
     assert_eq!(l.step(), Step::Handled { slot: 0, result: ResultCode::SUCCESS, replied: false });
     l.step();
@@ -274,7 +284,7 @@ fn close_message_closes_the_session_without_a_reply() {
 fn a_wait_error_without_a_session_rearms_and_keeps_every_session() {
     let mut pb = PointerBuffer::new();
     let script = vec![Event::Signal(0), Event::Fail(0xec01, -1), Event::Fail(0xea01, -1)];
-    let mut l = serve(Service::Single, script, &mut pb);
+    let mut l = serve(SINGLE, script, &mut pb);
     l.step();
     assert_eq!(l.step(), Step::Rearmed { result: ResultCode::from_raw(0xec01) });
     l.step();
@@ -287,7 +297,7 @@ fn nothing_per_request_is_logged() {
     let mut pb = PointerBuffer::new();
     let mut script = vec![Event::Signal(0)];
     script.extend((0..5).map(|_| Event::Request(1, get_info())));
-    let mut l = serve(Service::Single, script, &mut pb);
+    let mut l = serve(SINGLE, script, &mut pb);
     for _ in 0..6 {
         l.step();
     }
@@ -300,7 +310,7 @@ fn closing_the_stop_session_ends_the_loop_and_closes_every_handle() {
     let mut pb = PointerBuffer::new();
     // Index 2: after the port and the one session.
     let script = vec![Event::Signal(0), Event::Fail(0xf601, 2)];
-    let mut l = serve(Service::Single, script, &mut pb);
+    let mut l = serve(SINGLE, script, &mut pb);
     l.set_stop_session(0x300);
     l.run();
     assert_eq!(l.kernel().calls[1].handles, vec![PORT, 0x201, 0x300]);
@@ -311,7 +321,7 @@ fn closing_the_stop_session_ends_the_loop_and_closes_every_handle() {
 #[test]
 fn without_a_stop_session_the_wait_covers_only_the_port_and_sessions() {
     let mut pb = PointerBuffer::new();
-    let mut l = serve(Service::Single, vec![Event::Fail(0xf601, 1)], &mut pb);
+    let mut l = serve(SINGLE, vec![Event::Fail(0xf601, 1)], &mut pb);
     // 0xf601 at index 1 with no session there: not a stop, the loop re-arms.
     assert_eq!(l.step(), Step::Rearmed { result: ResultCode::from_raw(0xf601) });
     assert_eq!(l.kernel().calls[0].handles, vec![PORT]);

@@ -7,13 +7,13 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use xcbuf_common::client::{self, Buffer};
-use xcbuf_common::protocol::{ConcatResponse, NO_OFFSET, POINTER_BUFFER_TOO_SMALL};
+use xcbuf_common::xcbuf::{ConcatResponse, NO_OFFSET, POINTER_BUFFER_TOO_SMALL};
 use xcbuf_common::result::kernel::OUT_OF_RESOURCE;
 
 use super::{
     CallError, Ctx, align16, compare_bytes, expect_error, hex_list, pattern, single_mode_offsets, unexpected,
 };
-use crate::ipc::{Ipc, Service, address_of, address_of_mut};
+use crate::ipc::{Ipc, SINGLE, Service, address_of, address_of_mut};
 use crate::report::{Failure, Outcome};
 
 /// A Concat's response, the inputs sent and the bytes C\[0\] received.
@@ -57,7 +57,7 @@ pub fn concat_packing<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
     // horizon-ipc.md §3.3's worked sizes: none a multiple of 16 except the middle one.
     let sizes = [0x13, 0x20, 0xB8];
     let expected = single_mode_offsets(&sizes);
-    let (resp, inputs, output) = concat(ctx, Service::Single, &sizes, 0x100).map_err(|e| unexpected("Concat", e))?;
+    let (resp, inputs, output) = concat(ctx, &SINGLE, &sizes, 0x100).map_err(|e| unexpected("Concat", e))?;
     check_concat(&resp, &inputs, &output, &expected)?;
     if let Some(bad) = resp.offsets.iter().take(sizes.len()).find(|&&o| o % 16 != 0) {
         return Err(Failure::new("16-byte aligned offsets", format!("{bad:#x}")));
@@ -71,7 +71,7 @@ pub fn concat_packing<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
 }
 
 pub fn concat_overflow_by_alignment<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
-    let size = ctx.pointer_buffer_size(Service::Single)?;
+    let size = ctx.pointer_buffer_size(&SINGLE)?;
     // The plain sum is exactly the buffer; the second X starts at the next 16-byte
     // boundary after the first and ends 15 bytes past the buffer.
     let sizes = [size / 2 + 1, size / 2 - 1];
@@ -80,9 +80,9 @@ pub fn concat_overflow_by_alignment<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
     if sum > size || second_end <= size {
         return Err(Failure::new("sizes that fit by sum only", format!("{} for a {size:#x} buffer", hex_list(sizes))));
     }
-    let result = concat(ctx, Service::Single, &sizes, 0x10);
+    let result = concat(ctx, &SINGLE, &sizes, 0x10);
     expect_error(&format!("Concat of {}", hex_list(sizes)), result, OUT_OF_RESOURCE, true)?;
-    ctx.get_info(Service::Single)?;
+    ctx.get_info(&SINGLE)?;
     Ok(format!(
         "X of {} bytes: sum {sum:#x} fits the {size:#x}-byte buffer, but aligned the second ends at {second_end:#x}: svcSendSyncRequest returned {OUT_OF_RESOURCE}",
         hex_list(sizes)
@@ -90,14 +90,14 @@ pub fn concat_overflow_by_alignment<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
 }
 
 pub fn out_too_large<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
-    let size = ctx.pointer_buffer_size(Service::Single)?;
+    let size = ctx.pointer_buffer_size(&SINGLE)?;
     // In-data up to 0x100 below the top, an out region of 0x200 from the top: they would
     // overlap, so the server refuses (horizon-ipc.md §5.1, protocol table row 12).
     let in_len = size - 0x100;
     let out_len = 0x200;
-    let result = concat(ctx, Service::Single, &[in_len], out_len);
+    let result = concat(ctx, &SINGLE, &[in_len], out_len);
     expect_error(&format!("Concat of {in_len:#x} bytes into a {out_len:#x}-byte C"), result, POINTER_BUFFER_TOO_SMALL, false)?;
-    ctx.get_info(Service::Single)?;
+    ctx.get_info(&SINGLE)?;
     Ok(format!(
         "in-data {in_len:#x} + out region {out_len:#x} > {size:#x}: the reply carried {POINTER_BUFFER_TOO_SMALL}; the session still answers"
     ))
@@ -107,7 +107,7 @@ pub fn zero_size_x<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
     // The zero-size X gets a real (non-null) address: the kernel must ignore it.
     let sizes = [0x10, 0, 0x10];
     let expected = single_mode_offsets(&sizes);
-    let (resp, inputs, output) = concat(ctx, Service::Single, &sizes, 0x40).map_err(|e| unexpected("Concat", e))?;
+    let (resp, inputs, output) = concat(ctx, &SINGLE, &sizes, 0x40).map_err(|e| unexpected("Concat", e))?;
     check_concat(&resp, &inputs, &output, &expected)?;
     Ok(format!(
         "X of {} bytes: the zero-size X reached the server with no data (reported offset none) and the third was packed at {:#x}, right after the first: it consumed nothing",

@@ -7,11 +7,11 @@ use alloc::format;
 use alloc::vec;
 
 use xcbuf_common::client::{self, Buffer};
-use xcbuf_common::protocol::EchoResponse;
+use xcbuf_common::xcbuf::EchoResponse;
 use xcbuf_common::result::kernel::OUT_OF_RESOURCE;
 
 use super::{CallError, Ctx, compare_bytes, expect_error, pattern, unexpected};
-use crate::ipc::{Ipc, Service, address_of, address_of_mut};
+use crate::ipc::{Ipc, SINGLE, address_of, address_of_mut};
 use crate::report::{Failure, Outcome};
 
 /// Echoes `len` bytes on `xcbuf` and checks the reply and the bytes in C\[0\].
@@ -21,7 +21,7 @@ fn echo<I: Ipc>(ctx: &mut Ctx<'_, I>, len: usize, seed: u8) -> Result<(), Failur
     let x = Buffer::new(address_of(&input), len);
     let c = Buffer::new(address_of_mut(&mut output), len);
     let reply = ctx
-        .call(Service::Single, |m| client::build_echo(m, x, c))
+        .call(&SINGLE, |m| client::build_echo(m, x, c))
         .map_err(|e| unexpected(&format!("Echo of {len:#x} bytes"), e))?;
     let resp: EchoResponse = reply.read().map_err(|e| unexpected("Echo", CallError::Client(e)))?;
     if resp.bytes_written as usize != len || reply.received(0).map(usize::from) != Some(len) {
@@ -39,19 +39,19 @@ pub fn echo_small<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
 }
 
 pub fn echo_exact_fit<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
-    let size = ctx.pointer_buffer_size(Service::Single)?;
+    let size = ctx.pointer_buffer_size(&SINGLE)?;
     echo(ctx, size, 2)?;
     Ok(format!("an X of exactly the pointer-buffer size ({size:#x} bytes) was accepted and echoed whole"))
 }
 
 pub fn echo_overflow<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
-    let size = ctx.pointer_buffer_size(Service::Single)?;
+    let size = ctx.pointer_buffer_size(&SINGLE)?;
     let len = size + 1;
     let input = pattern(3, len);
     let mut output = vec![0u8; len];
     let x = Buffer::new(address_of(&input), len);
     let c = Buffer::new(address_of_mut(&mut output), len);
-    let result = ctx.call(Service::Single, |m| client::build_echo(m, x, c));
+    let result = ctx.call(&SINGLE, |m| client::build_echo(m, x, c));
     expect_error(&format!("Echo of {len:#x} bytes"), result, OUT_OF_RESOURCE, true)?;
     echo(ctx, 16, 4).map_err(|f| Failure::new(format!("the next Echo on the session to work ({})", f.expected), f.got))?;
     Ok(format!(

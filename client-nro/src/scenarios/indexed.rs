@@ -8,12 +8,12 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use xcbuf_common::client::{self, Buffer};
-use xcbuf_common::protocol::{ConcatResponse, INDEXED_ENTRIES};
+use xcbuf_common::xcbuf::{ConcatResponse, INDEXED_ENTRIES};
 use xcbuf_common::result::kernel::OUT_OF_RESOURCE;
 
 use super::concat::{ConcatRun, check_concat};
 use super::{CallError, Ctx, expect_error, hex_list, pattern, unexpected};
-use crate::ipc::{Ipc, Service, address_of, address_of_mut};
+use crate::ipc::{INDEXED, Ipc, address_of, address_of_mut};
 use crate::report::{Failure, Outcome};
 
 fn concat_indexed<I: Ipc>(ctx: &mut Ctx<'_, I>, sizes: &[usize]) -> Result<ConcatRun, CallError> {
@@ -21,13 +21,13 @@ fn concat_indexed<I: Ipc>(ctx: &mut Ctx<'_, I>, sizes: &[usize]) -> Result<Conca
     let mut output = vec![0u8; 0x100];
     let xs: Vec<Buffer> = inputs.iter().map(|b| Buffer::new(address_of(b), b.len())).collect();
     let c = Buffer::new(address_of_mut(&mut output), 0x100);
-    let reply = ctx.call(Service::Indexed, |m| client::build_concat(m, &xs, c))?;
+    let reply = ctx.call(&INDEXED, |m| client::build_concat(m, &xs, c))?;
     let resp: ConcatResponse = reply.read().map_err(CallError::Client)?;
     Ok((resp, inputs, output))
 }
 
 pub fn indexed_mode<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
-    let info = ctx.get_info(Service::Indexed)?;
+    let info = ctx.get_info(&INDEXED)?;
     let entries = INDEXED_ENTRIES.len();
     if info.receive_mode as usize != 2 + entries {
         return Err(Failure::new(format!("xcbuf:i receive mode {}", 2 + entries), format!("{}", info.receive_mode)));
@@ -48,7 +48,7 @@ pub fn indexed_mode<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
     larger[entries - 1] = last.size + 1;
     let what = format!("{:#x} bytes at index {} (entry of {:#x})", last.size + 1, entries - 1, last.size);
     expect_error(&what, concat_indexed(ctx, &larger), OUT_OF_RESOURCE, true)?;
-    ctx.get_info(Service::Indexed)?;
+    ctx.get_info(&INDEXED)?;
     Ok(format!(
         "mode {}: X index 0 and 1 landed at entry offsets {}; X index {entries} (past the last entry) and {what} each gave {OUT_OF_RESOURCE}",
         info.receive_mode,

@@ -1,6 +1,6 @@
 //! The scenario suite: one function per report line, each checking real results of the
 //! kernel and the server against the rule it names (horizon-ipc.md §3.3 for packing and
-//! indices, the protocol table of `xcbuf_common::protocol` for the server's results).
+//! indices, the protocol table of `xcbuf_common::xcbuf` for the server's results).
 //!
 //! Every scenario runs through [`Ctx`], which holds one session to each service and the
 //! [`Ipc`] transport. A scenario returns what happened ([`Outcome`]); nothing is assumed.
@@ -10,10 +10,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use xcbuf_common::client::{self, ClientError, Reply};
-use xcbuf_common::protocol::{GetInfoResponse, StatsResponse};
+use xcbuf_common::xcbuf::{GetInfoResponse, StatsResponse};
 use xcbuf_common::result::ResultCode;
 
-use crate::ipc::{Handle, Ipc, Service};
+use crate::ipc::{Handle, INDEXED, Ipc, SINGLE, Service};
 use crate::report::{Failure, Outcome, Report, Sink};
 
 mod concat;
@@ -117,8 +117,8 @@ pub struct Ctx<'i, I: Ipc> {
 impl<'i, I: Ipc> Ctx<'i, I> {
     /// Opens one session to each service.
     pub fn open(ipc: &'i mut I) -> Result<Ctx<'i, I>, ResultCode> {
-        let single = ipc.connect(Service::Single)?;
-        let indexed = match ipc.connect(Service::Indexed) {
+        let single = ipc.connect(&SINGLE)?;
+        let indexed = match ipc.connect(&INDEXED) {
             Ok(h) => h,
             Err(rc) => {
                 ipc.close(single);
@@ -141,10 +141,7 @@ impl<'i, I: Ipc> Ctx<'i, I> {
 
     /// The session used for `service`.
     pub fn session(&self, service: Service) -> Handle {
-        match service {
-            Service::Single => self.single,
-            Service::Indexed => self.indexed,
-        }
+        if *service == INDEXED { self.indexed } else { self.single }
     }
 
     /// Builds a request with `build`, sends it on `session` and parses the reply.

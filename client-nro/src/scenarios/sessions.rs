@@ -11,7 +11,7 @@ use xcbuf_common::client;
 use xcbuf_common::result::kernel::SESSION_CLOSED;
 
 use super::{CallError, Ctx, unexpected};
-use crate::ipc::{Handle, Ipc, Service};
+use crate::ipc::{Handle, Ipc, SINGLE};
 use crate::report::{Failure, Outcome};
 
 /// Polls of Stats while waiting for the server to notice the closed sessions, and the
@@ -20,8 +20,8 @@ const CLOSE_POLLS: u32 = 200;
 const CLOSE_POLL_SLEEP_NS: i64 = 1_000_000;
 
 pub fn sessions<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
-    let max = ctx.get_info(Service::Single)?.max_sessions as usize;
-    let before = ctx.stats(Service::Single)?.open_sessions as usize;
+    let max = ctx.get_info(&SINGLE)?.max_sessions as usize;
+    let before = ctx.stats(&SINGLE)?.open_sessions as usize;
     if before == 0 || before > max {
         return Err(Failure::new(format!("1..={max} sessions open before"), format!("{before}")));
     }
@@ -35,7 +35,7 @@ pub fn sessions<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
     // The server notices each close on its next wait; poll until it has.
     let mut polls = 0;
     loop {
-        let open = ctx.stats(Service::Single)?.open_sessions as usize;
+        let open = ctx.stats(&SINGLE)?.open_sessions as usize;
         if open == before {
             break;
         }
@@ -46,7 +46,7 @@ pub fn sessions<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
         ctx.ipc().sleep(CLOSE_POLL_SLEEP_NS);
     }
     // A freed slot takes a new session.
-    let again = ctx.ipc().connect(Service::Single).map_err(|rc| Failure::new("a new session after closing", format!("{rc}")))?;
+    let again = ctx.ipc().connect(&SINGLE).map_err(|rc| Failure::new("a new session after closing", format!("{rc}")))?;
     let works = ctx.call_on(again, client::build_get_info);
     ctx.ipc().close(again);
     works.map_err(|e| unexpected("GetInfo on a new session after closing", e))?;
@@ -66,7 +66,7 @@ fn fill_and_overflow<I: Ipc>(
     for n in before..max {
         let h = ctx
             .ipc()
-            .connect(Service::Single)
+            .connect(&SINGLE)
             .map_err(|rc| Failure::new(format!("session {} of {max} to open", n + 1), format!("{rc}")))?;
         extra.push(h);
     }
@@ -74,7 +74,7 @@ fn fill_and_overflow<I: Ipc>(
         ctx.call_on(h, client::build_get_info).map_err(|e| unexpected("GetInfo on every session", e))?;
     }
     let full = ctx.ipc().full_port_result();
-    match ctx.ipc().connect(Service::Single) {
+    match ctx.ipc().connect(&SINGLE) {
         Err(rc) if rc == full => Ok(format!("connect returned {rc}")),
         Err(rc) => Err(Failure::new(format!("session {} refused with {full}", max + 1), format!("{rc}"))),
         Ok(h) => {

@@ -7,10 +7,10 @@ use alloc::format;
 use alloc::vec;
 
 use xcbuf_common::client::{self, Buffer};
-use xcbuf_common::protocol::SplitResponse;
+use xcbuf_common::xcbuf::SplitResponse;
 
 use super::{CallError, Ctx, compare_bytes, pattern, unexpected};
-use crate::ipc::{Ipc, Service, address_of, address_of_mut};
+use crate::ipc::{Ipc, SINGLE, address_of, address_of_mut};
 use crate::report::{Failure, Outcome};
 
 pub fn split_index_matching<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
@@ -24,7 +24,7 @@ pub fn split_index_matching<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
     let (c0_addr, c1_addr) = (base + HALF as u64, base);
     let x = Buffer::new(address_of(&input), LEN);
     let reply = ctx
-        .call(Service::Single, |m| {
+        .call(&SINGLE, |m| {
             client::build_split(m, x, AT as u32, Buffer::new(c0_addr, HALF), Buffer::new(c1_addr, HALF))
         })
         .map_err(|e| unexpected("Split", e))?;

@@ -5,31 +5,31 @@ use alloc::format;
 use alloc::vec;
 
 use xcbuf_common::client::{self, Buffer, Call};
-use xcbuf_common::protocol::{Command, StatsResponse};
+use xcbuf_common::xcbuf::{Command, StatsResponse};
 
 use super::{CallError, Ctx, pattern, unexpected};
-use crate::ipc::{Ipc, Service, address_of, address_of_mut};
+use crate::ipc::{Ipc, SINGLE, address_of, address_of_mut};
 use crate::report::{Failure, Outcome};
 
 pub fn stats<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
-    let s0 = ctx.stats(Service::Single)?;
+    let s0 = ctx.stats(&SINGLE)?;
     // Echo of 16 bytes: 16 in, 16 out.
     let echo_in = pattern(9, 16);
     let mut echo_out = [0u8; 16];
     let (x, c) = (Buffer::new(address_of(&echo_in), 16), Buffer::new(address_of_mut(&mut echo_out), 16));
-    ctx.call(Service::Single, |m| client::build_echo(m, x, c)).map_err(|e| unexpected("Echo", e))?;
+    ctx.call(&SINGLE, |m| client::build_echo(m, x, c)).map_err(|e| unexpected("Echo", e))?;
     // Concat of 0x13 + 0x20 bytes into a 0x40-byte C: 0x33 in, 0x33 out.
     let (a, b) = (pattern(10, 0x13), pattern(11, 0x20));
     let mut cat = vec![0u8; 0x40];
     let xs = [Buffer::new(address_of(&a), a.len()), Buffer::new(address_of(&b), b.len())];
     let c = Buffer::new(address_of_mut(&mut cat), cat.len());
-    ctx.call(Service::Single, |m| client::build_concat(m, &xs, c)).map_err(|e| unexpected("Concat", e))?;
+    ctx.call(&SINGLE, |m| client::build_concat(m, &xs, c)).map_err(|e| unexpected("Concat", e))?;
     // One request answered with an error.
-    match ctx.call(Service::Single, |m| client::build_request(m, &Call { command_id: 77, ..Call::new(Command::GetInfo) })) {
+    match ctx.call(&SINGLE, |m| client::build_request(m, &Call { command_id: 77, ..Call::new(Command::GetInfo) })) {
         Err(CallError::Client(client::ClientError::Service(_))) => {}
         other => return Err(Failure::new("an error reply to command 77", format!("{other:?}"))),
     }
-    let s1 = ctx.stats(Service::Single)?;
+    let s1 = ctx.stats(&SINGLE)?;
     let sent = StatsResponse { requests: 4, bytes_in: 16 + 0x33, bytes_out: 16 + 0x33, errors: 1, ..StatsResponse::default() };
     let delta = StatsResponse {
         requests: s1.requests.wrapping_sub(s0.requests),

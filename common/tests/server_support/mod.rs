@@ -5,9 +5,10 @@
 //! requests built by `xcbuf_common::client` and replies parsed by it.
 #![allow(dead_code)]
 
+use xcbuf_common::xcbuf;
 use xcbuf_common::hipc::{Message, PointerDescriptor, ReceiveListEntry, ReceiveListMode};
-use xcbuf_common::protocol::MESSAGE_BUFFER_WORDS;
-use xcbuf_common::server::{Action, Handled, Server, ServerConfig};
+use xcbuf_common::hipc::TLS_MESSAGE_BUFFER_WORDS as MESSAGE_BUFFER_WORDS;
+use xcbuf_common::sf::{Action, Handled, Server, ServerConfig};
 
 /// Kernel OutOfResource (horizon-ipc.md §8).
 pub const OUT_OF_RESOURCE: u32 = 0xce01;
@@ -144,7 +145,7 @@ pub fn deliver_reply(
 /// A server, its message buffer and pointer buffer (filled with a canary), and one
 /// client with its memory: the whole round trip of design.md "Data flow".
 pub struct Bench {
-    pub server: Server,
+    pub server: Server<xcbuf::Xcbuf>,
     pub tls: [u32; MESSAGE_BUFFER_WORDS],
     pub pointer_buffer: Vec<u8>,
     pub base: u64,
@@ -159,7 +160,7 @@ pub const CLIENT_BASE: u64 = 0x0850_0000;
 
 impl Bench {
     pub fn new(config: ServerConfig) -> Bench {
-        let server = Server::new(config).expect("valid config");
+        let server = Server::new(xcbuf::Xcbuf, config).expect("valid config");
         let mut tls = [0u32; MESSAGE_BUFFER_WORDS];
         server.prepare_receive(&mut tls).unwrap();
         Bench {

@@ -4,7 +4,7 @@
 //!
 //! - [`fuzz`]: random and mutated HIPC/CMIF messages on many sessions of both services.
 //!   Each structured case carries its expected outcome, derived from the result table of
-//!   `xcbuf_common::protocol` (server side) and horizon-ipc.md §3.3/§4 (what the kernel
+//!   `xcbuf_common::xcbuf` (server side) and horizon-ipc.md §3.3/§4 (what the kernel
 //!   refuses: the client gets the kernel's error, the server keeps serving). Bit-flipped
 //!   messages are only held to "a kernel error, a documented result, or a closed session".
 //!   After every case the server must be running and answer a fresh Echo byte for byte.
@@ -18,9 +18,8 @@
 use std::fmt::Write as _;
 
 use xcbuf_common::hipc::{PointerDescriptor, ReceiveListEntry};
-use xcbuf_common::protocol::{
-    self, INDEXED_ENTRIES, INDEXED_POINTER_BUFFER_SIZE, MAX_SESSIONS, POINTER_BUFFER_SIZE,
-};
+use xcbuf_common::sf::{ReceiveMode, ServiceIdentity};
+use xcbuf_common::xcbuf::{self, INDEXED, INDEXED_ENTRIES, MAX_SESSIONS, SINGLE};
 use xcbuf_common::result::{ResultCode, kernel};
 
 use crate::host_client::{
@@ -88,36 +87,12 @@ impl Layout {
     pub const OTHER: Layout = Layout { src: 0x1_0000, dst: DST_OFFSET + 0x8000 };
 }
 
-/// The two services of the sysmodule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
-    /// `xcbuf`: mode 2, one C entry over the whole pointer buffer.
-    Single,
-    /// `xcbuf:i`: indexed receive list ([`INDEXED_ENTRIES`]).
-    Indexed,
-}
+/// A service of the sysmodule: its identity (`xcbuf_common::xcbuf`'s [`SINGLE`] and
+/// [`INDEXED`]: name, pointer buffer, receive mode, session limit).
+pub type Service = &'static ServiceIdentity;
 
-impl Service {
-    pub const ALL: [Service; 2] = [Service::Single, Service::Indexed];
-    pub fn name(self) -> &'static str {
-        match self {
-            Service::Single => "xcbuf",
-            Service::Indexed => "xcbuf:i",
-        }
-    }
-    fn pointer_buffer_size(self) -> usize {
-        match self {
-            Service::Single => POINTER_BUFFER_SIZE,
-            Service::Indexed => INDEXED_POINTER_BUFFER_SIZE,
-        }
-    }
-    fn receive_mode(self) -> u32 {
-        match self {
-            Service::Single => protocol::RECEIVE_MODE_SINGLE,
-            Service::Indexed => protocol::RECEIVE_MODE_INDEXED,
-        }
-    }
-}
+/// Both services, in the order the sysmodule starts them.
+pub const ALL_SERVICES: [Service; 2] = [&SINGLE, &INDEXED];
 
 /// What a case must give.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,15 +156,15 @@ struct Shape {
 /// The documented server results (protocol.rs table).
 fn documented_failures() -> [ResultCode; 9] {
     [
-        protocol::INVALID_REQUEST_SIZE,
-        protocol::UNKNOWN_COMMAND_TYPE,
-        protocol::INVALID_HEADER_SIZE,
-        protocol::INVALID_IN_HEADER,
-        protocol::UNKNOWN_COMMAND_ID,
-        protocol::INVALID_CMIF_REQUEST,
-        protocol::X_OUTSIDE_POINTER_BUFFER,
-        protocol::BAD_SPLIT_POINT,
-        protocol::POINTER_BUFFER_TOO_SMALL,
+        xcbuf::INVALID_REQUEST_SIZE,
+        xcbuf::UNKNOWN_COMMAND_TYPE,
+        xcbuf::INVALID_HEADER_SIZE,
+        xcbuf::INVALID_IN_HEADER,
+        xcbuf::UNKNOWN_COMMAND_ID,
+        xcbuf::INVALID_CMIF_REQUEST,
+        xcbuf::X_OUTSIDE_POINTER_BUFFER,
+        xcbuf::BAD_SPLIT_POINT,
+        xcbuf::POINTER_BUFFER_TOO_SMALL,
     ]
 }
 
@@ -259,17 +234,17 @@ fn kernel_placement(service: Service, inputs: &[Input]) -> Result<Vec<Option<usi
             out.push(None);
             continue;
         }
-        match service {
-            Service::Single => {
+        match service.receive_mode {
+            ReceiveMode::Single => {
                 let buf = align16(key);
-                if buf + size > POINTER_BUFFER_SIZE {
+                if buf + size > service.pointer_buffer_size {
                     return Err(kernel::OUT_OF_RESOURCE);
                 }
                 key = buf + size;
                 out.push(Some(buf));
             }
-            Service::Indexed => {
-                let e = INDEXED_ENTRIES.get(usize::from(x.index)).ok_or(kernel::OUT_OF_RESOURCE)?;
+            ReceiveMode::Indexed(entries) => {
+                let e = entries.get(usize::from(x.index)).ok_or(kernel::OUT_OF_RESOURCE)?;
                 if e.size < size {
                     return Err(kernel::OUT_OF_RESOURCE);
                 }
@@ -298,37 +273,40 @@ fn predict(service: Service, s: &Shape, raw_words_full: usize) -> Expect {
         return Expect::Closed;
     }
     if ![4, 5, 6, 7].contains(&s.hipc_type) {
-        return Expect::Failure(protocol::UNKNOWN_COMMAND_TYPE);
+        return Expect::Failure(xcbuf::UNKNOWN_COMMAND_TYPE);
     }
     let raw_words = raw_words_full.saturating_sub(s.truncate);
     if raw_words * 4 < 0x10 {
-        return Expect::Failure(protocol::INVALID_REQUEST_SIZE);
+        return Expect::Failure(xcbuf::INVALID_REQUEST_SIZE);
     }
     if raw_words * 4 - 0x10 < 16 {
-        return Expect::Failure(protocol::INVALID_HEADER_SIZE);
+        return Expect::Failure(xcbuf::INVALID_HEADER_SIZE);
     }
     if s.magic != SFCI || s.version > 1 {
-        return Expect::Failure(protocol::INVALID_IN_HEADER);
+        return Expect::Failure(xcbuf::INVALID_IN_HEADER);
     }
     let control = s.hipc_type == 5 || s.hipc_type == 7;
     let command = if control {
-        if s.command != protocol::CONTROL_QUERY_POINTER_BUFFER_SIZE {
-            return Expect::Failure(protocol::UNKNOWN_COMMAND_ID);
+        if s.command != xcbuf::CONTROL_QUERY_POINTER_BUFFER_SIZE {
+            return Expect::Failure(xcbuf::UNKNOWN_COMMAND_ID);
         }
         None
     } else {
-        match protocol::Command::from_id(s.command) {
+        match xcbuf::Command::from_id(s.command) {
             Some(c) => Some(c),
-            None => return Expect::Failure(protocol::UNKNOWN_COMMAND_ID),
+            None => return Expect::Failure(xcbuf::UNKNOWN_COMMAND_ID),
         }
     };
     let x = s.inputs.len();
     let (x_ok, args, entries) = match command {
         None => (x == 0, 0, 0),
-        Some(c) => (x >= c.min_pointers() && x <= c.max_pointers(), c.in_data_size(), c.out_pointers()),
+        Some(c) => match xcbuf::COMMANDS.iter().find(|row| row.id == c.id()) {
+            Some(row) => (x >= row.in_x.0 && x <= row.in_x.1, row.in_raw, row.out_c),
+            None => return Expect::Failure(xcbuf::UNKNOWN_COMMAND_ID),
+        },
     };
     if s.b_count > 0 || s.pid || !s.copy_handles.is_empty() || !x_ok {
-        return Expect::Failure(protocol::INVALID_CMIF_REQUEST);
+        return Expect::Failure(xcbuf::INVALID_CMIF_REQUEST);
     }
     // Arguments after the header, and the size table at 32 + align2(args) bytes from the
     // raw start (§6.3); where the two readings of "fits" disagree the table does not
@@ -338,13 +316,13 @@ fn predict(service: Service, s: &Shape, raw_words_full: usize) -> Expect {
     let pad = 0; // the header offset inside raw is at most 12 bytes; see below
     let _ = pad;
     if table_end > raw_bytes {
-        return Expect::Failure(protocol::INVALID_CMIF_REQUEST);
+        return Expect::Failure(xcbuf::INVALID_CMIF_REQUEST);
     }
     if table_end + 4 > raw_words_full * 4 && s.truncate > 0 {
         // Truncated to just around the table: accept the table's failure or success.
         return Expect::Documented;
     }
-    let pbs = service.pointer_buffer_size();
+    let pbs = service.pointer_buffer_size;
     let regions: Vec<(usize, usize)> = s
         .inputs
         .iter()
@@ -368,9 +346,9 @@ fn predict(service: Service, s: &Shape, raw_words_full: usize) -> Expect {
         if size == 0 {
             return Ok(0);
         }
-        let h = head.checked_sub(usize::from(size)).ok_or(protocol::POINTER_BUFFER_TOO_SMALL)? & !15;
+        let h = head.checked_sub(usize::from(size)).ok_or(xcbuf::POINTER_BUFFER_TOO_SMALL)? & !15;
         if h < input_end {
-            return Err(protocol::POINTER_BUFFER_TOO_SMALL);
+            return Err(xcbuf::POINTER_BUFFER_TOO_SMALL);
         }
         head = h;
         Ok(usize::from(size))
@@ -378,20 +356,20 @@ fn predict(service: Service, s: &Shape, raw_words_full: usize) -> Expect {
     let u32le = |v: u32| v.to_le_bytes().to_vec();
     let (outputs, data): (Vec<Vec<u8>>, Vec<u8>) = match command {
         None => (vec![], (pbs as u16).to_le_bytes().to_vec()),
-        Some(protocol::Command::GetInfo) => {
-            let mut d = u32le(protocol::PROTOCOL_VERSION);
+        Some(xcbuf::Command::GetInfo) => {
+            let mut d = u32le(xcbuf::PROTOCOL_VERSION);
             d.extend(u32le(pbs as u32));
-            d.extend(u32le(service.receive_mode()));
+            d.extend(u32le(service.receive_mode_raw()));
             d.extend(u32le(MAX_SESSIONS as u32));
             (vec![], d)
         }
-        Some(protocol::Command::Stats) => (vec![], vec![]),
-        Some(protocol::Command::Echo) => {
+        Some(xcbuf::Command::Stats) => (vec![], vec![]),
+        Some(xcbuf::Command::Echo) => {
             let c = content(0);
             let n = c.len().min(usize::from(s.sizes[0]));
             (vec![c[..n].to_vec()], u32le(n as u32))
         }
-        Some(protocol::Command::Concat) => {
+        Some(xcbuf::Command::Concat) => {
             let cap = match carve(s.sizes[0]) {
                 Ok(c) => c,
                 Err(e) => return Expect::Failure(e),
@@ -400,11 +378,11 @@ fn predict(service: Service, s: &Shape, raw_words_full: usize) -> Expect {
             let n = all.len().min(cap);
             (vec![all[..n].to_vec()], u32le(n as u32))
         }
-        Some(protocol::Command::Split) => {
+        Some(xcbuf::Command::Split) => {
             let at = u32::from_le_bytes([s.args[0], s.args[1], s.args[2], s.args[3]]) as usize;
             let c = content(0);
             if at > c.len() {
-                return Expect::Failure(protocol::BAD_SPLIT_POINT);
+                return Expect::Failure(xcbuf::BAD_SPLIT_POINT);
             }
             let (h, t) = match (carve(s.sizes[0]), carve(s.sizes[1])) {
                 (Ok(h), Ok(t)) => (h, t),
@@ -435,8 +413,8 @@ fn predict(service: Service, s: &Shape, raw_words_full: usize) -> Expect {
 fn x_size(rng: &mut SplitMix64, service: Service) -> usize {
     match rng.below(10) {
         0 => 0,
-        1 => service.pointer_buffer_size(),
-        2 => service.pointer_buffer_size() + 1,
+        1 => service.pointer_buffer_size,
+        2 => service.pointer_buffer_size + 1,
         3 => INDEXED_ENTRIES[rng.below(3) as usize].size + rng.below(2) as usize,
         4 => rng.below(0x900) as usize,
         5 => 16 * (1 + rng.below(8) as usize),
@@ -526,7 +504,7 @@ pub fn structured_case(rng: &mut SplitMix64, service: Service, session_handles: 
         }
         4 => {
             s.hipc_type = if rng.chance(50) { 5 } else { 7 };
-            s.command = if rng.chance(50) { protocol::CONTROL_QUERY_POINTER_BUFFER_SIZE } else { rng.below(8) as u32 };
+            s.command = if rng.chance(50) { xcbuf::CONTROL_QUERY_POINTER_BUFFER_SIZE } else { rng.below(8) as u32 };
             if rng.chance(70) {
                 s.inputs.clear();
                 s.sizes.clear();
@@ -609,12 +587,12 @@ pub fn structured_case(rng: &mut SplitMix64, service: Service, session_handles: 
         }
     };
     let name = match s.hipc_type {
-        4 | 6 => protocol::Command::from_id(s.command).map_or("unknown command".into(), |c| format!("{c:?}")),
+        4 | 6 => xcbuf::Command::from_id(s.command).map_or("unknown command".into(), |c| format!("{c:?}")),
         5 | 7 => "control".into(),
         t => format!("type {t}"),
     };
     Case {
-        what: format!("{} {name} [{}]", service.name(), what.join(", ")),
+        what: format!("{} {name} [{}]", service.name, what.join(", ")),
         outputs: s.c_entries.clone(),
         payloads: s.inputs.iter().map(|x| (x.address, x.data.clone())).collect(),
         words,
@@ -841,9 +819,9 @@ pub fn fuzz(bench: &mut HostBench, iterations: u64, seed: u64) -> Result<FuzzRep
     let start = bench.server_resources();
     let mut report = FuzzReport { handles_start: start.handles, mapped_start: start.mapped, ..FuzzReport::default() };
     let mut pool = Pool { sessions: Vec::new() };
-    for service in Service::ALL {
+    for service in ALL_SERVICES {
         for _ in 0..3 {
-            let h = client.connect(bench, service.name()).map_err(|e| format!("connect {}: {e}", service.name()))?;
+            let h = client.connect(bench, service.name).map_err(|e| format!("connect {}: {e}", service.name))?;
             pool.sessions.push((service, h));
         }
     }
@@ -863,9 +841,9 @@ pub fn fuzz(bench: &mut HostBench, iterations: u64, seed: u64) -> Result<FuzzRep
             let k = rng.below(pool.sessions.len() as u64) as usize;
             let (service, h) = pool.sessions.swap_remove(k);
             let _ = client.close(bench, h);
-            match client.connect(bench, service.name()) {
+            match client.connect(bench, service.name) {
                 Ok(h) => pool.sessions.push((service, h)),
-                Err(e) => return Err(format!("reconnect {}: {e}", service.name())),
+                Err(e) => return Err(format!("reconnect {}: {e}", service.name)),
             }
         }
         let k = rng.below(pool.sessions.len() as u64) as usize;
@@ -928,7 +906,7 @@ pub fn fuzz(bench: &mut HostBench, iterations: u64, seed: u64) -> Result<FuzzRep
                     // Its own Close message (or a refused message) may have ended it.
                     Ok(a) if a.svc_result == kernel::SESSION_CLOSED && !close_mid => {
                         let _ = client.close(bench, ohandle);
-                        if let Ok(h) = client.connect(bench, oservice.name()) {
+                        if let Ok(h) = client.connect(bench, oservice.name) {
                             pool.sessions[other] = (oservice, h);
                         }
                     }
@@ -941,7 +919,7 @@ pub fn fuzz(bench: &mut HostBench, iterations: u64, seed: u64) -> Result<FuzzRep
             }
             if close_mid {
                 let _ = bench.settle();
-                let _ = client.connect(bench, oservice.name()).map(|h| pool.sessions[other] = (oservice, h));
+                let _ = client.connect(bench, oservice.name).map(|h| pool.sessions[other] = (oservice, h));
             }
             mine
         } else {
@@ -957,7 +935,7 @@ pub fn fuzz(bench: &mut HostBench, iterations: u64, seed: u64) -> Result<FuzzRep
                 // Abandon the session the hung request sits on.
                 let _ = client.close_now(bench, handle);
                 let _ = bench.settle();
-                if let Ok(h) = client.connect(bench, service.name()) {
+                if let Ok(h) = client.connect(bench, service.name) {
                     pool.sessions[k] = (service, h);
                 }
                 continue;
@@ -969,9 +947,9 @@ pub fn fuzz(bench: &mut HostBench, iterations: u64, seed: u64) -> Result<FuzzRep
                 }
                 if answer.svc_result == kernel::SESSION_CLOSED {
                     let _ = client.close(bench, handle);
-                    match client.connect(bench, service.name()) {
+                    match client.connect(bench, service.name) {
                         Ok(h) => pool.sessions[k] = (service, h),
-                        Err(e) => return Err(format!("reconnect {}: {e}", service.name())),
+                        Err(e) => return Err(format!("reconnect {}: {e}", service.name)),
                     }
                 }
             }
@@ -1071,8 +1049,8 @@ pub fn churn(bench: &mut HostBench, total: u64, seed: u64) -> Result<ChurnReport
         ..ChurnReport::default()
     };
     for i in 0..total {
-        let service = Service::ALL[(i % 2) as usize];
-        let h = client.connect(bench, service.name()).map_err(|e| format!("connect #{i} {}: {e}", service.name()))?;
+        let service = ALL_SERVICES[(i % 2) as usize];
+        let h = client.connect(bench, service.name).map_err(|e| format!("connect #{i} {}: {e}", service.name))?;
         r.sessions_opened += 1;
         if i % 97 == 0 {
             if let Err(e) = probe_echo(&mut rng, &mut client, bench, h) {
@@ -1081,23 +1059,23 @@ pub fn churn(bench: &mut HostBench, total: u64, seed: u64) -> Result<ChurnReport
         }
         client.close(bench, h).map_err(|e| format!("close #{i}: {e}"))?;
     }
-    for service in Service::ALL {
+    for service in ALL_SERVICES {
         let mut open = Vec::new();
         for _ in 0..MAX_SESSIONS {
-            open.push(client.connect(bench, service.name()).map_err(|e| format!("fill {}: {e}", service.name()))?);
+            open.push(client.connect(bench, service.name).map_err(|e| format!("fill {}: {e}", service.name))?);
         }
         let mut extra = Vec::new();
         for _ in 0..3 {
-            match client.connect(bench, service.name()) {
+            match client.connect(bench, service.name) {
                 Err(e) if e == kernel::OUT_OF_SESSIONS => r.over_limit_refused += 1,
-                Err(e) => r.problems.push(format!("{} over the limit: connect gave {e}", service.name())),
+                Err(e) => r.problems.push(format!("{} over the limit: connect gave {e}", service.name)),
                 Ok(h) => {
                     let mut msg = [0u32; MESSAGE_WORDS];
                     let _ = xcbuf_common::client::build_get_info(&mut msg);
                     match client.send(bench, h, &msg) {
                         Ok(a) if a.svc_result == kernel::SESSION_CLOSED => r.over_limit_closed += 1,
-                        Ok(a) => r.problems.push(format!("{} over the limit: served (svc {})", service.name(), a.svc_result)),
-                        Err(e) => r.problems.push(format!("{} over the limit: {e}", service.name())),
+                        Ok(a) => r.problems.push(format!("{} over the limit: served (svc {})", service.name, a.svc_result)),
+                        Err(e) => r.problems.push(format!("{} over the limit: {e}", service.name)),
                     }
                     extra.push(h);
                 }
@@ -1105,10 +1083,10 @@ pub fn churn(bench: &mut HostBench, total: u64, seed: u64) -> Result<ChurnReport
         }
         for &h in &open {
             if let Err(e) = probe_echo(&mut rng, &mut client, bench, h) {
-                r.problems.push(format!("{} at the limit: {e:?}", service.name()));
+                r.problems.push(format!("{} at the limit: {e:?}", service.name));
             }
         }
-        if service == Service::Single {
+        if *service == SINGLE {
             if let Some(&h) = open.first() {
                 r.open_sessions_end = stats_open_sessions(&mut client, bench, h);
             }
@@ -1132,7 +1110,7 @@ pub fn stats_open_sessions(client: &mut HostClient, bench: &mut HostBench, sessi
     xcbuf_common::client::build_stats(&mut msg).ok()?;
     let a = client.send(bench, session, &msg).ok()?;
     let reply = xcbuf_common::client::parse_reply(&a.words).ok()?;
-    reply.read::<protocol::StatsResponse>().ok().map(|s| s.open_sessions)
+    reply.read::<xcbuf::StatsResponse>().ok().map(|s| s.open_sessions)
 }
 
 /// What [`isolation`] saw.
@@ -1155,10 +1133,10 @@ pub fn isolation(bench: &mut HostBench, rounds: u64, seed: u64) -> Result<Isolat
     let mut r = IsolationReport::default();
     use xcbuf_common::client::{self as c, Buffer};
     for round in 0..rounds {
-        let service = Service::ALL[(round % 2) as usize];
-        let pbs = service.pointer_buffer_size();
-        let sa = a.connect(bench, service.name()).map_err(|e| format!("A connect: {e}"))?;
-        let sb = b.connect(bench, service.name()).map_err(|e| format!("B connect: {e}"))?;
+        let service = ALL_SERVICES[(round % 2) as usize];
+        let pbs = service.pointer_buffer_size;
+        let sa = a.connect(bench, service.name).map_err(|e| format!("A connect: {e}"))?;
+        let sb = b.connect(bench, service.name).map_err(|e| format!("B connect: {e}"))?;
         // A: fill as much of the pointer buffer as its X may with a secret pattern
         // (0x5E, never the canary or B's bytes).
         let secret = vec![0x5Eu8; 0x200];

@@ -147,7 +147,7 @@ impl HostBench {
             }
             setup.symbols = Some(symbols);
         }
-        let bench = HostBench::start(setup, config, &["xcbuf", "xcbuf:i"])?;
+        let bench = HostBench::start(setup, config, &xcbuf_common::xcbuf::SERVICES.map(|s| s.name))?;
         if let Some(path) = &elf {
             crate::heap_stats::read(&bench.kernel.processes[bench.server]).map_err(|e| format!("{}: {e}", path.display()))?;
         }

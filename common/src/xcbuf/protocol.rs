@@ -7,8 +7,8 @@
 //!
 //! | name | constant | receive list (horizon-ipc.md §1.2) | pointer buffer |
 //! |---|---|---|---|
-//! | `xcbuf` | [`SERVICE_NAME`] | mode 2, one C entry covering the whole buffer | [`POINTER_BUFFER_SIZE`] |
-//! | `xcbuf:i` | [`SERVICE_NAME_INDEXED`] | mode 2 + [`INDEXED_ENTRIES`]`.len()`, entry *k* takes X index *k* | [`INDEXED_POINTER_BUFFER_SIZE`] |
+//! | `xcbuf` | [`SINGLE`] | mode 2, one C entry covering the whole buffer | [`POINTER_BUFFER_SIZE`] |
+//! | `xcbuf:i` | [`INDEXED`] | mode 2 + [`INDEXED_ENTRIES`]`.len()`, entry *k* takes X index *k* | [`INDEXED_POINTER_BUFFER_SIZE`] |
 //!
 //! Both answer the same commands. The receive list is armed in the *thread's* message
 //! buffer before the kernel knows which session it will receive from, so one
@@ -21,13 +21,11 @@
 //!
 //! # Commands (CMIF, HIPC type 4; design.md "Protocol of the service")
 //!
-//! | id | name | X in | C out (size table) | raw in | raw out |
-//! |---|---|---|---|---|---|
-//! | 0 | GetInfo | 0 | 0 | - | [`GetInfoResponse`] |
-//! | 1 | Echo | 1 | 1 | - | [`EchoResponse`] |
-//! | 2 | Concat | 1..=[`MAX_CONCAT_POINTERS`] | 1 | - | [`ConcatResponse`] |
-//! | 3 | Split | 1 | 2 | [`SplitRequest`] | [`SplitResponse`] |
-//! | 4 | Stats | 0 | 0 | - | [`StatsResponse`] |
+//! Each command is declared once, as a row of [`super::commands::COMMANDS`] (its id, X
+//! in, C out with a size-table entry each, raw in, raw out, reply X) next to its handler:
+//! GetInfo (0, [`GetInfoResponse`]), Echo (1, [`EchoResponse`]), Concat (2, 1 to
+//! [`MAX_CONCAT_POINTERS`] X, [`ConcatResponse`]), Split (3, [`SplitRequest`] in, two
+//! out-pointers, [`SplitResponse`]) and Stats (4, [`StatsResponse`]).
 //!
 //! Control (HIPC type 5) command 3 ([`CONTROL_QUERY_POINTER_BUFFER_SIZE`]) answers the
 //! pointer-buffer size as a `u16` (horizon-ipc.md §5.2).
@@ -49,7 +47,7 @@
 //! | # | condition | result |
 //! |---|---|---|
 //! | 1 | the message, its receive list included as the client's header describes it, does not fit the 0x100-byte message buffer, or a non-zero receive-list offset lies inside its raw data | [`INVALID_REQUEST_SIZE`] 0x3240b |
-//! | 2 | HIPC type 2 (Close) | no reply: the session is closed ([`crate::server::Action::CloseSession`]) |
+//! | 2 | HIPC type 2 (Close) | no reply: the session is closed ([`crate::sf::Action::CloseSession`]) |
 //! | 3 | HIPC type other than 2, 4, 5, 6, 7 (6 and 7, the WithContext forms, are served as 4 and 5) | [`UNKNOWN_COMMAND_TYPE`] 0x3260b |
 //! | 4 | raw data shorter than 0x10 bytes | [`INVALID_REQUEST_SIZE`] 0x3240b |
 //! | 5 | CMIF view (raw size − 0x10) shorter than the 16-byte SFCI header | [`INVALID_HEADER_SIZE`] 0x1940a |
@@ -63,7 +61,7 @@
 //!
 //! Checks 1 and 3–6 are the codec's ([`crate::cmif::parse_request`]). Copy handles a
 //! request carries are handed back to the transport to close
-//! ([`crate::server::StrayHandles`]), whatever the result.
+//! ([`crate::sf::StrayHandles`]), whatever the result.
 //!
 //! A request that passes all checks is answered with result 0.
 #![forbid(unsafe_code)]
@@ -77,26 +75,46 @@ use core::mem::{offset_of, size_of};
 use static_assertions::{const_assert, const_assert_eq};
 
 use crate::result::{self, ResultCode};
+use crate::sf::raw::le;
+use crate::sf::{ReceiveMode, ServiceIdentity};
+
+// What the framework defines and the protocol uses, under the protocol's names.
+pub use crate::hipc::{TLS_MESSAGE_BUFFER_SIZE as MESSAGE_BUFFER_SIZE, TLS_MESSAGE_BUFFER_WORDS as MESSAGE_BUFFER_WORDS};
+pub use crate::sf::{
+    CONTROL_QUERY_POINTER_BUFFER_SIZE, EntryLayout, MAX_SESSIONS, OUT_OF_SESSIONS, POINTER_BUFFER_TOO_SMALL,
+    QueryPointerBufferSizeResponse, RECEIVE_LIST_OFFSET, RawData, X_OUTSIDE_POINTER_BUFFER, reply_raw_words,
+    reply_words,
+};
 
 // ---------------------------------------------------------------------------------------
-// Names, ids, limits
+// Services, ids, limits
 // ---------------------------------------------------------------------------------------
 
-/// `sm:` name of the single-buffer service (runtime-abi.md: 8 bytes, zero-padded).
-pub const SERVICE_NAME: [u8; 8] = *b"xcbuf\0\0\0";
-/// `sm:` name of the indexed-receive-list service.
-pub const SERVICE_NAME_INDEXED: [u8; 8] = *b"xcbuf:i\0";
+/// `xcbuf`: single-buffer receive list (mode 2) over [`POINTER_BUFFER_SIZE`] bytes.
+pub const SINGLE: ServiceIdentity = ServiceIdentity {
+    name: "xcbuf",
+    pointer_buffer_size: POINTER_BUFFER_SIZE,
+    receive_mode: ReceiveMode::Single,
+    max_sessions: MAX_SESSIONS,
+};
 
-/// An 8-byte `sm:` service name as the `u64` that `sm:` compares (little-endian bytes,
-/// runtime-abi.md "sm:").
-pub const fn service_name_u64(name: [u8; 8]) -> u64 {
-    u64::from_le_bytes(name)
-}
+/// `xcbuf:i`: indexed receive list (mode 2 + n) of [`INDEXED_ENTRIES`] inside
+/// [`INDEXED_POINTER_BUFFER_SIZE`] bytes.
+pub const INDEXED: ServiceIdentity = ServiceIdentity {
+    name: "xcbuf:i",
+    pointer_buffer_size: INDEXED_POINTER_BUFFER_SIZE,
+    receive_mode: ReceiveMode::Indexed(&INDEXED_ENTRIES),
+    max_sessions: MAX_SESSIONS,
+};
+
+/// Both services, in the order the sysmodule registers and starts them.
+pub const SERVICES: [ServiceIdentity; 2] = [SINGLE, INDEXED];
 
 /// Version reported by [`GetInfoResponse::version`]. Bump on any wire change.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// CMIF command ids of HIPC type 4 requests.
+/// CMIF command ids of HIPC type 4 requests (what a client sends; the server's rows are
+/// [`super::commands::COMMANDS`]).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u32)]
 pub enum Command {
@@ -133,66 +151,7 @@ impl Command {
     pub const fn id(self) -> u32 {
         self as u32
     }
-
-    /// Smallest number of X descriptors the command takes.
-    pub const fn min_pointers(self) -> usize {
-        match self {
-            Command::GetInfo | Command::Stats => 0,
-            Command::Echo | Command::Concat | Command::Split => 1,
-        }
-    }
-
-    /// Largest number of X descriptors the command takes.
-    pub const fn max_pointers(self) -> usize {
-        match self {
-            Command::GetInfo | Command::Stats => 0,
-            Command::Echo | Command::Split => 1,
-            Command::Concat => MAX_CONCAT_POINTERS,
-        }
-    }
-
-    /// Number of out-pointers (C descriptors, size-table entries).
-    pub const fn out_pointers(self) -> usize {
-        match self {
-            Command::GetInfo | Command::Stats => 0,
-            Command::Echo | Command::Concat => 1,
-            Command::Split => 2,
-        }
-    }
-
-    /// Bytes of raw in-data after the SFCI header (before the size table).
-    pub const fn in_data_size(self) -> usize {
-        match self {
-            Command::Split => SplitRequest::SIZE,
-            _ => 0,
-        }
-    }
-
-    /// Bytes of raw out-data after the SFCO header, on success.
-    pub const fn out_data_size(self) -> usize {
-        match self {
-            Command::GetInfo => GetInfoResponse::SIZE,
-            Command::Echo => EchoResponse::SIZE,
-            Command::Concat => ConcatResponse::SIZE,
-            Command::Split => SplitResponse::SIZE,
-            Command::Stats => StatsResponse::SIZE,
-        }
-    }
-
-    /// Number of X descriptors in a successful reply (one per out-pointer).
-    pub const fn reply_pointers(self) -> usize {
-        self.out_pointers()
-    }
 }
-
-/// CMIF Control (HIPC type 5) command 3: QueryPointerBufferSize, answers a `u16`
-/// (horizon-ipc.md §5.2).
-pub const CONTROL_QUERY_POINTER_BUFFER_SIZE: u32 = 3;
-/// Bytes of the QueryPointerBufferSize out-data (a `u16`).
-pub const QUERY_POINTER_BUFFER_SIZE_OUT_SIZE: usize = 2;
-
-/// Sessions each service accepts at once (per service; see the module doc).
-pub const MAX_SESSIONS: usize = 16;
 
 /// Most X descriptors a Concat request may carry.
 pub const MAX_CONCAT_POINTERS: usize = 8;
@@ -205,21 +164,6 @@ pub const POINTER_BUFFER_SIZE: usize = 0x800;
 /// is room for out regions.
 pub const INDEXED_POINTER_BUFFER_SIZE: usize = 0x800;
 
-/// Receive-list mode of `xcbuf` (ToSingleBuffer, horizon-ipc.md §1.2).
-pub const RECEIVE_MODE_SINGLE: u32 = 2;
-
-/// Receive-list mode of `xcbuf:i`: `2 + number of entries` (horizon-ipc.md §1.2).
-pub const RECEIVE_MODE_INDEXED: u32 = 2 + INDEXED_ENTRIES.len() as u32;
-
-/// One C entry of an indexed receive list, as a region of the pointer buffer.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct EntryLayout {
-    /// Offset of the entry inside the pointer buffer.
-    pub offset: usize,
-    /// Size of the entry (the C descriptor's 16-bit size).
-    pub size: usize,
-}
-
 /// The C entries `xcbuf:i` arms, in index order. The kernel puts an X of index *k* at
 /// the start of entry *k* when it fits (horizon-ipc.md §3.3, mode n ≥ 3). Chosen so a
 /// client can see both indexed-mode failures (0xce01): index 3 or above is past the last
@@ -230,69 +174,23 @@ pub const INDEXED_ENTRIES: [EntryLayout; 3] = [
     EntryLayout { offset: 0x300, size: 0x40 },
 ];
 
-/// Fixed `ReceiveListOffset` (in words) at which the server arms its receive list, in
-/// the receive-only message and in every reply. It must be at or past the end of the
-/// raw data of every reply and leave room for the entries inside the 0x100-byte message
-/// buffer: `offset*4 + 8*entries <= 0x100` (emulator-bench.md "Receive list at a
-/// non-zero offset"). The largest reply (Stats) ends at word [`LARGEST_REPLY_WORDS`].
-pub const RECEIVE_LIST_OFFSET: usize = 32;
-
-/// Bytes of the TLS message buffer (horizon-ipc.md §1.1).
-pub const MESSAGE_BUFFER_SIZE: usize = 0x100;
-
-/// Words of the TLS message buffer.
-pub const MESSAGE_BUFFER_WORDS: usize = MESSAGE_BUFFER_SIZE / 4;
-
-/// Most entries an indexed receive list can have (horizon-ipc.md §1.2: `CountMax = 13`).
-pub const MAX_RECEIVE_LIST_ENTRIES: usize = 13;
-
-/// Raw words of a CMIF reply with `out_data` bytes after the SFCO header:
-/// `(AlignUp(out_data + 16, 4) + 0x10) / 4` (horizon-ipc.md §6.3, STR-SER
-/// `PrepareForReply`).
-pub const fn reply_raw_words(out_data: usize) -> usize {
-    ((out_data + 16).div_ceil(4) * 4 + 0x10) / 4
-}
-
-/// Words a reply occupies: 2 header words, 2 per X, then the raw data.
-pub const fn reply_words(pointers: usize, out_data: usize) -> usize {
-    2 + 2 * pointers + reply_raw_words(out_data)
-}
-
-const fn max(a: usize, b: usize) -> usize {
-    if a > b { a } else { b }
-}
-
-/// Words of the longest reply the server writes (over every command, the control
-/// command and the error reply).
-pub const LARGEST_REPLY_WORDS: usize = {
-    let mut largest = reply_words(0, 0); // error reply: SFCO only
-    largest = max(largest, reply_words(0, QUERY_POINTER_BUFFER_SIZE_OUT_SIZE));
-    let mut id = 0;
-    while let Some(c) = Command::from_id(id) {
-        largest = max(largest, reply_words(c.reply_pointers(), c.out_data_size()));
-        id += 1;
-    }
-    largest
-};
-
-// The one-svc-per-request rule (emulator-bench.md §2): every reply ends at or before the
-// receive list, and the list fits the message buffer even with 13 entries.
-const_assert!(LARGEST_REPLY_WORDS <= RECEIVE_LIST_OFFSET);
-const_assert!(RECEIVE_LIST_OFFSET * 4 + 8 * MAX_RECEIVE_LIST_ENTRIES <= MESSAGE_BUFFER_SIZE);
-// ReceiveListOffset is an 11-bit field (horizon-ipc.md §1.2).
-const_assert!(RECEIVE_LIST_OFFSET < (1 << 11));
+// sm names are 1 to 8 bytes (runtime-abi.md "sm:").
+const_assert!(!SINGLE.name.is_empty() && SINGLE.name.len() <= 8);
+const_assert!(!INDEXED.name.is_empty() && INDEXED.name.len() <= 8);
 // Sizes travel as u16 (QueryPointerBufferSize, C entry sizes).
 const_assert!(POINTER_BUFFER_SIZE <= 0xFFFF);
 const_assert!(INDEXED_POINTER_BUFFER_SIZE <= 0xFFFF);
-const_assert!(INDEXED_ENTRIES.len() <= MAX_RECEIVE_LIST_ENTRIES);
+const_assert!(INDEXED_ENTRIES.len() <= crate::hipc::RECEIVE_LIST_ENTRY_COUNT_MAX as usize);
 const_assert!(!INDEXED_ENTRIES.is_empty());
 // The entries lie inside the indexed pointer buffer, in order, without overlap.
 const_assert!(INDEXED_ENTRIES[0].offset == 0);
 const_assert!(INDEXED_ENTRIES[1].offset == INDEXED_ENTRIES[0].offset + INDEXED_ENTRIES[0].size);
 const_assert!(INDEXED_ENTRIES[2].offset == INDEXED_ENTRIES[1].offset + INDEXED_ENTRIES[1].size);
 const_assert!(INDEXED_ENTRIES[2].offset + INDEXED_ENTRIES[2].size <= INDEXED_POINTER_BUFFER_SIZE);
-// 16 sessions + 1 port per wait, at most 0x40 handles (horizon-ipc.md §7).
-const_assert!(MAX_SESSIONS < 0x40);
+// Each service's session limit is within the framework's table, and fits an i32 (sm's
+// RegisterService, svcCreatePort).
+const_assert!(SINGLE.max_sessions >= 1 && SINGLE.max_sessions <= MAX_SESSIONS);
+const_assert!(INDEXED.max_sessions >= 1 && INDEXED.max_sessions <= MAX_SESSIONS);
 
 // ---------------------------------------------------------------------------------------
 // Result codes the server replies (see the table in the module doc)
@@ -310,70 +208,15 @@ pub const INVALID_HEADER_SIZE: ResultCode = result::cmif::INVALID_HEADER_SIZE;
 pub const INVALID_IN_HEADER: ResultCode = result::cmif::INVALID_IN_HEADER;
 /// Unknown command id (0x1ba0a).
 pub const UNKNOWN_COMMAND_ID: ResultCode = result::cmif::UNKNOWN_COMMAND_ID;
-/// An X descriptor that does not lie inside the pointer buffer (xcbuf 427/9, 0x13ab).
-pub const X_OUTSIDE_POINTER_BUFFER: ResultCode = result::xcbuf::MALFORMED_MESSAGE;
 /// Split's `at` is past the end of X\[0\] (xcbuf 427/5, 0xbab).
 pub const BAD_SPLIT_POINT: ResultCode = result::xcbuf::BAD_SPLIT_POINT;
-/// In-data plus out regions do not fit the pointer buffer (0x11a0b).
-pub const POINTER_BUFFER_TOO_SMALL: ResultCode = result::hipc::POINTER_BUFFER_TOO_SMALL;
-/// No free session slot (kernel OutOfSessions, 0xe01); returned by
-/// `Server::open_session`, never replied.
-pub const OUT_OF_SESSIONS: ResultCode = result::kernel::OUT_OF_SESSIONS;
+// X_OUTSIDE_POINTER_BUFFER (row 10) and POINTER_BUFFER_TOO_SMALL (row 12) are the
+// framework's (re-exported above), as is OUT_OF_SESSIONS (returned by
+// `Server::open_session`, never replied).
 
 // ---------------------------------------------------------------------------------------
 // Raw structs
 // ---------------------------------------------------------------------------------------
-
-/// A fixed-size raw-data struct of the protocol, little-endian on the wire.
-///
-/// `write_to`/`read_from` work on byte slices without `unsafe`; a slice shorter than
-/// [`RawData::SIZE`] gives [`result::xcbuf::RAW_DATA_TOO_SHORT`].
-pub trait RawData: Sized {
-    /// Bytes on the wire (equals `size_of::<Self>()`, asserted at compile time).
-    const SIZE: usize;
-    /// Writes the struct to the first `SIZE` bytes of `out`.
-    fn write_to(&self, out: &mut [u8]) -> Result<(), ResultCode>;
-    /// Reads the struct from the first `SIZE` bytes of `bytes`.
-    fn read_from(bytes: &[u8]) -> Result<Self, ResultCode>;
-}
-
-/// Little-endian field access on byte slices, without indexing.
-mod le {
-    use crate::result::{self, ResultCode};
-
-    const SHORT: ResultCode = result::xcbuf::RAW_DATA_TOO_SHORT;
-
-    fn field<const N: usize>(bytes: &[u8], at: usize) -> Result<[u8; N], ResultCode> {
-        let end = at.checked_add(N).ok_or(SHORT)?;
-        let slice = bytes.get(at..end).ok_or(SHORT)?;
-        <[u8; N]>::try_from(slice).map_err(|_| SHORT)
-    }
-
-    fn put<const N: usize>(out: &mut [u8], at: usize, value: [u8; N]) -> Result<(), ResultCode> {
-        let end = at.checked_add(N).ok_or(SHORT)?;
-        out.get_mut(at..end).ok_or(SHORT)?.copy_from_slice(&value);
-        Ok(())
-    }
-
-    pub fn u16(bytes: &[u8], at: usize) -> Result<u16, ResultCode> {
-        field::<2>(bytes, at).map(u16::from_le_bytes)
-    }
-    pub fn u32(bytes: &[u8], at: usize) -> Result<u32, ResultCode> {
-        field::<4>(bytes, at).map(u32::from_le_bytes)
-    }
-    pub fn u64(bytes: &[u8], at: usize) -> Result<u64, ResultCode> {
-        field::<8>(bytes, at).map(u64::from_le_bytes)
-    }
-    pub fn put_u16(out: &mut [u8], at: usize, v: u16) -> Result<(), ResultCode> {
-        put(out, at, v.to_le_bytes())
-    }
-    pub fn put_u32(out: &mut [u8], at: usize, v: u32) -> Result<(), ResultCode> {
-        put(out, at, v.to_le_bytes())
-    }
-    pub fn put_u64(out: &mut [u8], at: usize, v: u64) -> Result<(), ResultCode> {
-        put(out, at, v.to_le_bytes())
-    }
-}
 
 /// Out-data of GetInfo (command 0).
 #[repr(C)]
@@ -581,37 +424,5 @@ impl RawData for StatsResponse {
             pointer_buffer_high_water: le::u32(b, offset_of!(Self, pointer_buffer_high_water))?,
             reserved: le::u32(b, offset_of!(Self, reserved))?,
         })
-    }
-}
-
-/// Out-data of QueryPointerBufferSize (control command 3): the size as a `u16`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct QueryPointerBufferSizeResponse {
-    /// Bytes of the pointer buffer.
-    pub size: u16,
-}
-
-impl RawData for QueryPointerBufferSizeResponse {
-    const SIZE: usize = QUERY_POINTER_BUFFER_SIZE_OUT_SIZE;
-    fn write_to(&self, out: &mut [u8]) -> Result<(), ResultCode> {
-        le::put_u16(out, 0, self.size)
-    }
-    fn read_from(b: &[u8]) -> Result<Self, ResultCode> {
-        Ok(Self { size: le::u16(b, 0)? })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn largest_reply_is_stats_and_ends_before_the_receive_list() {
-        // Stats: 48 bytes out + 16 SFCO = 64, +16 padding = 80 bytes = 20 raw words,
-        // 2 header words, no X: 22 words.
-        assert_eq!(reply_raw_words(StatsResponse::SIZE), 20);
-        assert_eq!(LARGEST_REPLY_WORDS, 22);
-        // QueryPointerBufferSize reply: 9 raw words (horizon-ipc.md §5.2).
-        assert_eq!(reply_raw_words(2), 9);
     }
 }

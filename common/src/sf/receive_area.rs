@@ -5,8 +5,9 @@
 //! one `svcReplyAndReceive` both replies and receives the next request: the kernel reads
 //! the reply, then reads the same buffer's header as the receive descriptor
 //! (emulator-bench.md "Receive list at a non-zero offset"). The offset lies at or after
-//! the end of every reply's raw data and `offset*4 + 8*entries <= 0x100` (asserted in
-//! [`crate::protocol`]).
+//! the end of every reply's raw data (checked per command table,
+//! [`super::command::table_fits`]) and `offset*4 + 8*entries <= 0x100` (asserted in
+//! [`super`]).
 //!
 //! Two modes (`horizon-ipc.md` §1.2, §3.3):
 //! - **single** (mode 2): one entry covering the whole pointer buffer; the kernel packs
@@ -21,12 +22,18 @@ use crate::hipc::{
     HipcError, MessageBuilder, MessageHeader, RECEIVE_LIST_ENTRY_COUNT_MAX, RECEIVE_LIST_SIZE_MAX,
     ReceiveListEntry, ReceiveListMode, ADDRESS_MAX,
 };
-use crate::protocol::{
-    EntryLayout, INDEXED_ENTRIES, INDEXED_POINTER_BUFFER_SIZE, POINTER_BUFFER_SIZE,
-    RECEIVE_LIST_OFFSET,
-};
 
+use super::RECEIVE_LIST_OFFSET;
 use super::pointer_buffer::PointerBufferRange;
+
+/// One C entry of an indexed receive list, as a region of the pointer buffer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct EntryLayout {
+    /// Offset of the entry inside the pointer buffer.
+    pub offset: usize,
+    /// Size of the entry (the C descriptor's 16-bit size).
+    pub size: usize,
+}
 
 /// How the pointer buffer is offered to the kernel.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -35,6 +42,18 @@ pub enum ReceiveMode {
     Single,
     /// Mode 2 + n: n C entries, each a region of the pointer buffer (1..=13 entries).
     Indexed(&'static [EntryLayout]),
+}
+
+impl ReceiveMode {
+    /// The raw receive-list mode (horizon-ipc.md §1.2): 2 for single, 2 + entries for
+    /// indexed.
+    pub const fn raw(&self) -> u32 {
+        match self {
+            ReceiveMode::Single => 2,
+            // validate() bounds the count to 1..=13.
+            ReceiveMode::Indexed(entries) => 2 + entries.len() as u32,
+        }
+    }
 }
 
 /// The pointer buffer as the server announces it: guest address, size and mode.
@@ -80,21 +99,6 @@ impl fmt::Display for ReceiveAreaError {
 }
 
 impl ReceiveArea {
-    /// The `xcbuf` layout: single mode over [`POINTER_BUFFER_SIZE`] bytes at `guest_addr`.
-    pub const fn xcbuf(guest_addr: u64) -> ReceiveArea {
-        ReceiveArea { guest_addr, size: POINTER_BUFFER_SIZE, mode: ReceiveMode::Single }
-    }
-
-    /// The `xcbuf:i` layout: [`INDEXED_ENTRIES`] over [`INDEXED_POINTER_BUFFER_SIZE`]
-    /// bytes at `guest_addr`.
-    pub const fn xcbuf_indexed(guest_addr: u64) -> ReceiveArea {
-        ReceiveArea {
-            guest_addr,
-            size: INDEXED_POINTER_BUFFER_SIZE,
-            mode: ReceiveMode::Indexed(&INDEXED_ENTRIES),
-        }
-    }
-
     /// Checks the area can be described by C entries; returns its guest range.
     pub fn validate(&self) -> Result<PointerBufferRange, ReceiveAreaError> {
         let range = PointerBufferRange::new(self.guest_addr, self.size)
@@ -139,14 +143,6 @@ impl ReceiveArea {
         }
     }
 
-    /// The raw mode value reported by GetInfo: 2, or 2 + entries.
-    pub fn receive_mode_raw(&self) -> u32 {
-        match self.mode {
-            ReceiveMode::Single => 2,
-            ReceiveMode::Indexed(entries) => u32::try_from(entries.len()).unwrap_or(u32::MAX).saturating_add(2),
-        }
-    }
-
     /// Number of C entries.
     pub fn entry_count(&self) -> usize {
         match self.mode {
@@ -188,7 +184,7 @@ impl ReceiveArea {
     /// Word 1 fields shared by the receive-only message and every reply: this area's
     /// mode at [`RECEIVE_LIST_OFFSET`].
     pub fn receive_list_offset(&self) -> u16 {
-        // const_assert in protocol: the offset fits 11 bits.
+        // const_assert in sf: the offset fits 11 bits.
         u16::try_from(RECEIVE_LIST_OFFSET).unwrap_or(u16::MAX)
     }
 }

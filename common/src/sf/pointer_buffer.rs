@@ -15,8 +15,9 @@
 #![forbid(unsafe_code)]
 
 use crate::hipc::POINTER_TRANSFER_BUFFER_ALIGNMENT;
-use crate::protocol::{POINTER_BUFFER_TOO_SMALL, X_OUTSIDE_POINTER_BUFFER};
 use crate::result::ResultCode;
+
+use super::{POINTER_BUFFER_TOO_SMALL, X_OUTSIDE_POINTER_BUFFER};
 
 /// A byte range of the pointer buffer: `offset..offset + len` in the server's slice,
 /// `guest_addr..guest_addr + len` for the kernel.

@@ -1,0 +1,474 @@
+//! Commands as data: a service declares each command once, as a [`CommandMeta`] row of
+//! its table ([`super::ServiceHandler::COMMANDS`]), and writes one handler function per
+//! row. The row drives every check [`super::Server::handle`] makes before the handler
+//! runs, the way libstratosphere's per-command metadata does
+//! (`libraries/libstratosphere/include/stratosphere/sf/impl/sf_impl_command_serialization.hpp`:
+//! `CommandMetaInfo` counts the in/out pointer buffers and sizes the raw data from the
+//! method's signature, `HipcCommandProcessor::PrepareForProcess` rejects a request whose
+//! descriptor counts or raw size do not match with InvalidCmifRequest, and
+//! `ProcessBufferImpl` carves each out-pointer from the top of the pointer buffer). Here
+//! the row is written by hand instead of derived from a C++ signature: it is what such a
+//! macro would generate.
+//!
+//! The framework's limits over a table ([`max_in_x`], [`max_out_c`], [`max_reply_x`],
+//! [`max_in_raw`], [`max_out_raw`], [`largest_reply_words`]) are computed from the rows;
+//! [`table_fits`] checks them against what one message can carry and
+//! [`super::Server::new`] refuses to compile with a table that does not fit.
+//!
+//! A handler sees the request through a [`Call`]:
+//! - in-pointers ([`InPointer`]): each X located inside the pointer buffer, with its bytes;
+//! - out-pointers ([`OutPointer`]): C entry *k*'s size-table size, carved from the top of
+//!   the pointer buffer when the handler asks for it ([`Call::out_pointer`]), so a check
+//!   the handler makes first (xcbuf's split point) comes before the carve's own failure;
+//! - raw in ([`Call::in_raw`]) and raw out ([`Call::set_out_raw`]), typed by [`RawData`];
+//! - the reply's X descriptors ([`Call::reply_out`], [`Call::reply_in_place`]), in the
+//!   order the handler pushes them;
+//! - what the server reports of itself ([`Call::status`]).
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
+)]
+
+use crate::cmif;
+use crate::hipc::{DESCRIPTOR_COUNT_MAX, PointerDescriptor, RECEIVE_LIST_ENTRY_COUNT_MAX, TLS_MESSAGE_BUFFER_SIZE};
+use crate::result::{self, ResultCode};
+
+use super::pointer_buffer::{Carver, PointerBufferRange, Region};
+use super::raw::{QueryPointerBufferSizeResponse, RawData};
+use super::{RECEIVE_LIST_OFFSET, ServerCounters, X_OUTSIDE_POINTER_BUFFER, reply_raw_words, reply_words};
+
+/// A request the handler or its row got wrong (a handler asking for an out-pointer its
+/// row does not declare, a raw struct larger than the row's size...), and descriptor
+/// counts or raw sizes that do not match the row (0x3480b).
+const INVALID_CMIF_REQUEST: ResultCode = result::hipc::INVALID_CMIF_REQUEST;
+
+/// A command's body: the service's state and the request; Ok means a success reply with
+/// what the handler put into the [`Call`], Err(result) an error reply with that result
+/// and no X.
+pub type Handler<S> = fn(&mut S, &mut Call<'_>) -> Result<(), ResultCode>;
+
+/// One command of a service, declared once.
+pub struct CommandMeta<S> {
+    /// The CMIF command id.
+    pub id: u32,
+    /// Its name (for documentation and log lines).
+    pub name: &'static str,
+    /// Fewest and most X descriptors (in-pointers) a request may carry.
+    pub in_x: (usize, usize),
+    /// Out-pointers: C entries the client arms, each with a u16 size-table entry.
+    pub out_c: usize,
+    /// Bytes of raw in-data after the SFCI header (before the size table).
+    pub in_raw: usize,
+    /// Bytes of raw out-data after the SFCO header in a successful reply.
+    pub out_raw: usize,
+    /// Most X descriptors in a successful reply.
+    pub reply_x: usize,
+    /// The body.
+    pub handler: Handler<S>,
+}
+
+impl<S> CommandMeta<S> {
+    /// Words of this command's successful reply with all its X.
+    pub const fn reply_words(&self) -> usize {
+        reply_words(self.reply_x, self.out_raw)
+    }
+}
+
+/// The row of the one control command (HIPC type 5) every server answers:
+/// QueryPointerBufferSize, no X, no C, a `u16` out (horizon-ipc.md §5.2).
+pub const fn query_pointer_buffer_size_row<S>() -> CommandMeta<S> {
+    CommandMeta {
+        id: super::CONTROL_QUERY_POINTER_BUFFER_SIZE,
+        name: "QueryPointerBufferSize",
+        in_x: (0, 0),
+        out_c: 0,
+        in_raw: 0,
+        out_raw: QueryPointerBufferSizeResponse::SIZE,
+        reply_x: 0,
+        handler: query_pointer_buffer_size,
+    }
+}
+
+fn query_pointer_buffer_size<S>(_: &mut S, call: &mut Call<'_>) -> Result<(), ResultCode> {
+    let size = u16::try_from(call.status().pointer_buffer_size).unwrap_or(u16::MAX);
+    call.set_out_raw(&QueryPointerBufferSizeResponse { size })
+}
+
+// ---------------------------------------------------------------------------------------
+// Limits
+// ---------------------------------------------------------------------------------------
+
+/// Most reply X one message can carry before the receive list at [`RECEIVE_LIST_OFFSET`]
+/// (2 header words, 2 words per X, at least the SFCO-only raw data).
+pub const REPLY_X_CAPACITY: usize = (RECEIVE_LIST_OFFSET - 2 - reply_raw_words(0)) / 2;
+/// Most raw out-data bytes one reply can carry before the receive list (no X).
+pub const OUT_RAW_CAPACITY: usize = (RECEIVE_LIST_OFFSET - 2) * 4 - 16 - 16;
+/// Most raw in-data bytes a request can carry: the message buffer less the header words,
+/// the padding budget and the SFCI header.
+pub const IN_RAW_CAPACITY: usize = TLS_MESSAGE_BUFFER_SIZE - 8 - 16 - 16;
+
+/// Largest `f(row)` over a table (0 for an empty one).
+macro_rules! table_max {
+    ($table:expr, |$row:ident| $value:expr) => {{
+        let mut rows = $table;
+        let mut most = 0;
+        while let [$row, rest @ ..] = rows {
+            let v = $value;
+            if v > most {
+                most = v;
+            }
+            rows = rest;
+        }
+        most
+    }};
+}
+
+/// Most X descriptors any command of `table` takes.
+pub const fn max_in_x<S>(table: &[CommandMeta<S>]) -> usize {
+    table_max!(table, |row| row.in_x.1)
+}
+
+/// Most out-pointers any command of `table` takes.
+pub const fn max_out_c<S>(table: &[CommandMeta<S>]) -> usize {
+    table_max!(table, |row| row.out_c)
+}
+
+/// Most X descriptors any successful reply of `table` carries.
+pub const fn max_reply_x<S>(table: &[CommandMeta<S>]) -> usize {
+    table_max!(table, |row| row.reply_x)
+}
+
+/// Largest raw in-data of `table`.
+pub const fn max_in_raw<S>(table: &[CommandMeta<S>]) -> usize {
+    table_max!(table, |row| row.in_raw)
+}
+
+/// Largest raw out-data of `table`.
+pub const fn max_out_raw<S>(table: &[CommandMeta<S>]) -> usize {
+    table_max!(table, |row| row.out_raw)
+}
+
+/// Words of the longest reply a server with `table` writes: over every command, the
+/// control command and the error reply (SFCO only).
+pub const fn largest_reply_words<S>(table: &[CommandMeta<S>]) -> usize {
+    let commands = table_max!(table, |row| row.reply_words());
+    let control = query_pointer_buffer_size_row::<S>().reply_words();
+    let error = reply_words(0, 0);
+    let mut most = commands;
+    if control > most {
+        most = control;
+    }
+    if error > most {
+        most = error;
+    }
+    most
+}
+
+/// True when every row of `table` fits what one message can carry and the ids are
+/// unique: X counts within the header's 4 bits and `min <= max`, out-pointers within a
+/// receive list's 13 entries, reply X and raw out within [`REPLY_X_CAPACITY`] and
+/// [`OUT_RAW_CAPACITY`], raw in within [`IN_RAW_CAPACITY`], and every reply ending at or
+/// before [`RECEIVE_LIST_OFFSET`] (so one `svcReplyAndReceive` replies and receives).
+pub const fn table_fits<S>(table: &[CommandMeta<S>]) -> bool {
+    let mut rows = table;
+    while let [row, rest @ ..] = rows {
+        let fits = row.in_x.0 <= row.in_x.1
+            && row.in_x.1 <= DESCRIPTOR_COUNT_MAX as usize
+            && row.out_c <= RECEIVE_LIST_ENTRY_COUNT_MAX as usize
+            && row.reply_x <= REPLY_X_CAPACITY
+            && row.out_raw <= OUT_RAW_CAPACITY
+            && row.in_raw <= IN_RAW_CAPACITY
+            && row.reply_words() <= RECEIVE_LIST_OFFSET;
+        if !fits {
+            return false;
+        }
+        let mut others = rest;
+        while let [other, more @ ..] = others {
+            if other.id == row.id {
+                return false;
+            }
+            others = more;
+        }
+        rows = rest;
+    }
+    largest_reply_words(table) <= RECEIVE_LIST_OFFSET
+}
+
+// ---------------------------------------------------------------------------------------
+// What a handler sees
+// ---------------------------------------------------------------------------------------
+
+/// What the server reports of itself to a handler.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ServerStatus {
+    /// Bytes of the pointer buffer.
+    pub pointer_buffer_size: usize,
+    /// Raw receive-list mode: 2, or 2 + entries.
+    pub receive_mode_raw: u32,
+    /// Most sessions open at once.
+    pub session_limit: usize,
+    /// Sessions open now.
+    pub open_sessions: u32,
+    /// Sessions ever opened.
+    pub total_sessions: u32,
+    /// The service-wide counters, this request counted as received (its bytes in
+    /// included), not yet as answered.
+    pub counters: ServerCounters,
+}
+
+/// An in-pointer: an X descriptor located inside the pointer buffer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct InPointer<'a> {
+    /// The X's index field (the client's C index the kernel would use for it).
+    pub index: u8,
+    /// Where it lies ([`Region::EMPTY`] for a zero-size X, §3.3).
+    pub region: Region,
+    /// Its bytes, as the kernel copied them.
+    pub bytes: &'a [u8],
+}
+
+impl InPointer<'_> {
+    /// Its size in bytes.
+    pub fn len(&self) -> usize {
+        self.region.len
+    }
+
+    /// True for a zero-size X.
+    pub fn is_empty(&self) -> bool {
+        self.region.is_empty()
+    }
+}
+
+/// An out-pointer: C entry `index`, carved from the top of the pointer buffer with the
+/// size the client's size table asked for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct OutPointer {
+    /// The C index (the reply X that fills it carries this index).
+    pub index: u8,
+    /// The carved region ([`Region::EMPTY`] when the size table said 0).
+    pub region: Region,
+}
+
+impl OutPointer {
+    /// Its size in bytes (the size-table entry).
+    pub fn len(&self) -> usize {
+        self.region.len
+    }
+
+    /// True when the client asked for nothing.
+    pub fn is_empty(&self) -> bool {
+        self.region.is_empty()
+    }
+}
+
+/// A successful command's reply, staged while the request is still in the message
+/// buffer: X descriptors and out-data.
+pub(super) struct Reply {
+    pointers: [PointerDescriptor; REPLY_X_CAPACITY],
+    pointer_count: usize,
+    out: [u8; OUT_RAW_CAPACITY],
+    out_len: usize,
+}
+
+impl Reply {
+    /// The reply's X descriptors, in the order the handler pushed them.
+    pub(super) fn pointers(&self) -> &[PointerDescriptor] {
+        self.pointers.get(..self.pointer_count).unwrap_or(&[])
+    }
+
+    /// The raw out-data (the row's `out_raw` bytes).
+    pub(super) fn out(&self) -> &[u8] {
+        self.out.get(..self.out_len).unwrap_or(&[])
+    }
+
+    /// Sum of the reply X sizes.
+    pub(super) fn bytes_out(&self) -> u64 {
+        self.pointers().iter().map(|d| u64::from(d.size())).sum()
+    }
+}
+
+/// What the server lends a call to report itself ([`Call::status`]).
+#[derive(Clone, Copy)]
+pub(super) struct StatusSource<'a> {
+    pub(super) pointer_buffer_size: usize,
+    pub(super) receive_mode_raw: u32,
+    pub(super) sessions: &'a super::SessionTable,
+    pub(super) counters: &'a ServerCounters,
+}
+
+/// One request, as its handler sees it. Built by [`super::Server::handle`] after the
+/// row's checks passed and every X was located.
+pub struct Call<'a> {
+    request: cmif::Request<'a>,
+    range: PointerBufferRange,
+    status: StatusSource<'a>,
+    in_raw: usize,
+    out_c: usize,
+    reply_x: usize,
+    /// The pointer buffer below the end of the input data (the X payloads).
+    inputs: &'a [u8],
+    /// The pointer buffer from the end of the input data (where out regions are carved).
+    outputs: &'a mut [u8],
+    input_end: usize,
+    carver: Carver,
+    reply: Reply,
+}
+
+impl<'a> Call<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new<S>(
+        request: cmif::Request<'a>,
+        row: &CommandMeta<S>,
+        range: PointerBufferRange,
+        status: StatusSource<'a>,
+        inputs: &'a [u8],
+        outputs: &'a mut [u8],
+        input_end: usize,
+    ) -> Call<'a> {
+        Call {
+            request,
+            range,
+            status,
+            in_raw: row.in_raw,
+            out_c: row.out_c,
+            reply_x: row.reply_x,
+            inputs,
+            outputs,
+            input_end,
+            carver: Carver::new(range, input_end),
+            reply: Reply {
+                pointers: [PointerDescriptor::default(); REPLY_X_CAPACITY],
+                pointer_count: 0,
+                out: [0; OUT_RAW_CAPACITY],
+                out_len: row.out_raw.min(OUT_RAW_CAPACITY),
+            },
+        }
+    }
+
+    /// Ends the call: the staged reply and the carver (for the high-water mark).
+    pub(super) fn finish(self) -> (Reply, Carver) {
+        (self.reply, self.carver)
+    }
+
+    /// What the server reports of itself right now.
+    pub fn status(&self) -> ServerStatus {
+        let s = &self.status;
+        ServerStatus {
+            pointer_buffer_size: s.pointer_buffer_size,
+            receive_mode_raw: s.receive_mode_raw,
+            session_limit: s.sessions.limit(),
+            open_sessions: s.sessions.open_count(),
+            total_sessions: s.sessions.total_count(),
+            counters: *s.counters,
+        }
+    }
+
+    /// Number of in-pointers (X descriptors) of the request.
+    pub fn in_count(&self) -> usize {
+        usize::from(self.request.message().header().pointer_count)
+    }
+
+    fn in_pointer_of(range: PointerBufferRange, inputs: &'a [u8], d: PointerDescriptor) -> InPointer<'a> {
+        // Every X was located before the handler ran (table row 10 of the protocols), so
+        // this cannot fail; an impossible failure reads as an empty X.
+        let region = range.locate(d.address(), u64::from(d.size())).unwrap_or(Region::EMPTY);
+        let bytes = inputs.get(region.offset..region.end()).unwrap_or(&[]);
+        InPointer { index: d.index(), region, bytes }
+    }
+
+    /// In-pointer `i` (descriptor order), if the request has it.
+    pub fn in_pointer(&self, i: usize) -> Option<InPointer<'a>> {
+        let d = self.request.message().pointer_descriptor(i)?;
+        Some(Self::in_pointer_of(self.range, self.inputs, d))
+    }
+
+    /// Every in-pointer, in descriptor order. The iterator does not borrow the call, so
+    /// the handler can write out-pointers while it walks the inputs.
+    pub fn in_pointers(&self) -> impl Iterator<Item = InPointer<'a>> + 'a {
+        let (range, inputs) = (self.range, self.inputs);
+        self.request.message().pointer_descriptors().map(move |d| Self::in_pointer_of(range, inputs, d))
+    }
+
+    /// The row's raw in-data as `T` (`T::SIZE` at most the row's `in_raw`).
+    pub fn in_raw<T: RawData>(&self) -> Result<T, ResultCode> {
+        let mut bytes = [0u8; IN_RAW_CAPACITY];
+        let bytes = bytes.get_mut(..T::SIZE).filter(|_| T::SIZE <= self.in_raw).ok_or(INVALID_CMIF_REQUEST)?;
+        self.request.read_payload(0, bytes).map_err(|e| e.result())?;
+        T::read_from(bytes)
+    }
+
+    /// The size the client's size table gives C entry `k` (without carving it).
+    pub fn out_size(&self, k: usize) -> Result<usize, ResultCode> {
+        if k >= self.out_c {
+            return Err(INVALID_CMIF_REQUEST);
+        }
+        let table = self.request.size_table(self.in_raw, self.out_c).map_err(|e| e.result())?;
+        table.get(k).map(usize::from).ok_or(INVALID_CMIF_REQUEST)
+    }
+
+    /// Carves out-pointer `k` (C entry `k`, its size-table size) below the previous
+    /// carve: `AlignDown(head − size, 0x10)`, PointerBufferTooSmall 0x11a0b when it would
+    /// reach the input data (libstratosphere `ProcessBufferImpl`; see
+    /// [`Carver::carve`]). Carve in C index order, as libstratosphere does.
+    pub fn out_pointer(&mut self, k: usize) -> Result<OutPointer, ResultCode> {
+        let size = self.out_size(k)?;
+        let region = self.carver.carve(size)?;
+        let index = u8::try_from(k).map_err(|_| INVALID_CMIF_REQUEST)?;
+        Ok(OutPointer { index, region })
+    }
+
+    /// Copies the part of `data` that fits into `out` from byte `at` on; returns how many
+    /// bytes were written (`min(data.len(), out.len() − at)`).
+    pub fn write_out(&mut self, out: &OutPointer, at: usize, data: &[u8]) -> Result<usize, ResultCode> {
+        let n = data.len().min(out.region.len.saturating_sub(at));
+        if n == 0 {
+            return Ok(0);
+        }
+        // A carved region lies at or above the input end (Carver: head >= tail).
+        let start = out
+            .region
+            .offset
+            .checked_sub(self.input_end)
+            .and_then(|o| o.checked_add(at))
+            .ok_or(X_OUTSIDE_POINTER_BUFFER)?;
+        let end = start.checked_add(n).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
+        let to = self.outputs.get_mut(start..end).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
+        to.copy_from_slice(data.get(..n).ok_or(X_OUTSIDE_POINTER_BUFFER)?);
+        Ok(n)
+    }
+
+    /// Sets the reply's raw out-data (`T::SIZE` at most the row's `out_raw`; the rest of
+    /// the row's out-data stays zero).
+    pub fn set_out_raw<T: RawData>(&mut self, data: &T) -> Result<(), ResultCode> {
+        let out = self.reply.out.get_mut(..T::SIZE).filter(|_| T::SIZE <= self.reply.out_len);
+        data.write_to(out.ok_or(INVALID_CMIF_REQUEST)?)
+    }
+
+    /// Adds a reply X filling out-pointer `out` with its first `written` bytes.
+    pub fn reply_out(&mut self, out: &OutPointer, written: usize) -> Result<(), ResultCode> {
+        self.push_reply_x(out.index, out.region, written)
+    }
+
+    /// Adds a reply X for C entry `index` that sends in-pointer `x`'s first `written`
+    /// bytes straight from where the kernel put them (no carve, no copy).
+    pub fn reply_in_place(&mut self, index: u8, x: &InPointer<'_>, written: usize) -> Result<(), ResultCode> {
+        self.push_reply_x(index, x.region, written)
+    }
+
+    /// Adds an X `{region, written, index}`; a zero size is written as `{0, 0, index}`,
+    /// as the kernel describes zero-size X (§3.3). Every byte it covers was written for
+    /// this request (`written <= region.len`).
+    fn push_reply_x(&mut self, index: u8, region: Region, written: usize) -> Result<(), ResultCode> {
+        if written > region.len || self.reply.pointer_count >= self.reply_x {
+            return Err(INVALID_CMIF_REQUEST);
+        }
+        let (addr, size) = if written == 0 { (0, 0) } else { (region.guest_addr, written) };
+        let size = u64::try_from(size).map_err(|_| INVALID_CMIF_REQUEST)?;
+        let d = PointerDescriptor::new(index, addr, size).map_err(|_| INVALID_CMIF_REQUEST)?;
+        let slot = self.reply.pointers.get_mut(self.reply.pointer_count).ok_or(INVALID_CMIF_REQUEST)?;
+        *slot = d;
+        self.reply.pointer_count += 1;
+        Ok(())
+    }
+}
