@@ -20,8 +20,9 @@
 //! client.close(&mut bench, session)?;
 //! ```
 //!
-//! Between calls nothing runs: [`HostBench::settle`] runs the guests until every thread is
-//! blocked with no deadline (the sysmodule waiting in `svcReplyAndReceive`).
+//! Between calls nothing runs: [`HostBench::settle`] runs the guests until no thread can
+//! run (the sysmodule waiting in `svcReplyAndReceive`; a server that waits with a timeout
+//! counts as settled at its wait, bench time is not jumped forward).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -231,9 +232,11 @@ impl HostBench {
         }
     }
 
-    /// Runs the guests until `stop` holds, every guest thread is blocked with no deadline,
-    /// or `budget` instructions ran. Returns whether `stop` held.
-    fn drive(&mut self, budget: u64, stop: &dyn Fn(&HostBench) -> bool) -> Result<bool, DriveError> {
+    /// Runs the guests until `stop` holds, every guest thread is blocked (with no deadline;
+    /// with `jump_time` false, with or without one), or `budget` instructions ran. With
+    /// `jump_time`, bench time jumps to the next deadline when no thread can run. Returns
+    /// whether `stop` held.
+    fn drive(&mut self, budget: u64, jump_time: bool, stop: &dyn Fn(&HostBench) -> bool) -> Result<bool, DriveError> {
         let start: u64 = self.guest_instructions();
         let mut last: Option<(i32, u64)> = None;
         loop {
@@ -261,11 +264,11 @@ impl HostBench {
             let Some((prio, creation, t)) = k.next_runnable(last, |i| self.is_host_thread(i)) else {
                 let now = k.now_ns();
                 match k.next_deadline() {
-                    Some(d) => {
+                    Some(d) if jump_time => {
                         self.kernel.idle_ns += d.saturating_sub(now).max(1);
                         continue;
                     }
-                    None => return Ok(false),
+                    _ => return Ok(false),
                 }
             };
             last = Some((prio, creation));
@@ -277,10 +280,11 @@ impl HostBench {
         self.kernel.processes.iter().map(|p| p.cpu.instructions()).sum()
     }
 
-    /// Runs the guests until every thread is blocked with no deadline (idle). Err when
-    /// the server faults or the guests do not go idle within the request budget.
+    /// Runs the guests until no thread can run (idle), without jumping bench time (as
+    /// bench.rs `settle` does, so a server polling with a timeout settles at its wait).
+    /// Err when the server faults or the guests do not go idle within the request budget.
     pub fn settle(&mut self) -> Result<(), String> {
-        let idle = self.drive(self.request_budget, &|_| false).map_err(|e| e.to_string())?;
+        let idle = self.drive(self.request_budget, false, &|_| false).map_err(|e| e.to_string())?;
         debug_assert!(!idle);
         if self.is_idle() {
             Ok(())
@@ -289,17 +293,12 @@ impl HostBench {
         }
     }
 
-    /// Every guest thread is blocked with no deadline (or ended).
+    /// No guest thread can run: each is blocked (with or without a deadline), not
+    /// started, or ended.
     pub fn is_idle(&self) -> bool {
         let k = &self.kernel;
         k.threads.iter().enumerate().all(|(i, th)| {
-            self.is_host_thread(i)
-                || !k.processes[th.process].is_running()
-                || match &th.state {
-                    ThreadState::Waiting(w) => w.deadline().is_none(),
-                    ThreadState::Exited | ThreadState::Created => true,
-                    ThreadState::Runnable => false,
-                }
+            self.is_host_thread(i) || !k.processes[th.process].is_running() || !th.is_runnable()
         })
     }
 
@@ -452,7 +451,7 @@ impl HostClient {
     /// close the session).
     pub fn finish(&mut self, bench: &mut HostBench, pending: Pending) -> Result<Answer, DriveError> {
         let t = pending.thread;
-        let answered = bench.drive(bench.request_budget, &|b| b.done.contains_key(&t));
+        let answered = bench.drive(bench.request_budget, true, &|b| b.done.contains_key(&t));
         let answered = match answered {
             Ok(a) => a,
             Err(e) => {

@@ -172,6 +172,7 @@ impl Kernel {
             pending_writes: Vec::new(),
             creation: self.next_creation,
             handle_in_own_process: 0,
+            instructions: 0,
         });
         self.next_creation += 1;
         self.processes[process].threads.push(tid);
