@@ -291,7 +291,7 @@ fn create_port_adds_the_client_handle_before_the_server_handle() {
     let (_p, t) = process(&mut k, "p");
     let (server_port, client_port) = create_port(&mut k, t, 4);
     assert!(client_port & 0x7fff < server_port & 0x7fff, "client {client_port:#x} server {server_port:#x}");
-    svc(&mut k, t, SVC_CREATE_SESSION, &[(1, 0), (2, 0)]);
+    svc(&mut k, t, SVC_CREATE_SESSION, &[(2, 0), (3, 0)]);
     assert_eq!(w0(&k, t), ResultCode::SUCCESS);
     let (server_session, client_session) = (x(&k, t, 1) as u32, x(&k, t, 2) as u32);
     assert!(server_session & 0x7fff < client_session & 0x7fff);
@@ -363,14 +363,14 @@ fn create_session_counts_against_the_session_limit() {
     let mut k = new_kernel();
     let (p, t) = process(&mut k, "p");
     k.processes[p].session_limit = 1;
-    svc(&mut k, t, SVC_CREATE_SESSION, &[(1, 0), (2, 0)]);
+    svc(&mut k, t, SVC_CREATE_SESSION, &[(2, 0), (3, 0)]);
     assert_eq!(w0(&k, t), ResultCode::SUCCESS);
     let (server, client) = (x(&k, t, 1) as u32, x(&k, t, 2) as u32);
-    svc(&mut k, t, SVC_CREATE_SESSION, &[(1, 0), (2, 0)]);
+    svc(&mut k, t, SVC_CREATE_SESSION, &[(2, 0), (3, 0)]);
     assert_eq!(w0(&k, t), kernel::LIMIT_REACHED);
     close(&mut k, t, server);
     close(&mut k, t, client);
-    svc(&mut k, t, SVC_CREATE_SESSION, &[(1, 0), (2, 0)]);
+    svc(&mut k, t, SVC_CREATE_SESSION, &[(2, 0), (3, 0)]);
     assert_eq!(w0(&k, t), ResultCode::SUCCESS, "released when the session is finalized");
 }
 

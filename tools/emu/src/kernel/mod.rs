@@ -312,10 +312,11 @@ impl Kernel {
         self.sessions[s].client_destroyed = true;
         if self.sessions[s].state == SessionState::Normal {
             self.sessions[s].state = SessionState::ClientClosed;
-            if let Some(current) = self.sessions[s].current.as_mut() {
-                if current.client_thread.is_some_and(|t| matches!(self.threads[t].state, ThreadState::Exited)) {
-                    current.client_thread = None;
-                }
+            let threads = &self.threads;
+            if let Some(current) = self.sessions[s].current.as_mut()
+                && current.client_thread.is_some_and(|t| matches!(threads[t].state, ThreadState::Exited))
+            {
+                current.client_thread = None;
             }
             self.sessions[s].requests.clear();
         }

@@ -174,7 +174,7 @@ impl Kernel {
             0x08 => self.svc_create_thread(t),
             0x09 => self.svc_start_thread(t),
             0x0A => {
-                self.threads[t].state = ThreadState::Exited;
+                self.terminate_thread(t);
                 let all_done = self.processes[p]
                     .threads
                     .iter()
