@@ -385,9 +385,37 @@ impl HostClient {
         Ok(())
     }
 
-    /// Closes a handle without running anything (e.g. with a request pending).
+    /// Closes a handle without running anything. A session with a request pending stays
+    /// open until that request ends (the waiting thread holds it, mesosphere
+    /// SendSyncRequestImpl): the request is still served, and the server sees the close
+    /// after its reply. To reach the server's "client gone" path, also
+    /// [`HostClient::terminate_request`].
     pub fn close_now(&mut self, bench: &mut HostBench, handle: u32) -> Result<(), ResultCode> {
         bench.kernel.close_handle(self.process, handle)
+    }
+
+    /// Terminates the host thread waiting on `pending`, as the kernel terminates the
+    /// threads of an ending process (KThread::RequestTerminate): it is never answered
+    /// and drops its reference to the session. If that was the session's last reference
+    /// (its handle closed), the server sees the client gone: SessionClosed on receive
+    /// for a queued request, SessionClosed with index -1 on the reply for a received
+    /// one. The client gets a fresh host thread in its place.
+    pub fn terminate_request(&mut self, bench: &mut HostBench, pending: Pending) -> Result<(), String> {
+        bench.done.remove(&pending.thread);
+        bench.kernel.terminate_thread(pending.thread);
+        self.replace_thread(bench)
+    }
+
+    /// A new host thread for one that was terminated.
+    fn replace_thread(&mut self, bench: &mut HostBench) -> Result<(), String> {
+        let initial = InitialRegisters { pc: 0, sp: 0, x0: 0, x1: 0, lr: 0 };
+        let t = bench
+            .kernel
+            .create_thread(self.process, initial, HOST_PRIORITY)
+            .map_err(|r| format!("host thread: {r}"))?;
+        self.threads.push(t);
+        self.free.push(t);
+        Ok(())
     }
 
     /// Handles in the client's table.
@@ -483,11 +511,14 @@ impl HostClient {
     /// Gives a host thread back after an abandoned request.
     fn release(&mut self, bench: &mut HostBench, t: ThreadId) {
         bench.done.remove(&t);
-        // The request may still sit in a session queue; a thread left waiting would be
-        // woken later, so the thread is retired rather than reused.
         if matches!(bench.kernel.threads[t].state, ThreadState::Created) {
             self.free.push(t);
+            return;
         }
+        // Still waiting: the request may sit in a session queue and holds its session
+        // open. The thread is terminated (its session can then close) and replaced.
+        bench.kernel.terminate_thread(t);
+        let _ = self.replace_thread(bench);
     }
 
     /// SendSyncRequest of `message` on session `handle`, running the server until the
