@@ -1,4 +1,4 @@
-//! hbloader's loader config (the homebrew ABI): the list of 16-byte entries `x0` points at
+//! hbloader's loader config (the homebrew ABI): the list of 0x18-byte entries `x0` points at
 //! when an NRO is started by hbloader (formats.md §1.5, runtime-abi.md §2.2).
 //!
 //! Handled keys: 0 EndOfList, 1 MainThreadHandle, 3 OverrideHeap, 7 AppletType,
@@ -10,9 +10,8 @@
 
 use core::mem::size_of;
 
-/// One entry: `{u32 key, u32 flags, u64 value[2]}` (libnx `ConfigEntry`), 0x18 bytes.
-/// (runtime-abi.md §2.2 calls them "16-byte" entries; the fields add up to 24 bytes, and
-/// libnx and hbloader step through the list with `sizeof(ConfigEntry)` = 24.)
+/// One entry: `{u32 key, u32 flags, u64 value[2]}` (libnx `ConfigEntry`), 0x18 bytes:
+/// libnx and hbloader step through the list with `sizeof(ConfigEntry)` = 24.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(C)]
 pub struct ConfigEntry {

@@ -31,8 +31,16 @@
 //! | success, index k > 0 | the server core handles the request of the session at k; reply in the next call, or close it (Close message) |
 //! | 0xf601 with index k > 0 | that session's client closed: close and drop it; re-arm |
 //! | 0x20401 | the receive list was overwritten by a failed receive: re-arm and wait again |
-//! | any failure with index ≤ 0 while replying | the reply failed before any receive (0xf601: the client is gone; index −1 on hardware and Eden, 0 on Ryujinx, emulator-bench.md §1): drop that session; re-arm |
-//! | any other failure | re-arm and wait again; a failure tied to a session index drops that session |
+//! | 0xee01, 0xe601, 0xe401 | an argument check failed before anything was sent (the count, the handle array, a wait handle or the reply target): the reply did not go out, so the session it was for is dropped (its client gets 0xf601 rather than waiting forever); re-arm |
+//! | 0xea01 | timed out (the reply, if any, went out first): re-arm and wait again |
+//! | any other failure with index ≤ 0 while replying | the reply failed before any receive (0xf601: the client is gone; index −1 on hardware and Eden, 0 on Ryujinx, emulator-bench.md §1): drop that session; re-arm |
+//! | any other failure | re-arm and wait again |
+//!
+//! The index is read only where the kernel writes it: on success, with 0xf601 and
+//! 0x20401 (a receive error on the session at that index) and on a failed reply. The
+//! argument checks and TimedOut leave it unwritten, whatever the register then holds
+//! (mesosphere `svc/kern_svc_ipc.cpp` ReplyAndReceiveImpl; the bench writes a poison
+//! value there).
 //!
 //! Nothing a client does ends the loop.
 //!
@@ -64,12 +72,26 @@ pub const SESSION_CLOSED: ResultCode = kernel::SESSION_CLOSED;
 /// Kernel ReceiveListBroken (horizon-ipc.md §8: 0x20401).
 pub const RECEIVE_LIST_BROKEN: ResultCode = kernel::RECEIVE_LIST_BROKEN;
 
+/// A receive error on the session at the returned index: the kernel wrote the index.
+fn is_receive_error(result: ResultCode) -> bool {
+    result == SESSION_CLOSED || result == RECEIVE_LIST_BROKEN
+}
+
+/// The argument checks svcReplyAndReceive makes before any reply, none of which writes
+/// the index: the handle count (0xee01), the handle array (0xe601), a wait handle or the
+/// reply target (0xe401) (mesosphere ReplyAndReceiveImpl).
+fn is_argument_error(result: ResultCode) -> bool {
+    result == kernel::OUT_OF_RANGE || result == kernel::INVALID_POINTER || result == kernel::INVALID_HANDLE
+}
+
 /// A failed `svcReplyAndReceive`: the result and the index the kernel wrote.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct WaitError {
     /// The svc's result.
     pub result: ResultCode,
-    /// The index written with it (−1, or 0 on Ryujinx, when the reply failed).
+    /// The index register after the call: written for a receive error (0xf601, 0x20401)
+    /// and a failed reply (−1, or 0 on Ryujinx); anything at all after the argument
+    /// checks and TimedOut (module doc, "Outcomes").
     pub index: i32,
 }
 
@@ -96,10 +118,9 @@ pub enum CloseReason {
     CloseMessage,
     /// The kernel reported the client side closed (0xf601 on receive).
     ClientClosed,
-    /// The reply to it failed (its client is gone).
+    /// The reply to it failed (its client is gone) or was never sent (an argument check
+    /// of svcReplyAndReceive failed).
     ReplyFailed(ResultCode),
-    /// A receive on it failed with this result.
-    ReceiveFailed(ResultCode),
 }
 
 impl fmt::Display for CloseReason {
@@ -108,7 +129,6 @@ impl fmt::Display for CloseReason {
             CloseReason::CloseMessage => f.write_str("close message"),
             CloseReason::ClientClosed => f.write_str("client closed"),
             CloseReason::ReplyFailed(rc) => write!(f, "reply failed {rc}"),
-            CloseReason::ReceiveFailed(rc) => write!(f, "receive failed {rc}"),
         }
     }
 }
@@ -241,9 +261,11 @@ impl<'p, K: Kernel, S: ServiceHandler> ServeLoop<'p, K, S> {
         let reply_target = core::mem::take(&mut self.reply_target);
         let wait = handles.get(..count).unwrap_or(&[]);
         let outcome = self.kernel.reply_and_receive(wait, reply_target);
+        // The session index a receive reported (success, or a receive error on it).
         let signalled = match outcome {
             Ok(i) => Some(i),
-            Err(e) => usize::try_from(e.index).ok(),
+            Err(e) if is_receive_error(e.result) => usize::try_from(e.index).ok(),
+            Err(_) => None,
         };
         if signalled.is_some() && signalled == stop_index {
             return Step::Stopped;
@@ -254,24 +276,39 @@ impl<'p, K: Kernel, S: ServiceHandler> ServeLoop<'p, K, S> {
                 Some(&slot) => self.handle(slot),
                 None => self.rearm_after(kernel::OUT_OF_RANGE),
             },
-            Err(e) => {
-                let index = usize::try_from(e.index).ok().filter(|&i| i > 0 && i < count);
+            // The reply (if any) went out before the wait timed out; no index.
+            Err(e) if e.result == kernel::TIMED_OUT => self.rearm_after(e.result),
+            // Nothing was sent and no index written: the reply target's reply is lost.
+            Err(e) if is_argument_error(e.result) => match reply_target {
+                0 => self.rearm_after(e.result),
+                target => self.drop_reply_target(target, e.result),
+            },
+            Err(e) if is_receive_error(e.result) => {
+                let index = signalled.filter(|&i| i > 0 && i < count);
                 match index.and_then(|i| slots.get(i).copied()) {
-                    // A receive error on a session: 0xf601 = its client closed; 0x20401 is
-                    // the list, not the session; anything else ends that session.
+                    // 0x20401 is the list, not the session; 0xf601 = its client closed.
                     Some(_) if e.result == RECEIVE_LIST_BROKEN => self.rearm_after(e.result),
-                    Some(slot) if e.result == SESSION_CLOSED => self.drop_session(slot, CloseReason::ClientClosed),
-                    Some(slot) => self.drop_session(slot, CloseReason::ReceiveFailed(e.result)),
-                    // Index ≤ 0 while replying: the reply failed and nothing was received.
-                    None if reply_target != 0 && e.result != RECEIVE_LIST_BROKEN => {
-                        match self.server.sessions().slot_of(reply_target) {
-                            Some(slot) => self.drop_session(slot, CloseReason::ReplyFailed(e.result)),
-                            None => self.rearm_after(e.result),
-                        }
+                    Some(slot) => self.drop_session(slot, CloseReason::ClientClosed),
+                    // 0xf601 with index ≤ 0 while replying: the reply failed (the client
+                    // is gone) and nothing was received.
+                    None if reply_target != 0 && e.result == SESSION_CLOSED && e.index <= 0 => {
+                        self.drop_reply_target(reply_target, e.result)
                     }
                     None => self.rearm_after(e.result),
                 }
             }
+            // Any other failure of the reply itself (index −1, 0 on Ryujinx); nothing
+            // was received.
+            Err(e) if reply_target != 0 && e.index <= 0 => self.drop_reply_target(reply_target, e.result),
+            Err(e) => self.rearm_after(e.result),
+        }
+    }
+
+    /// The reply to `target` failed or was never sent: drop that session.
+    fn drop_reply_target(&mut self, target: Handle, result: ResultCode) -> Step {
+        match self.server.sessions().slot_of(target) {
+            Some(slot) => self.drop_session(slot, CloseReason::ReplyFailed(result)),
+            None => self.rearm_after(result),
         }
     }
 

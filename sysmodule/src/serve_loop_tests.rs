@@ -326,3 +326,105 @@ fn without_a_stop_session_the_wait_covers_only_the_port_and_sessions() {
     assert_eq!(l.step(), Step::Rearmed { result: ResultCode::from_raw(0xf601) });
     assert_eq!(l.kernel().calls[0].handles, vec![PORT]);
 }
+
+/// The bench's value for an index the kernel did not write (tools/emu kernel/svc.rs
+/// UNWRITTEN_INDEX_POISON, as W1).
+const POISON: i32 = 0x7e7e_7e7e;
+
+/// Results after which svcReplyAndReceive's index is not written (mesosphere
+/// ReplyAndReceiveImpl): the argument checks and TimedOut.
+const NO_INDEX_RESULTS: [u32; 4] = [0xee01, 0xe601, 0xe401, 0xea01];
+
+#[test]
+fn an_unwritten_index_is_never_read_without_a_reply_target() {
+    // Indices 1 and 2 name real sessions: a loop reading them would drop one.
+    for rc in NO_INDEX_RESULTS {
+        for index in [1, 2, POISON, -1, 0] {
+            let mut pb = PointerBuffer::new();
+            let script = vec![Event::Signal(0), Event::Signal(0), Event::Fail(rc, index), Event::Fail(0xea01, POISON)];
+            let mut l = serve(SINGLE, script, &mut pb);
+            l.step();
+            l.step();
+            assert_eq!(l.step(), Step::Rearmed { result: ResultCode::from_raw(rc) }, "{rc:#x} index {index}");
+            l.step();
+            assert!(l.kernel().closed.is_empty(), "{rc:#x} index {index}");
+            assert_eq!(l.kernel().calls[3].handles, vec![PORT, 0x201, 0x202]);
+            assert_eq!(l.server().sessions().open_count(), 2);
+        }
+    }
+}
+
+#[test]
+fn an_argument_error_while_replying_drops_the_reply_target_not_the_session_at_the_index() {
+    // The checks come before the reply: it never went out, so its session is dropped
+    // (its client gets 0xf601) whatever the index register says.
+    for rc in [0xee01, 0xe601, 0xe401] {
+        for index in [1, POISON, -1] {
+            let mut pb = PointerBuffer::new();
+            let script = vec![
+                Event::Signal(0),
+                Event::Signal(0),
+                Event::Request(2, get_info()),
+                Event::Fail(rc, index),
+                Event::Fail(0xea01, POISON),
+            ];
+            let mut l = serve(SINGLE, script, &mut pb);
+            l.step();
+            l.step();
+            l.step();
+            let reason = CloseReason::ReplyFailed(ResultCode::from_raw(rc));
+            assert_eq!(l.step(), Step::Dropped { slot: 1, reason }, "{rc:#x} index {index}");
+            l.step();
+            assert_eq!(l.kernel().calls[3].reply_target, 0x202);
+            assert_eq!(l.kernel().closed, vec![0x202], "{rc:#x} index {index}");
+            assert_eq!(l.kernel().calls[4].handles, vec![PORT, 0x201]);
+        }
+    }
+}
+
+#[test]
+fn timed_out_after_a_reply_keeps_every_session() {
+    // TimedOut comes from the wait, after the reply went out; its index is not written.
+    for index in [1, 2, POISON, -1] {
+        let mut pb = PointerBuffer::new();
+        let script =
+            vec![Event::Signal(0), Event::Signal(0), Event::Request(2, get_info()), Event::Fail(0xea01, index), Event::Fail(0xea01, POISON)];
+        let mut l = serve(SINGLE, script, &mut pb);
+        l.step();
+        l.step();
+        l.step();
+        assert_eq!(l.step(), Step::Rearmed { result: ResultCode::from_raw(0xea01) }, "index {index}");
+        l.step();
+        assert!(l.kernel().closed.is_empty(), "index {index}");
+        assert_eq!(l.kernel().calls[4].reply_target, 0, "the reply is not sent twice");
+        assert_eq!(l.kernel().calls[4].handles, vec![PORT, 0x201, 0x202]);
+    }
+}
+
+#[test]
+fn any_reply_failure_with_index_minus_one_or_zero_drops_the_replied_session() {
+    // SendReply's own failures, e.g. InvalidState 0xfa01: index -1 (0 on Ryujinx).
+    for index in [-1, 0] {
+        let mut pb = PointerBuffer::new();
+        let script = vec![Event::Signal(0), Event::Request(1, get_info()), Event::Fail(0xfa01, index), Event::Fail(0xea01, POISON)];
+        let mut l = serve(SINGLE, script, &mut pb);
+        l.step();
+        l.step();
+        let reason = CloseReason::ReplyFailed(ResultCode::from_raw(0xfa01));
+        assert_eq!(l.step(), Step::Dropped { slot: 0, reason }, "index {index}");
+        assert_eq!(l.kernel().closed, vec![0x201]);
+    }
+}
+
+#[test]
+fn an_unwritten_index_equal_to_the_stop_index_does_not_stop_the_loop() {
+    let mut pb = PointerBuffer::new();
+    // Index 2 would be the stop session (after the port and the one session).
+    let script = vec![Event::Signal(0), Event::Fail(0xe401, 2), Event::Fail(0xea01, 2)];
+    let mut l = serve(SINGLE, script, &mut pb);
+    l.set_stop_session(0x300);
+    l.step();
+    assert_eq!(l.step(), Step::Rearmed { result: ResultCode::from_raw(0xe401) });
+    assert_eq!(l.step(), Step::Rearmed { result: ResultCode::from_raw(0xea01) });
+    assert!(l.kernel().closed.is_empty());
+}

@@ -11,7 +11,7 @@
 //!   RegisterClient, `04 00 00 00 0A 00 00 00` for GetServiceHandle/UnregisterService,
 //!   `04 00 00 00 0C 00 00 00` for RegisterService) and reads the command id at byte 0x28
 //!   or 0x18 and the name at 0x20 (Atmosphère `stratosphere/sm/source/
-//!   sm_user_service_cmif_shim.inc`, `UserService::ProcessDefaultServiceCommand`). The tests
+//!   sm_user_service.cpp`, `UserService::ProcessDefaultServiceCommand`). The tests
 //!   below pin those bytes.
 //! - HasService (65100) is an Atmosphère extension that the shim does **not** translate
 //!   ("the atmosphere extensions are not shimmed", same file), so it is sent as **TIPC**

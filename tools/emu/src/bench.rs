@@ -4,9 +4,15 @@
 //!
 //! Scheduling is deterministic: runnable threads are ordered by (priority, creation
 //! order) and served round-robin; a thread runs until it blocks in an svc, yields, or
-//! uses its slice. When nothing is runnable the bench jumps its clock to the earliest
+//! uses its slice. While the servers start ([`settle`]) bench time only moves with the
+//! instructions they run: the clients start as soon as no thread can run, whether the
+//! servers wait with a timeout (a polling loop) or without. While the clients run
+//! ([`schedule`]), when nothing is runnable the bench jumps its clock to the earliest
 //! pending deadline; with no deadline left while the client still runs, the run is a
-//! deadlock, reported with each thread's blocking svc.
+//! deadlock, reported with each thread's blocking svc. Every run has a budget of
+//! instructions and of bench time ([`DEFAULT_MAX_INSTRUCTIONS`],
+//! [`DEFAULT_MAX_BENCH_NS`]), so a run that never ends (a spinning or polling client, a
+//! client blocked while a server polls) stops with a report of every thread.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -22,8 +28,19 @@ use crate::symbols::Symbols;
 
 /// Instructions per time slice.
 pub const DEFAULT_SLICE: u64 = 100_000;
-/// Default instruction budget of a run (all processes).
-pub const DEFAULT_MAX_INSTRUCTIONS: u64 = 20_000_000_000;
+/// Default instruction budget of a run (all processes). Measured: a whole `make run`
+/// executes 0.57 M instructions (sysmodule 0.2 M, client 0.38 M; in-process mode
+/// 0.55 M), the bench-loop client of `make bench` with the sysmodule 163 M (30 000
+/// requests; 3.2 s of wall time). A run past 1 G is stuck; the bench gets there in under 1 s on
+/// straight-line code, 7 s on a one-instruction loop (`b .`, 155 M instructions/s: the
+/// engine counts by translated block) and about 20 s on IPC-heavy code.
+pub const DEFAULT_MAX_INSTRUCTIONS: u64 = 1_000_000_000;
+/// Default budget of bench time, in ns (instructions at 1 ns each plus the jumps from
+/// deadline to deadline while nothing can run): 10 s. A whole `make run` takes 0.57 ms
+/// of bench time, the bench-loop run 0.16 s (neither waits with a timeout). A thread
+/// waiting 100 µs in a loop (nx's ServerManager) reaches it after 100 000 waits, in well
+/// under a second of wall time.
+pub const DEFAULT_MAX_BENCH_NS: u64 = 10_000_000_000;
 
 /// What to run (the CLI's `run` arguments).
 #[derive(Debug, Clone)]
@@ -37,6 +54,9 @@ pub struct RunConfig {
     pub sysmodule_elf: Option<PathBuf>,
     pub nro_elf: Option<PathBuf>,
     pub max_instructions: u64,
+    /// Bench time (ns) after which the run stops with a report of every thread.
+    pub max_bench_ns: u64,
+    /// Host (wall-clock) time after which the run stops; none by default.
     pub time_budget: Option<Duration>,
     pub trace_ipc: bool,
     /// Print guest output on stdout as it arrives.
@@ -54,6 +74,7 @@ impl Default for RunConfig {
             sysmodule_elf: None,
             nro_elf: None,
             max_instructions: DEFAULT_MAX_INSTRUCTIONS,
+            max_bench_ns: DEFAULT_MAX_BENCH_NS,
             time_budget: None,
             trace_ipc: false,
             echo_output: false,
@@ -140,9 +161,9 @@ pub fn run_setups(roles: Vec<Role>, config: &RunConfig) -> RunReport {
     let mut k = Kernel::new(KernelOptions { trace_ipc: config.trace_ipc, echo_output: config.echo_output });
     crate::sm::install(&mut k);
     crate::fsp::install(&mut k);
-    // Servers first, run until they are idle (blocked with no deadline), then the
-    // clients: on a console boot2 starts the sysmodule long before hbmenu launches an NRO,
-    // so by then `xcbuf` is registered with sm.
+    // Servers first, run until none of their threads can run (each blocked, with or
+    // without a deadline), then the clients: on a console boot2 starts the sysmodule long
+    // before hbmenu launches an NRO, so by then `xcbuf` is registered with sm.
     let (servers, client_roles): (Vec<Role>, Vec<Role>) = roles.into_iter().partition(|r| !r.client);
     let have_servers = !servers.is_empty();
     for role in servers {
@@ -166,11 +187,14 @@ pub fn run_setups(roles: Vec<Role>, config: &RunConfig) -> RunReport {
     report(k, end, &clients, started)
 }
 
-/// Runs the processes spawned so far until every thread is blocked with no deadline (or
-/// they all ended). Returns the end of the run only when the budget ran out; a server that
-/// faulted while starting is left for the report of the whole run.
+/// Runs the processes spawned so far until no thread can run: every thread is blocked,
+/// with or without a deadline, or ended. Bench time is not jumped forward here: a server
+/// that waits with a timeout in a loop (nx's ServerManager waits 100 µs) is settled as
+/// soon as it first waits, instead of spinning this phase forever. Returns the end of
+/// the run only when the budget ran out; a server that faulted while starting is left
+/// for the report of the whole run.
 pub fn settle(k: &mut Kernel, config: &RunConfig, started: Instant) -> Option<RunEnd> {
-    match schedule(k, &[], config, started) {
+    match run_until(k, &[], config, started, Phase::Settle) {
         RunEnd::Deadlock { .. } | RunEnd::Completed => None,
         other => Some(other),
     }
@@ -184,22 +208,43 @@ fn all_ended(k: &Kernel, clients: &[ProcessId]) -> bool {
     }
 }
 
+/// Why [`run_until`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Servers starting: done as soon as no thread can run; bench time stands still.
+    Settle,
+    /// Clients running: when no thread can run, bench time jumps to the next deadline.
+    Clients,
+}
+
+/// Runs every process until every client ended (every process, with no client), a
+/// deadlock or the budget.
 pub fn schedule(k: &mut Kernel, clients: &[ProcessId], config: &RunConfig, started: Instant) -> RunEnd {
+    run_until(k, clients, config, started, Phase::Clients)
+}
+
+/// The budget that ran out, if any: instructions, bench time, or host time.
+fn budget_end(k: &Kernel, config: &RunConfig, started: Instant) -> Option<RunEnd> {
+    let executed: u64 = k.processes.iter().map(|p| p.cpu.instructions()).sum();
+    let what = if executed >= config.max_instructions {
+        format!("instruction budget of {} exhausted ({executed} executed)", config.max_instructions)
+    } else if k.now_ns() >= config.max_bench_ns {
+        format!("bench-time budget of {} ns exhausted (bench time {} ns)", config.max_bench_ns, k.now_ns())
+    } else {
+        let budget = config.time_budget.filter(|b| started.elapsed() > *b)?;
+        format!("time budget of {budget:?} exhausted")
+    };
+    Some(RunEnd::BudgetExhausted { what, threads: running_threads(k) })
+}
+
+fn run_until(k: &mut Kernel, clients: &[ProcessId], config: &RunConfig, started: Instant, phase: Phase) -> RunEnd {
     let mut last: Option<(i32, u64)> = None;
     loop {
         if all_ended(k, clients) {
             return RunEnd::Completed;
         }
-        let executed: u64 = k.processes.iter().map(|p| p.cpu.instructions()).sum();
-        if executed >= config.max_instructions {
-            return RunEnd::BudgetExhausted {
-                what: format!("instruction budget of {} exhausted ({executed} executed)", config.max_instructions),
-            };
-        }
-        if let Some(budget) = config.time_budget {
-            if started.elapsed() > budget {
-                return RunEnd::BudgetExhausted { what: format!("time budget of {budget:?} exhausted") };
-            }
+        if let Some(end) = budget_end(k, config, started) {
+            return end;
         }
         for t in 0..k.threads.len() {
             if matches!(k.threads[t].state, ThreadState::Waiting(_)) && k.processes[k.threads[t].process].is_running() {
@@ -209,8 +254,21 @@ pub fn schedule(k: &mut Kernel, clients: &[ProcessId], config: &RunConfig, start
             }
         }
         let Some((prio, creation, t)) = k.next_runnable(last, |_| false) else {
+            if phase == Phase::Settle {
+                // Every thread waits (or has not started, or ended): the servers are up.
+                return RunEnd::Completed;
+            }
             let now = k.now_ns();
             match k.next_deadline() {
+                Some(d) if d > config.max_bench_ns => {
+                    return RunEnd::BudgetExhausted {
+                        what: format!(
+                            "bench-time budget of {} ns exhausted: nothing can run before the next deadline at {d} ns (bench time {now} ns)",
+                            config.max_bench_ns
+                        ),
+                        threads: running_threads(k),
+                    };
+                }
                 Some(d) => {
                     k.idle_ns += d.saturating_sub(now).max(1);
                     continue;
@@ -221,6 +279,30 @@ pub fn schedule(k: &mut Kernel, clients: &[ProcessId], config: &RunConfig, start
         last = Some((prio, creation));
         run_thread(k, t, config.slice);
     }
+}
+
+/// Every thread of a running process that has not exited: its state (runnable, with
+/// its pc when its registers are the engine's; the svc it is blocked in; not started)
+/// and the instructions it ran. What a budget report names.
+fn running_threads(k: &Kernel) -> Vec<String> {
+    k.threads
+        .iter()
+        .enumerate()
+        .filter(|(_, th)| k.processes[th.process].is_running())
+        .filter_map(|(i, th)| {
+            let p = &k.processes[th.process];
+            let state = match &th.state {
+                ThreadState::Runnable if p.loaded_thread == Some(i) => {
+                    format!("runnable at pc {}", p.describe_address(p.cpu.pc()))
+                }
+                ThreadState::Runnable => "runnable".to_string(),
+                ThreadState::Waiting(w) => format!("blocked in {}", w.svc_name()),
+                ThreadState::Created => "created, never started".to_string(),
+                ThreadState::Exited => return None,
+            };
+            Some(format!("{}: {state}, {} instructions", k.thread_name(i), th.instructions))
+        })
+        .collect()
 }
 
 fn blocked_threads(k: &Kernel) -> Vec<String> {
@@ -294,6 +376,12 @@ pub fn run_thread(k: &mut Kernel, t: ThreadId, slice: u64) {
         return;
     }
     let start = k.processes[p].cpu.instructions();
+    run_slice(k, t, p, start, slice);
+    let ran = k.processes[p].cpu.instructions() - start;
+    k.threads[t].instructions += ran;
+}
+
+fn run_slice(k: &mut Kernel, t: ThreadId, p: ProcessId, start: u64, slice: u64) {
     loop {
         let used = k.processes[p].cpu.instructions() - start;
         if used >= slice {

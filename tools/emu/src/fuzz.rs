@@ -25,6 +25,7 @@ use xcbuf_common::result::{ResultCode, kernel};
 use crate::host_client::{
     Answer, DriveError, HIGH_BUFFERS, HostBench, HostClient, LOW_BUFFERS, MESSAGE_WORDS, READ_ONLY_PAGE,
 };
+use crate::kernel::KObjectRef;
 
 /// splitmix64 (Steele, Lea, Flood 2014): small, fast, and good enough for test inputs.
 #[derive(Debug, Clone)]
@@ -790,6 +791,10 @@ pub struct FuzzReport {
     pub handles_end: usize,
     pub mapped_start: u64,
     pub mapped_end: u64,
+    /// Requests whose session handle was closed while they were pending (then served),
+    /// and those whose requesting thread was also terminated (the client gone).
+    pub closed_mid_request: u64,
+    pub client_gone_mid_request: u64,
 }
 
 impl FuzzReport {
@@ -872,11 +877,17 @@ pub fn fuzz(bench: &mut HostBench, iterations: u64, seed: u64) -> Result<FuzzRep
         }
         let outcome = if interleave {
             // A second request queued on another session first, then this one; both are
-            // answered; sometimes the other session is closed mid-request.
+            // answered; sometimes the other session is closed mid-request, and every
+            // second such time its requesting thread is terminated too.
             let other = (k + 1) % pool.sessions.len();
             let (oservice, ohandle) = pool.sessions[other];
             let mut ocase = structured_case(&mut rng, oservice, &[], Layout::OTHER);
             let close_mid = rng.chance(40) && std::env::var_os("XCBUF_FUZZ_NO_MIDCLOSE").is_none();
+            let terminate_mid = close_mid && i % 2 == 0;
+            let other_session = match bench.kernel.processes[client.process].handles.get(ohandle) {
+                Some(KObjectRef::ClientSession(s)) => Some(s),
+                _ => None,
+            };
             let pending_other = if ocase.words.is_empty() {
                 None
             } else {
@@ -889,6 +900,21 @@ pub fn fuzz(bench: &mut HostBench, iterations: u64, seed: u64) -> Result<FuzzRep
             if close_mid {
                 let _ = client.close_now(bench, ohandle);
             }
+            // The client is gone: the request is never answered, and the server sees
+            // SessionClosed on receive or on its reply (mesosphere OnClientClosed,
+            // SendReply).
+            let pending_other = match pending_other {
+                Some(p) if terminate_mid => {
+                    client.terminate_request(bench, p)?;
+                    report.client_gone_mid_request += 1;
+                    None
+                }
+                Some(p) if close_mid => {
+                    report.closed_mid_request += 1;
+                    Some(p)
+                }
+                other => other,
+            };
             let r = client.begin(bench, handle, &case.words);
             let mine = match r {
                 Ok(p) => client.finish(bench, p),
@@ -896,15 +922,17 @@ pub fn fuzz(bench: &mut HostBench, iterations: u64, seed: u64) -> Result<FuzzRep
             };
             if let Some(p) = pending_other {
                 match client.finish(bench, p) {
-                    // horizon-ipc.md §3.1: closed while still queued (begin does not
-                    // run the server), the request is never received and ends with
-                    // SessionClosed, whatever its message (mesosphere OnClientClosed).
-                    Ok(a) if close_mid && a.svc_result != kernel::SESSION_CLOSED => {
-                        fail(&mut report, "unexpected", i, &ocase, &format!("closed mid-request, got svc {}", a.svc_result));
-                        report.unexpected += 1;
+                    // A close under a pending request takes effect once the request
+                    // ends (the waiting thread holds the session, mesosphere
+                    // SendSyncRequestImpl): it is served as any other.
+                    Ok(a) if close_mid => {
+                        if let Err(why) = check(&ocase, &a, &client, bench) {
+                            fail(&mut report, "unexpected", i, &ocase, &format!("closed mid-request: {why}"));
+                            report.unexpected += 1;
+                        }
                     }
                     // Its own Close message (or a refused message) may have ended it.
-                    Ok(a) if a.svc_result == kernel::SESSION_CLOSED && !close_mid => {
+                    Ok(a) if a.svc_result == kernel::SESSION_CLOSED => {
                         let _ = client.close(bench, ohandle);
                         if let Ok(h) = client.connect(bench, oservice.name) {
                             pool.sessions[other] = (oservice, h);
@@ -919,6 +947,12 @@ pub fn fuzz(bench: &mut HostBench, iterations: u64, seed: u64) -> Result<FuzzRep
             }
             if close_mid {
                 let _ = bench.settle();
+                // Either way the server ends up closing its side: the session is gone.
+                if let Some(s) = other_session.filter(|&s| !bench.kernel.sessions[s].finalized()) {
+                    let what = if terminate_mid { "client thread terminated" } else { "closed mid-request" };
+                    fail(&mut report, "unexpected", i, &ocase, &format!("{what}: the server kept session #{s}"));
+                    report.unexpected += 1;
+                }
                 let _ = client.connect(bench, oservice.name).map(|h| pool.sessions[other] = (oservice, h));
             }
             mine

@@ -20,8 +20,9 @@
 //! client.close(&mut bench, session)?;
 //! ```
 //!
-//! Between calls nothing runs: [`HostBench::settle`] runs the guests until every thread is
-//! blocked with no deadline (the sysmodule waiting in `svcReplyAndReceive`).
+//! Between calls nothing runs: [`HostBench::settle`] runs the guests until no thread can
+//! run (the sysmodule waiting in `svcReplyAndReceive`; a server that waits with a timeout
+//! counts as settled at its wait, bench time is not jumped forward).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -231,9 +232,11 @@ impl HostBench {
         }
     }
 
-    /// Runs the guests until `stop` holds, every guest thread is blocked with no deadline,
-    /// or `budget` instructions ran. Returns whether `stop` held.
-    fn drive(&mut self, budget: u64, stop: &dyn Fn(&HostBench) -> bool) -> Result<bool, DriveError> {
+    /// Runs the guests until `stop` holds, every guest thread is blocked (with no deadline;
+    /// with `jump_time` false, with or without one), or `budget` instructions ran. With
+    /// `jump_time`, bench time jumps to the next deadline when no thread can run. Returns
+    /// whether `stop` held.
+    fn drive(&mut self, budget: u64, jump_time: bool, stop: &dyn Fn(&HostBench) -> bool) -> Result<bool, DriveError> {
         let start: u64 = self.guest_instructions();
         let mut last: Option<(i32, u64)> = None;
         loop {
@@ -261,11 +264,11 @@ impl HostBench {
             let Some((prio, creation, t)) = k.next_runnable(last, |i| self.is_host_thread(i)) else {
                 let now = k.now_ns();
                 match k.next_deadline() {
-                    Some(d) => {
+                    Some(d) if jump_time => {
                         self.kernel.idle_ns += d.saturating_sub(now).max(1);
                         continue;
                     }
-                    None => return Ok(false),
+                    _ => return Ok(false),
                 }
             };
             last = Some((prio, creation));
@@ -277,10 +280,11 @@ impl HostBench {
         self.kernel.processes.iter().map(|p| p.cpu.instructions()).sum()
     }
 
-    /// Runs the guests until every thread is blocked with no deadline (idle). Err when
-    /// the server faults or the guests do not go idle within the request budget.
+    /// Runs the guests until no thread can run (idle), without jumping bench time (as
+    /// bench.rs `settle` does, so a server polling with a timeout settles at its wait).
+    /// Err when the server faults or the guests do not go idle within the request budget.
     pub fn settle(&mut self) -> Result<(), String> {
-        let idle = self.drive(self.request_budget, &|_| false).map_err(|e| e.to_string())?;
+        let idle = self.drive(self.request_budget, false, &|_| false).map_err(|e| e.to_string())?;
         debug_assert!(!idle);
         if self.is_idle() {
             Ok(())
@@ -289,17 +293,12 @@ impl HostBench {
         }
     }
 
-    /// Every guest thread is blocked with no deadline (or ended).
+    /// No guest thread can run: each is blocked (with or without a deadline), not
+    /// started, or ended.
     pub fn is_idle(&self) -> bool {
         let k = &self.kernel;
         k.threads.iter().enumerate().all(|(i, th)| {
-            self.is_host_thread(i)
-                || !k.processes[th.process].is_running()
-                || match &th.state {
-                    ThreadState::Waiting(w) => w.deadline().is_none(),
-                    ThreadState::Exited | ThreadState::Created => true,
-                    ThreadState::Runnable => false,
-                }
+            self.is_host_thread(i) || !k.processes[th.process].is_running() || !th.is_runnable()
         })
     }
 
@@ -386,9 +385,37 @@ impl HostClient {
         Ok(())
     }
 
-    /// Closes a handle without running anything (e.g. with a request pending).
+    /// Closes a handle without running anything. A session with a request pending stays
+    /// open until that request ends (the waiting thread holds it, mesosphere
+    /// SendSyncRequestImpl): the request is still served, and the server sees the close
+    /// after its reply. To reach the server's "client gone" path, also
+    /// [`HostClient::terminate_request`].
     pub fn close_now(&mut self, bench: &mut HostBench, handle: u32) -> Result<(), ResultCode> {
         bench.kernel.close_handle(self.process, handle)
+    }
+
+    /// Terminates the host thread waiting on `pending`, as the kernel terminates the
+    /// threads of an ending process (KThread::RequestTerminate): it is never answered
+    /// and drops its reference to the session. If that was the session's last reference
+    /// (its handle closed), the server sees the client gone: SessionClosed on receive
+    /// for a queued request, SessionClosed with index -1 on the reply for a received
+    /// one. The client gets a fresh host thread in its place.
+    pub fn terminate_request(&mut self, bench: &mut HostBench, pending: Pending) -> Result<(), String> {
+        bench.done.remove(&pending.thread);
+        bench.kernel.terminate_thread(pending.thread);
+        self.replace_thread(bench)
+    }
+
+    /// A new host thread for one that was terminated.
+    fn replace_thread(&mut self, bench: &mut HostBench) -> Result<(), String> {
+        let initial = InitialRegisters { pc: 0, sp: 0, x0: 0, x1: 0, lr: 0 };
+        let t = bench
+            .kernel
+            .create_thread(self.process, initial, HOST_PRIORITY)
+            .map_err(|r| format!("host thread: {r}"))?;
+        self.threads.push(t);
+        self.free.push(t);
+        Ok(())
     }
 
     /// Handles in the client's table.
@@ -452,7 +479,7 @@ impl HostClient {
     /// close the session).
     pub fn finish(&mut self, bench: &mut HostBench, pending: Pending) -> Result<Answer, DriveError> {
         let t = pending.thread;
-        let answered = bench.drive(bench.request_budget, &|b| b.done.contains_key(&t));
+        let answered = bench.drive(bench.request_budget, true, &|b| b.done.contains_key(&t));
         let answered = match answered {
             Ok(a) => a,
             Err(e) => {
@@ -484,11 +511,14 @@ impl HostClient {
     /// Gives a host thread back after an abandoned request.
     fn release(&mut self, bench: &mut HostBench, t: ThreadId) {
         bench.done.remove(&t);
-        // The request may still sit in a session queue; a thread left waiting would be
-        // woken later, so the thread is retired rather than reused.
         if matches!(bench.kernel.threads[t].state, ThreadState::Created) {
             self.free.push(t);
+            return;
         }
+        // Still waiting: the request may sit in a session queue and holds its session
+        // open. The thread is terminated (its session can then close) and replaced.
+        bench.kernel.terminate_thread(t);
+        let _ = self.replace_thread(bench);
     }
 
     /// SendSyncRequest of `message` on session `handle`, running the server until the

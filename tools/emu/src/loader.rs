@@ -303,6 +303,8 @@ pub fn spawn(k: &mut Kernel, setup: ProcessSetup) -> Result<ProcessId, String> {
         memory_limit: setup.memory_limit,
         core_mask: setup.core_mask,
         priority_mask: setup.priority_mask,
+        session_limit: crate::kernel::process::DEFAULT_SESSION_LIMIT,
+        sessions_in_use: 0,
         next_tls: memory::TLS_AREA_BASE,
         free_tls: Vec::new(),
         return_stub: None,

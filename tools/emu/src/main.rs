@@ -53,6 +53,10 @@ enum Command {
         /// Stop with a report after this many guest instructions (all processes).
         #[arg(long, default_value_t = bench::DEFAULT_MAX_INSTRUCTIONS)]
         max_instructions: u64,
+        /// Stop with a report after this many milliseconds of bench time (instructions
+        /// at 1 ns each plus the idle jumps from deadline to deadline).
+        #[arg(long, default_value_t = bench::DEFAULT_MAX_BENCH_NS / 1_000_000)]
+        max_bench_ms: u64,
         /// Stop with a report after this many seconds of host time.
         #[arg(long)]
         time_budget: Option<u64>,
@@ -128,6 +132,7 @@ fn main() -> ExitCode {
             sysmodule_elf,
             nro_elf,
             max_instructions,
+            max_bench_ms,
             time_budget,
             trace_ipc,
             json,
@@ -149,6 +154,7 @@ fn main() -> ExitCode {
                 sysmodule_elf,
                 nro_elf,
                 max_instructions,
+                max_bench_ns: max_bench_ms.saturating_mul(1_000_000),
                 time_budget: time_budget.map(Duration::from_secs),
                 trace_ipc,
                 echo_output: true,

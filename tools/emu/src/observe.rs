@@ -72,8 +72,9 @@ pub enum RunEnd {
     Completed,
     /// Every guest thread waits with no timeout pending.
     Deadlock { threads: Vec<String> },
-    /// `--max-instructions` or the time budget ran out.
-    BudgetExhausted { what: String },
+    /// The instruction, bench-time or host-time budget ran out; `threads` names every
+    /// live thread, its state and its instruction count.
+    BudgetExhausted { what: String, threads: Vec<String> },
     /// The bench could not set a process up.
     LoadError(String),
 }
@@ -117,7 +118,12 @@ impl RunReport {
                     out.push_str(&format!("  {t}\n"));
                 }
             }
-            RunEnd::BudgetExhausted { what } => out.push_str(&format!("STOPPED: {what}\n")),
+            RunEnd::BudgetExhausted { what, threads } => {
+                out.push_str(&format!("STOPPED: {what}; the threads then:\n"));
+                for t in threads {
+                    out.push_str(&format!("  {t}\n"));
+                }
+            }
             RunEnd::LoadError(e) => out.push_str(&format!("LOAD ERROR: {e}\n")),
         }
         for p in &self.processes {
@@ -175,7 +181,7 @@ impl RunReport {
         let end = match &self.end {
             RunEnd::Completed => json!("completed"),
             RunEnd::Deadlock { threads } => json!({ "deadlock": threads }),
-            RunEnd::BudgetExhausted { what } => json!({ "budget_exhausted": what }),
+            RunEnd::BudgetExhausted { what, threads } => json!({ "budget_exhausted": what, "threads": threads }),
             RunEnd::LoadError(e) => json!({ "load_error": e }),
         };
         json!({

@@ -54,8 +54,6 @@ pub struct SmSession {
     pub process_id: Option<u64>,
     /// RegisterClient was sent and DetachClient was not.
     pub initialized: bool,
-    /// sm closed the session after a request it could not process.
-    pub closed: bool,
 }
 
 /// HIPC types (horizon-ipc.md §6.1).
@@ -481,14 +479,12 @@ fn unregister(k: &mut Kernel, name: &str) {
     }
 }
 
-/// sm closes session `s` after a request it could not process: the session's client
-/// sees SessionClosed from now on, and a registered session unregisters its process's
-/// services.
+/// sm closes session `s` after a request it could not process: a registered session
+/// unregisters its process's services (`~UserService`), and sm's server side goes away,
+/// so the client's SendSyncRequest (this one and any later) returns SessionClosed.
 fn close_session(k: &mut Kernel, s: SessionId) {
-    if let Some(state) = sm_session(k, s) {
-        state.closed = true;
-    }
     on_session_closed(k, s);
+    k.destroy_server_session(s);
 }
 
 /// The session object goes away (its client closed it, or sm did): Atmosphère's

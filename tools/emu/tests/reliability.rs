@@ -44,6 +44,9 @@ fn fuzz_pass_is_clean(seed: u64) {
     assert_eq!(report.hangs, 0, "hangs");
     assert_eq!(report.unexpected, 0, "unexpected results");
     assert_eq!(report.handles_start, report.handles_end, "server handles after all sessions closed");
+    // Both mid-request paths ran: a close under a pending request (served, then the
+    // session closes) and a terminated requester (the server's client-gone paths).
+    assert!(report.closed_mid_request > 0 && report.client_gone_mid_request > 0, "{report:?}");
 }
 
 #[test]

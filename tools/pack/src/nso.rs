@@ -1,6 +1,7 @@
 //! NSO: the executable format Atmosphère's loader starts a sysmodule from
 //! (formats.md §2). A 0x100-byte header, then text, rodata and data, each an
-//! LZ4 block (no frame) with the SHA-256 of its decompressed bytes.
+//! LZ4 block (no frame) when that is smaller, or else stored as is, with the
+//! SHA-256 of its decompressed bytes.
 
 use sha2::{Digest, Sha256};
 
@@ -25,8 +26,11 @@ pub mod flags {
     pub const PREVENT_CODE_READS: u32 = 1 << 6;
     /// zstd "zbic"; only for `main` with rtld+sdk present.
     pub const ZBIC: u32 = 1 << 7;
-    /// What elf2nso and linkle write, and so do we: everything compressed and hashed.
+    /// What elf2nso and linkle write, and so do we when LZ4 shrinks every segment:
+    /// everything compressed and hashed.
     pub const ALL_COMPRESSED_AND_HASHED: u32 = 0x3F;
+    /// Every segment hashed (set whether or not a segment is compressed).
+    pub const ALL_HASHED: u32 = TEXT_HASHED | RODATA_HASHED | DATA_HASHED;
 }
 
 /// Most an LZ4 block can expand (a 1-byte token + 255-byte length runs).
@@ -40,33 +44,51 @@ pub struct Nso {
     /// Segments, bss, module id; .dynstr/.dynsym converted to image-relative.
     pub image: ModuleImage,
     pub flags: u32,
-    /// On-disk (compressed) sizes of text, rodata, data.
+    /// On-disk sizes of text, rodata, data (header 0x60): the LZ4 block size, or
+    /// the segment size for a segment stored uncompressed.
     pub file_sizes: [u32; 3],
     /// SHA-256 of the decompressed text, rodata, data as stored in the header.
     pub hashes: [[u8; 32]; 3],
 }
 
-/// Writes an NSO with every segment LZ4-compressed and SHA-256-hashed.
+/// Writes an NSO with every segment SHA-256-hashed, and LZ4-compressed when
+/// that makes it smaller.
+///
+/// Atmosphère's loader (`stratosphere/loader/source/ldr_process_creation.cpp`,
+/// `LoadAutoLoadModuleSegment`) reads `compressed_size` bytes of a segment whose
+/// flag bit is set and fails with InvalidNso when that is more than the segment
+/// size (it decompresses in place, at the end of the segment's pages); boot2
+/// ignores the failure, so the sysmodule would just not start. An incompressible
+/// segment (LZ4 only adds its tokens) is therefore stored as is, its flag bit
+/// clear and its on-disk size equal to its size: with the bit clear the loader
+/// reads exactly `segment_size` bytes and ignores `compressed_size`.
 pub fn write_nso(file: &str, image: &ModuleImage) -> Result<Vec<u8>> {
     image.validate(file)?;
     let segs = [&image.text, &image.rodata, &image.data];
     let mut header = vec![0u8; NSO_HEADER_SIZE];
     header[..4].copy_from_slice(NSO_MAGIC);
-    put_u32(&mut header, 0x0C, flags::ALL_COMPRESSED_AND_HASHED);
+    let mut nso_flags = flags::ALL_HASHED;
     let mut body = Vec::new();
     for (i, seg) in segs.iter().enumerate() {
         let name = SEGMENT_NAMES[i];
-        let compressed = lz4_flex::block::compress(&seg.bytes);
+        let lz4 = lz4_flex::block::compress(&seg.bytes);
+        let stored: &[u8] = if lz4.len() < seg.bytes.len() {
+            nso_flags |= flags::TEXT_COMPRESSED << i;
+            &lz4
+        } else {
+            &seg.bytes
+        };
         let file_offset = to_u32(file, &format!("{name}.file_offset"), (NSO_HEADER_SIZE + body.len()) as u64)?;
         let at = 0x10 + i * 0x10;
         put_u32(&mut header, at, file_offset);
         put_u32(&mut header, at + 4, seg.memory_offset);
         put_u32(&mut header, at + 8, to_u32(file, &format!("{name}.size"), seg.bytes.len() as u64)?);
         // at + 0xC: text module-name offset / rodata module-name size (0), data bss size.
-        put_u32(&mut header, 0x60 + i * 4, to_u32(file, &format!("{name}.file_size"), compressed.len() as u64)?);
+        put_u32(&mut header, 0x60 + i * 4, to_u32(file, &format!("{name}.file_size"), stored.len() as u64)?);
         header[0xA0 + i * 0x20..0xC0 + i * 0x20].copy_from_slice(&Sha256::digest(&seg.bytes));
-        body.extend_from_slice(&compressed);
+        body.extend_from_slice(stored);
     }
+    put_u32(&mut header, 0x0C, nso_flags);
     put_u32(&mut header, 0x3C, image.bss_size);
     header[0x40..0x60].copy_from_slice(&image.module_id);
     // 0x88 api-info stays zero; .dynstr/.dynsym are rodata-relative (formats.md §2).
@@ -114,6 +136,20 @@ pub fn read_nso(file: &str, bytes: &[u8]) -> Result<Nso> {
         let file_size = b.u32(0x60 + i as u64 * 4, &format!("{name}.file_size"))?;
         hashes[i].copy_from_slice(b.slice(0xA0 + i as u64 * 0x20, 0x20, &format!("{name}.hash"))?);
         let compressed = nso_flags & (flags::TEXT_COMPRESSED << i) != 0;
+        // The loader's bound (ldr_process_creation.cpp, LoadAutoLoadModuleSegment):
+        // a compressed segment's on-disk size is at most its size, or InvalidNso
+        // (and boot2 silently does not start the program). With the flag clear it
+        // reads `size` bytes and never looks at `file_size`.
+        if compressed && file_size > size {
+            return Err(invalid(
+                file,
+                format!("{name}.file_size ({:#x})", 0x60 + i * 4),
+                format!(
+                    "compressed size {file_size:#x} is larger than the segment size {size:#x}; \
+                     Atmosphère's loader rejects it (store the segment uncompressed, flag bit {i} clear)"
+                ),
+            ));
+        }
         let stored_len = if compressed { file_size } else { size };
         let stored = b.slice(u64::from(file_offset), u64::from(stored_len), &format!("{name}.file_offset"))?;
         // An LZ4 block expands at most ~255x; a larger size is a corrupt header,

@@ -153,6 +153,50 @@ fn nso_truncated_segment_is_rejected() {
     assert_invalid(read_nso("main", cut), "main", "data.file_offset", "outside the file");
 }
 
+/// What the packer wrote before it stored incompressible segments as is: the
+/// data segment as an LZ4 block larger than the segment, its flag bit set.
+fn nso_with_data_compressed_larger_than_its_size() -> Vec<u8> {
+    let mut img = image();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    img.data.bytes = img.data.bytes.iter().map(|_| next(&mut state) as u8).collect();
+    let mut b = write_nso("main", &img).unwrap();
+    let at = u32::from_le_bytes(b[0x30..0x34].try_into().unwrap()) as usize;
+    b.truncate(at);
+    let lz4 = lz4_flex::block::compress(&img.data.bytes);
+    assert!(lz4.len() > img.data.bytes.len());
+    b.extend_from_slice(&lz4);
+    b[0x0C] |= 0x04;
+    b[0x68..0x6C].copy_from_slice(&(lz4.len() as u32).to_le_bytes());
+    b
+}
+
+#[test]
+fn nso_compressed_size_above_the_segment_size_is_rejected_as_the_loader_does() {
+    // ldr_process_creation.cpp, LoadAutoLoadModuleSegment: file_size <= segment_size.
+    let b = nso_with_data_compressed_larger_than_its_size();
+    assert_invalid(read_nso("main", &b), "main", "data.file_size (0x68)", "larger than the segment size");
+    let err = xcbuf_pack::inspect::describe("main", &b).unwrap_err().to_string();
+    assert!(err.starts_with("main: data.file_size (0x68): compressed size"), "{err}");
+    // Inside an ExeFS, inspect names the NSO by its path in the PFS0.
+    let nsp = write_exefs("exefs.nsp", b, vec![0; 0x10]).unwrap();
+    let err = xcbuf_pack::inspect::describe("exefs.nsp", &nsp).unwrap_err().to_string();
+    assert!(err.starts_with("exefs.nsp/main: data.file_size (0x68)"), "{err}");
+}
+
+#[test]
+fn nso_uncompressed_segment_ignores_its_file_size_as_the_loader_does() {
+    // With the flag bit clear the loader reads `size` bytes and never uses
+    // compressed_size (LoadAutoLoadModuleSegment), so neither does the reader.
+    let mut b = write_nso("main", &image()).unwrap();
+    let size = u32::from_le_bytes(b[0x38..0x3C].try_into().unwrap());
+    let at = u32::from_le_bytes(b[0x30..0x34].try_into().unwrap()) as usize;
+    b.truncate(at);
+    b.extend_from_slice(&image().data.bytes);
+    b[0x0C] &= !0x04;
+    b[0x68..0x6C].copy_from_slice(&(size + 0x100).to_le_bytes());
+    assert_eq!(read_nso("main", &b).unwrap().image, image());
+}
+
 // ---- PFS0 ----
 
 #[test]

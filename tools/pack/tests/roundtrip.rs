@@ -116,6 +116,56 @@ fn nso_round_trip_decompresses_and_checks_hashes() {
     assert_eq!(nso.image.mod0("t.nso").unwrap().lny2_revision, Some(1));
 }
 
+/// Bytes LZ4 cannot shrink (xorshift noise).
+fn noise(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+#[test]
+fn nso_segment_lz4_cannot_shrink_is_stored_uncompressed_with_its_flag_clear() {
+    // Atmosphère's loader (ldr_process_creation.cpp, LoadAutoLoadModuleSegment)
+    // rejects a compressed size above the segment size.
+    let mut m = read_elf("t.elf", &default_elf()).unwrap();
+    let len = m.image.data.bytes.len();
+    m.image.data.bytes = noise(len);
+    assert!(lz4_flex::block::compress(&m.image.data.bytes).len() > len, "the noise must be incompressible");
+    let bytes = write_nso("t.nso", &m.image).unwrap();
+    assert_eq!(u32_at(&bytes, 0x0C), 0x3F & !flags::DATA_COMPRESSED, "data stored as is, still hashed");
+    assert_eq!(u32_at(&bytes, 0x68), len as u32, "data.file_size = data.size");
+    let at = u32_at(&bytes, 0x30) as usize;
+    assert_eq!(&bytes[at..at + len], m.image.data.bytes.as_slice(), "data bytes verbatim in the file");
+    assert_eq!(at + len, bytes.len(), "nothing after the last segment");
+    for i in 0..3 {
+        assert!(u32_at(&bytes, 0x60 + 4 * i) <= u32_at(&bytes, 0x18 + 0x10 * i), "segment {i}: file size <= size");
+    }
+    let back = read_nso("t.nso", &bytes).unwrap();
+    assert_eq!(back.image, m.image);
+    assert_eq!(back.flags, 0x3F & !flags::DATA_COMPRESSED);
+    let shown = xcbuf_pack::inspect::describe("t.nso", &bytes).unwrap();
+    assert!(shown.contains("NSO (") && shown.contains("flags 0x3b"), "{shown}");
+
+    // Every segment incompressible: flags hash-only (0x38), as formats.md §2 allows.
+    m.image.text.bytes = noise(m.image.text.bytes.len());
+    m.image.text.bytes[..16].copy_from_slice(&text_bytes()[..16]);
+    m.image.rodata.bytes = {
+        let mut r = noise(m.image.rodata.bytes.len());
+        let m0 = rodata_bytes();
+        r[..0x40].copy_from_slice(&m0[..0x40]);
+        r
+    };
+    let bytes = write_nso("t.nso", &m.image).unwrap();
+    assert_eq!(u32_at(&bytes, 0x0C), flags::ALL_HASHED);
+    assert_eq!(read_nso("t.nso", &bytes).unwrap().image, m.image);
+}
+
 #[test]
 fn nso_dynstr_and_dynsym_are_rodata_relative() {
     let mut m = read_elf("t.elf", &default_elf()).unwrap();

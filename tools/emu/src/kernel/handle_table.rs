@@ -71,6 +71,12 @@ impl HandleTable {
         }
     }
 
+    /// No slot is free: an add would give OutOfHandles (the svcs that reserve a slot
+    /// before anything else check this first, mesosphere KHandleTable::Reserve).
+    pub fn is_full(&self) -> bool {
+        self.slots.len() >= self.capacity && self.slots.iter().all(Option::is_some)
+    }
+
     /// Handles in use.
     pub fn len(&self) -> usize {
         self.slots.iter().filter(|s| s.is_some()).count()

@@ -116,9 +116,14 @@ impl HandleTranslator for Transfer<'_> {
 pub enum ReceiveOutcome {
     /// A request is now the session's current request.
     Received,
-    /// Nothing to receive (or the request failed without breaking the receive list):
-    /// keep waiting (horizon-ipc.md §3.4).
+    /// Nothing to receive (the queue is empty or a request is being served): the
+    /// session is not signalled.
     NotFound,
+    /// The request failed without breaking the receive list: the server keeps waiting,
+    /// and the wait starts again from the first handle (horizon-ipc.md §3.4; mesosphere
+    /// ReplyAndReceiveImpl loops back into KSynchronizationObject::Wait, which scans from
+    /// index 0).
+    FailedSilently,
     /// Return this result with the session's index (0xf601, 0x20401).
     Error(ResultCode),
 }
@@ -137,8 +142,14 @@ impl Kernel {
 
     /// SendSyncRequest (0x21) by thread `t` on client session `s`. `Ok(())`: the thread
     /// is blocked until the reply (or already answered by the HLE `sm:`).
+    ///
+    /// The thread holds a reference to the client session until the request ends
+    /// (mesosphere `svc/kern_svc_ipc.cpp` SendSyncRequestImpl): closing the session's last
+    /// handle meanwhile does not close the client side; that happens when the request
+    /// ends ([`Kernel::complete_request`]) or the thread is terminated.
     pub fn send_sync_request(&mut self, t: ThreadId, s: SessionId) -> Result<(), ResultCode> {
         let sess = &self.sessions[s];
+        // KServerSession::OnRequest: refused once either side has closed.
         if sess.server_closed() {
             return Err(kernel::SESSION_CLOSED);
         }
@@ -150,15 +161,44 @@ impl Kernel {
             let line = format!("{} request on session #{s}: {}", self.thread_name(t), describe_message(&words));
             self.trace_line(line);
         }
-        if let SessionServer::HleSm(_) = self.sessions[s].server {
-            return crate::sm::handle_request(self, t, s);
-        }
-        if let SessionServer::HleFsp(_) = self.sessions[s].server {
-            return crate::fsp::handle_request(self, t, s);
+        self.sessions[s].client_refs += 1;
+        self.threads[t].sync_session = Some(s);
+        let hle = match self.sessions[s].server {
+            SessionServer::HleSm(_) => Some(crate::sm::handle_request(self, t, s)),
+            SessionServer::HleFsp(_) => Some(crate::fsp::handle_request(self, t, s)),
+            SessionServer::Guest => None,
+        };
+        if let Some(result) = hle {
+            // Answered at once, or deferred by sm (the reference stays until its answer);
+            // an sm request may also have answered other deferred threads.
+            self.release_ended_sync_requests();
+            return result;
         }
         self.sessions[s].requests.push_back(KSessionRequest { client_thread: Some(t), message });
         self.threads[t].state = ThreadState::Waiting(Wait::SyncRequest { session: s });
         Ok(())
+    }
+
+    /// Drops the client-session reference of thread `t`'s SendSyncRequest (the svc
+    /// returns); the client side closes if that was its last reference.
+    fn release_sync_request(&mut self, t: ThreadId) {
+        if let Some(s) = self.threads[t].sync_session.take() {
+            self.close_ref(KObjectRef::ClientSession(s));
+        }
+    }
+
+    /// [`Kernel::release_sync_request`] for every thread whose SendSyncRequest is no
+    /// longer waiting (the HLE servers answer by waking the thread themselves).
+    fn release_ended_sync_requests(&mut self) {
+        for t in 0..self.threads.len() {
+            let waiting = matches!(
+                self.threads[t].state,
+                ThreadState::Waiting(Wait::SyncRequest { .. } | Wait::SmDeferred { .. })
+            );
+            if !waiting && self.threads[t].sync_session.is_some() {
+                self.release_sync_request(t);
+            }
+        }
     }
 
     /// KServerSession::ReceiveRequest for server thread `t` on session `s`
@@ -176,6 +216,10 @@ impl Kernel {
         let Some(request) = self.sessions[s].requests.pop_front() else {
             return ReceiveOutcome::NotFound;
         };
+        // A request without its thread is dropped (ReceiveRequest's null-thread check).
+        if request.client_thread.is_none() {
+            return ReceiveOutcome::Error(kernel::SESSION_CLOSED);
+        }
         let server = self.threads[t].process;
         let dst = MessageBuffer::thread_local(self.threads[t].tls);
         let src = MessageBuffer::thread_local(request.message.address);
@@ -217,18 +261,21 @@ impl Kernel {
                 self.trace_line(line);
                 self.complete_request(request, failure.client_result);
                 match failure.server_sees {
-                    ServerOutcome::NotFound => ReceiveOutcome::NotFound,
+                    ServerOutcome::NotFound => ReceiveOutcome::FailedSilently,
                     ServerOutcome::ReceiveListBroken => ReceiveOutcome::Error(kernel::RECEIVE_LIST_BROKEN),
                 }
             }
         }
     }
 
-    /// Ends a request: the client's SendSyncRequest returns `result`.
-    fn complete_request(&mut self, request: KSessionRequest, result: ResultCode) {
+    /// Ends a request: the client's SendSyncRequest returns `result` and drops its
+    /// session reference. A terminated client thread is not woken (the `EndWait` calls of
+    /// `kern_k_server_session.cpp` skip threads whose termination was requested).
+    pub(crate) fn complete_request(&mut self, request: KSessionRequest, result: ResultCode) {
         if let Some(c) = request.client_thread {
             if matches!(self.threads[c].state, ThreadState::Waiting(Wait::SyncRequest { .. })) {
                 self.threads[c].wake(&[(0, u64::from(result.raw()))]);
+                self.release_sync_request(c);
             }
         }
     }
@@ -239,15 +286,34 @@ impl Kernel {
         let Some(request) = self.sessions[s].current.take() else {
             return Err(kernel::INVALID_STATE);
         };
-        let client_alive = request
-            .client_thread
-            .is_some_and(|c| matches!(self.threads[c].state, ThreadState::Waiting(Wait::SyncRequest { .. })));
-        if !client_alive || self.sessions[s].client_closed() {
-            self.complete_request(request, kernel::SESSION_CLOSED);
-            return Err(kernel::SESSION_CLOSED);
-        }
         let server = self.threads[t].process;
         let src = MessageBuffer::thread_local(self.threads[t].tls);
+        // The client is gone when the request lost its thread (the client side closed
+        // while the thread was terminating) or the client side is closed. Then no copy:
+        // CleanupServerHandles closes the reply's move handles, and both sides get
+        // SessionClosed (if that cleanup fails, the server gets success and the client
+        // the failure). A client thread that was terminated while its session stays open
+        // is not "gone": the reply is copied into its buffer and the server gets success
+        // (mesosphere KServerSession::SendReply).
+        if request.client_thread.is_none() || self.sessions[s].client_closed() {
+            let cell = RefCell::new(Transfer {
+                k: self,
+                client: request.message.process,
+                server,
+                client_thread: request.client_thread,
+                server_thread: t,
+            });
+            let cleanup = message::cleanup_reply_to_closed_client(&mut MemView(&cell), &mut HandleView(&cell), src);
+            drop(cell);
+            let (server_result, client_result) = match cleanup {
+                Ok(()) => (Err(kernel::SESSION_CLOSED), kernel::SESSION_CLOSED),
+                Err(e) => (Ok(()), e),
+            };
+            let line = format!("reply on session #{s}: the client is gone, client gets {client_result}");
+            self.trace_line(line);
+            self.complete_request(request, client_result);
+            return server_result;
+        }
         let dst = MessageBuffer::thread_local(request.message.address);
         if self.options.trace_ipc {
             let words = self.read_message_words(self.tls_message(t));
@@ -366,7 +432,7 @@ mod tests {
     use super::*;
     use crate::cpu::{Cpu, PAGE_SIZE};
     use crate::kernel::handle_table::DEFAULT_TABLE_SIZE;
-    use crate::kernel::process::KProcess;
+    use crate::kernel::process::{KProcess, ProcessState};
     use crate::kernel::session::{KSession, SessionServer};
     use crate::kernel::thread::InitialRegisters;
     use crate::kernel::KernelOptions;
@@ -419,37 +485,122 @@ mod tests {
         k.threads[t].pending_writes.iter().rev().find(|(r, _)| *r == 0).map(|&(_, v)| v)
     }
 
-    #[test]
-    fn a_request_queued_when_the_client_closes_ends_with_session_closed_and_is_never_received() {
-        // horizon-ipc.md §3.1: ReceiveRequest returns SessionClosed once the client side
-        // is closed; the queued request is taken off the queue (OnClientClosed) and its
-        // SendSyncRequest ends with SessionClosed 0xf601.
-        let (mut k, st, ct, client, h, s) = pair();
-        k.send_sync_request(ct, s).expect("queued");
-        assert_eq!(k.sessions[s].requests.len(), 1);
-        k.close_handle(client, h).expect("close");
-        assert!(k.sessions[s].requests.is_empty(), "the queue is emptied on close");
-        assert!(k.threads[ct].is_runnable(), "the client thread is woken");
-        assert_eq!(svc_result(&k, ct), Some(0xf601));
-        assert!(k.sessions[s].server_signalled(), "the server sees the close");
-        assert_eq!(k.receive_request(st, s), ReceiveOutcome::Error(kernel::SESSION_CLOSED));
-        // Nothing was copied into the server's message buffer.
-        assert_eq!(first_word(&k, st), 0x1234_5678);
-        assert!(k.sessions[s].current.is_none());
+    /// The server's reply with one move handle (a handle to the server's own thread):
+    /// returns the moved handle.
+    fn reply_moving_a_handle(k: &mut Kernel, st: ThreadId) -> u32 {
+        let server = k.threads[st].process;
+        let h = k.add_handle(server, KObjectRef::Thread(st)).expect("handle to move");
+        // Type 0, special header (bit 31), raw 0; special: 1 move handle.
+        write_words(k, st, &[0, 1 << 31, 1 << 5, h]);
+        h
     }
 
     #[test]
-    fn a_received_request_whose_client_closes_ends_with_session_closed_at_the_reply() {
-        // horizon-ipc.md §4 item 2: the current request stays until the reply, which then
-        // gives SessionClosed to the server and to the client.
+    fn closing_the_last_handle_under_a_queued_request_does_not_close_the_client_side() {
+        // mesosphere SendSyncRequestImpl: the blocked thread holds a reference to the
+        // client session, so the close only takes effect when the request ends. The
+        // request is received and answered normally; then the server sees the close.
+        let (mut k, st, ct, client, h, s) = pair();
+        k.send_sync_request(ct, s).expect("queued");
+        k.close_handle(client, h).expect("close");
+        assert!(!k.sessions[s].client_closed(), "the in-flight request keeps the client side open");
+        assert_eq!(k.sessions[s].requests.len(), 1, "the request stays queued");
+        assert!(!k.threads[ct].is_runnable(), "the client is not woken by the close");
+        assert_eq!(k.receive_request(st, s), ReceiveOutcome::Received);
+        assert_eq!(first_word(&k, st), 4);
+        write_words(&mut k, st, &[4, 0]);
+        assert_eq!(k.send_reply(st, s), Ok(()));
+        assert_eq!(svc_result(&k, ct), Some(0), "the reply reaches the client");
+        // The request ended: its reference was the last one.
+        assert!(k.sessions[s].client_closed());
+        assert!(k.sessions[s].server_signalled());
+        assert_eq!(k.receive_request(st, s), ReceiveOutcome::Error(kernel::SESSION_CLOSED));
+    }
+
+    #[test]
+    fn closing_the_last_handle_under_a_received_request_lets_the_reply_through() {
         let (mut k, st, ct, client, h, s) = pair();
         k.send_sync_request(ct, s).expect("queued");
         assert_eq!(k.receive_request(st, s), ReceiveOutcome::Received);
-        assert_eq!(first_word(&k, st), 4);
         k.close_handle(client, h).expect("close");
-        assert!(!k.threads[ct].is_runnable(), "the current request waits for the reply");
+        assert!(!k.sessions[s].client_closed());
         write_words(&mut k, st, &[4, 0]);
+        assert_eq!(k.send_reply(st, s), Ok(()));
+        assert_eq!(svc_result(&k, ct), Some(0));
+        assert!(k.sessions[s].client_closed());
+    }
+
+    #[test]
+    fn a_terminated_client_process_releases_its_queued_request_without_waking_it() {
+        // KProcess::Terminate: threads first (RequestTerminate; the SendSyncRequest
+        // returns and drops its reference), then the handle table: the client side
+        // closes and OnClientClosed takes the queued request off the queue with no
+        // EndWait; the server's receive then gives SessionClosed.
+        let (mut k, st, ct, client, _h, s) = pair();
+        k.send_sync_request(ct, s).expect("queued");
+        k.terminate_process(client, ProcessState::Exited { result: 0, how: "test".into() });
+        assert!(k.sessions[s].requests.is_empty(), "the queue is emptied");
+        assert!(k.threads[ct].pending_writes.is_empty(), "the terminated thread is not woken");
+        assert!(k.sessions[s].server_signalled());
+        assert_eq!(k.receive_request(st, s), ReceiveOutcome::Error(kernel::SESSION_CLOSED));
+        assert_eq!(first_word(&k, st), 0x1234_5678, "nothing was copied to the server");
+    }
+
+    #[test]
+    fn a_reply_to_a_terminated_client_process_is_session_closed_and_closes_its_move_handles() {
+        // OnClientClosed clears the terminating thread from the current request
+        // (ClearThread); SendReply then takes the closed path: CleanupServerHandles
+        // closes the reply's move handles in the server, and the server gets 0xf601.
+        let (mut k, st, ct, client, _h, s) = pair();
+        k.send_sync_request(ct, s).expect("queued");
+        assert_eq!(k.receive_request(st, s), ReceiveOutcome::Received);
+        k.terminate_process(client, ProcessState::Exited { result: 0, how: "test".into() });
+        assert_eq!(k.sessions[s].current.map(|r| r.client_thread), Some(None));
+        let server = k.threads[st].process;
+        let moved = reply_moving_a_handle(&mut k, st);
+        let before = k.processes[server].handles.len();
         assert_eq!(k.send_reply(st, s), Err(kernel::SESSION_CLOSED));
-        assert_eq!(svc_result(&k, ct), Some(0xf601));
+        assert_eq!(k.processes[server].handles.get(moved), None, "the move handle is closed");
+        assert_eq!(k.processes[server].handles.len(), before - 1);
+        assert!(k.threads[ct].pending_writes.is_empty());
+    }
+
+    #[test]
+    fn a_reply_to_a_terminated_thread_whose_session_stays_open_is_copied_and_succeeds() {
+        // The client side is still open (its process keeps the handle): SendReply is not
+        // on the closed path, copies into the terminated thread's buffer and the server
+        // gets success; the thread is not woken.
+        let (mut k, st, ct, _client, _h, s) = pair();
+        k.send_sync_request(ct, s).expect("queued");
+        assert_eq!(k.receive_request(st, s), ReceiveOutcome::Received);
+        k.terminate_thread(ct);
+        assert!(!k.sessions[s].client_closed(), "the process still holds the handle");
+        write_words(&mut k, st, &[7, 0]);
+        assert_eq!(k.send_reply(st, s), Ok(()));
+        assert_eq!(first_word(&k, ct), 7, "the reply was copied");
+        assert!(k.threads[ct].pending_writes.is_empty());
+    }
+
+    #[test]
+    fn a_queued_request_of_a_terminated_thread_whose_session_stays_open_is_received() {
+        let (mut k, st, ct, _client, _h, s) = pair();
+        k.send_sync_request(ct, s).expect("queued");
+        k.terminate_thread(ct);
+        assert_eq!(k.sessions[s].requests.len(), 1);
+        assert_eq!(k.receive_request(st, s), ReceiveOutcome::Received);
+        assert_eq!(first_word(&k, st), 4);
+    }
+
+    #[test]
+    fn a_reply_when_the_client_is_gone_but_the_message_does_not_fit_gives_the_server_success() {
+        // SendReply's closed path: when CleanupServerHandles fails (the message is larger
+        // than the buffer: InvalidCombination), the server's result is success.
+        let (mut k, st, ct, client, _h, s) = pair();
+        k.send_sync_request(ct, s).expect("queued");
+        assert_eq!(k.receive_request(st, s), ReceiveOutcome::Received);
+        k.terminate_process(client, ProcessState::Exited { result: 0, how: "test".into() });
+        // Raw count 0x3ff words: far larger than the 0x100-byte buffer.
+        write_words(&mut k, st, &[0, 0x3ff]);
+        assert_eq!(k.send_reply(st, s), Ok(()));
     }
 }

@@ -824,6 +824,25 @@ fn cleanup_server_handles(
     }
 }
 
+/// `CleanupServerHandles` as `KServerSession::SendReply` runs it instead of the copy when
+/// the client is gone (no client thread, or the client side closed): the move handles of
+/// the server's reply in `buf` are closed in the server's table (copy handles stay).
+/// `Err(INVALID_COMBINATION 0xe801)` when the message does not fit `buf` (nothing is
+/// closed then); the caller routes the result (the server sees success on that error,
+/// SessionClosed otherwise).
+pub fn cleanup_reply_to_closed_client(
+    mem: &mut impl MessageMemory,
+    handles: &mut impl HandleTranslator,
+    buf: MessageBuffer,
+) -> Result<(), ResultCode> {
+    let parsed = read_header(mem, Side::Server, buf).map_err(|(r, _)| r)?;
+    if !parsed.fits(buf) {
+        return Err(kernel::INVALID_COMBINATION);
+    }
+    cleanup_server_handles(mem, handles, buf);
+    Ok(())
+}
+
 /// The request copy, mesosphere `KServerSession::ReceiveMessage` (§3.2–§3.4): copies the
 /// client's request in `src` into the server's message buffer `dst`, using the receive
 /// list the server armed in `dst`.

@@ -24,8 +24,8 @@ use xcbuf_common::result::{ResultCode, kernel};
 use self::handle_table::{CURRENT_PROCESS, CURRENT_THREAD};
 use self::port::KPort;
 use self::process::{KProcess, ProcessState};
-use self::session::KSession;
-use self::thread::{KThread, ThreadState, Wait};
+use self::session::{KSession, SessionServer, SessionState};
+use self::thread::{KThread, ThreadState};
 
 pub type ProcessId = usize;
 pub type ThreadId = usize;
@@ -170,8 +170,10 @@ impl Kernel {
             context: None,
             initial,
             pending_writes: Vec::new(),
+            sync_session: None,
             creation: self.next_creation,
             handle_in_own_process: 0,
+            instructions: 0,
         });
         self.next_creation += 1;
         self.processes[process].threads.push(tid);
@@ -213,10 +215,7 @@ impl Kernel {
         match object {
             KObjectRef::ServerPort(p) => self.ports[p].server_refs += 1,
             KObjectRef::ClientPort(p) => self.ports[p].client_refs += 1,
-            KObjectRef::ServerSession(s) => {
-                self.sessions[s].server_refs += 1;
-                self.sessions[s].server_accepted = true;
-            }
+            KObjectRef::ServerSession(s) => self.sessions[s].server_refs += 1,
             KObjectRef::ClientSession(s) => self.sessions[s].client_refs += 1,
             KObjectRef::Process(_) | KObjectRef::Thread(_) => {}
         }
@@ -238,17 +237,21 @@ impl Kernel {
         Ok(())
     }
 
+    /// Drops one reference to `object`; a side whose last reference goes is destroyed.
     pub(crate) fn close_ref(&mut self, object: KObjectRef) {
         match object {
             KObjectRef::ServerPort(p) => {
                 let port = &mut self.ports[p];
                 port.server_refs = port.server_refs.saturating_sub(1);
                 if port.server_refs == 0 {
-                    // Sessions never accepted end closed: their clients see 0xf601.
+                    // KServerPort::Destroy -> CleanupSessions: the queue's reference to each
+                    // session never accepted goes, so its server side is destroyed (its
+                    // client sees 0xf601). Each stays counted on the port until its client
+                    // side goes too (KSession::Finalize).
                     let pending: Vec<SessionId> = port.accept_queue.drain(..).collect();
                     for s in pending {
-                        self.sessions[s].server_accepted = true;
-                        self.on_server_session_closed(s);
+                        self.sessions[s].in_accept_queue = false;
+                        self.destroy_server_session(s);
                     }
                 }
             }
@@ -258,89 +261,121 @@ impl Kernel {
             KObjectRef::ServerSession(s) => {
                 let sess = &mut self.sessions[s];
                 sess.server_refs = sess.server_refs.saturating_sub(1);
-                if sess.server_refs == 0 {
-                    self.on_server_session_closed(s);
+                if sess.server_refs == 0 && !sess.in_accept_queue {
+                    self.destroy_server_session(s);
                 }
             }
             KObjectRef::ClientSession(s) => {
                 let sess = &mut self.sessions[s];
                 sess.client_refs = sess.client_refs.saturating_sub(1);
                 if sess.client_refs == 0 {
-                    self.on_client_session_closed(s);
+                    self.destroy_client_session(s);
                 }
             }
             KObjectRef::Process(_) | KObjectRef::Thread(_) => {}
         }
     }
 
-    /// The server side is gone: every pending request ends with SessionClosed
-    /// (horizon-ipc.md §3.1 OnRequest, §6.1 Close).
-    fn on_server_session_closed(&mut self, s: SessionId) {
-        let sess = &mut self.sessions[s];
-        let mut ended: Vec<_> = sess.requests.drain(..).collect();
-        ended.extend(sess.current.take());
-        self.release_session_slot(s);
-        for req in ended {
-            if let Some(t) = req.client_thread {
-                self.threads[t].wake(&[(0, u64::from(kernel::SESSION_CLOSED.raw()))]);
-            }
+    /// KServerSession::Destroy: KSession::OnServerClosed, then CleanupRequests: the
+    /// current and every queued request end; a client thread not terminating gets
+    /// SessionClosed (horizon-ipc.md §3.1 OnRequest, §6.1 Close).
+    pub(crate) fn destroy_server_session(&mut self, s: SessionId) {
+        if self.sessions[s].server_destroyed {
+            return;
         }
+        let sess = &mut self.sessions[s];
+        sess.server_destroyed = true;
+        if sess.state == SessionState::Normal {
+            sess.state = SessionState::ServerClosed;
+        }
+        let mut ended: Vec<_> = sess.current.take().into_iter().collect();
+        ended.extend(sess.requests.drain(..));
+        for req in ended {
+            self.complete_request(req, kernel::SESSION_CLOSED);
+        }
+        self.finalize_if_done(s);
     }
 
-    /// The client side is gone (mesosphere's KServerSession::OnClientClosed): every request
-    /// still queued is taken off the queue and its SendSyncRequest ends with
-    /// SessionClosed; the server never receives it (horizon-ipc.md §3.1: ReceiveRequest
-    /// returns SessionClosed once the client is closed). The current request, if any,
-    /// stays until the server replies, and that reply ends it with SessionClosed (§4
-    /// item 2).
-    fn on_client_session_closed(&mut self, s: SessionId) {
+    /// KClientSession::Destroy (the last reference, a handle or a thread's in-flight
+    /// request, went): KSession::OnClientClosed, which (if the server had not closed
+    /// first) runs KServerSession::OnClientClosed:
+    /// - the current request stays for the server's reply, which then takes the
+    ///   "client gone" path (0xf601, horizon-ipc.md §4 item 2); if its thread is
+    ///   terminating, the request forgets the thread (ClearThread);
+    /// - every queued request is taken off the queue; a synchronous one is released with
+    ///   no EndWait. Only a terminating thread's request can be queued here: a live
+    ///   requester holds a reference, so the client side cannot be destroyed under it;
+    /// - the server side is signalled with SessionClosed, so ReceiveRequest returns it.
+    fn destroy_client_session(&mut self, s: SessionId) {
+        if self.sessions[s].client_destroyed {
+            return;
+        }
         // sm's session object goes away with its client (Atmosphère ~UserService).
         crate::sm::on_session_closed(self, s);
-        let queued: Vec<_> = self.sessions[s].requests.drain(..).collect();
-        for t in queued.iter().filter_map(|req| req.client_thread) {
-            if matches!(self.threads[t].state, ThreadState::Waiting(Wait::SyncRequest { .. })) {
-                self.threads[t].wake(&[(0, u64::from(kernel::SESSION_CLOSED.raw()))]);
+        self.sessions[s].client_destroyed = true;
+        if self.sessions[s].state == SessionState::Normal {
+            self.sessions[s].state = SessionState::ClientClosed;
+            let threads = &self.threads;
+            if let Some(current) = self.sessions[s].current.as_mut()
+                && current.client_thread.is_some_and(|t| matches!(threads[t].state, ThreadState::Exited))
+            {
+                current.client_thread = None;
             }
+            self.sessions[s].requests.clear();
         }
-        // Threads deferred by sm on this session never get an answer.
-        for t in 0..self.threads.len() {
-            if let ThreadState::Waiting(Wait::SmDeferred { session, .. }) = &self.threads[t].state {
-                if *session == s {
-                    self.threads[t].wake(&[(0, u64::from(kernel::SESSION_CLOSED.raw()))]);
-                }
-            }
+        if !matches!(self.sessions[s].server, SessionServer::Guest) {
+            // An HLE server drops the session with its client.
+            self.sessions[s].server_destroyed = true;
         }
-        self.release_session_slot(s);
+        self.finalize_if_done(s);
     }
 
-    /// Frees the port's session slot once both sides are closed.
-    fn release_session_slot(&mut self, s: SessionId) {
-        let sess = &self.sessions[s];
-        let both_closed = sess.client_closed() && (sess.server_closed() || !sess.server_accepted);
-        if both_closed {
-            if let Some(p) = sess.port {
-                self.ports[p].open_sessions = self.ports[p].open_sessions.saturating_sub(1);
-                self.sessions[s].port = None;
-            }
+    /// KSession::Finalize once both sides are destroyed: the port's session count drops
+    /// (KClientPort::OnSessionFinalized) and the owner's session resource is released
+    /// (KSession::PostDestroy).
+    fn finalize_if_done(&mut self, s: SessionId) {
+        if !self.sessions[s].finalized() {
+            return;
+        }
+        if let Some(p) = self.sessions[s].port.take() {
+            self.ports[p].open_sessions = self.ports[p].open_sessions.saturating_sub(1);
+        }
+        if let Some(owner) = self.sessions[s].owner.take() {
+            let q = &mut self.processes[owner];
+            q.sessions_in_use = q.sessions_in_use.saturating_sub(1);
         }
     }
 
-    /// Ends a process: every handle is closed (peers see SessionClosed) and every
-    /// thread stops.
+    /// KThread::RequestTerminate for a thread of a process being terminated: the thread
+    /// never runs again. A wait it was in is cancelled with TerminationRequested (0x7601)
+    /// and the svc returns, so a SendSyncRequest drops its reference to the client
+    /// session (SendSyncRequestImpl's scoped references); its request stays where it is
+    /// (queued or current) and no reply wakes it (SendReply and CleanupRequests skip
+    /// terminating threads, `kern_k_server_session.cpp`).
+    pub fn terminate_thread(&mut self, t: ThreadId) {
+        if matches!(self.threads[t].state, ThreadState::Exited) {
+            return;
+        }
+        self.threads[t].state = ThreadState::Exited;
+        if let Some(s) = self.threads[t].sync_session.take() {
+            self.close_ref(KObjectRef::ClientSession(s));
+        }
+    }
+
+    /// Ends a process as KProcess::Terminate does: every thread is terminated first
+    /// (TerminateChildren), then the handle table is finalized (FinalizeHandleTable), so
+    /// each session whose last client reference this process held closes now
+    /// (`kern_k_process.cpp`).
     pub fn terminate_process(&mut self, process: ProcessId, state: ProcessState) {
         if !self.processes[process].is_running() {
             return;
         }
         self.processes[process].state = state;
         for t in self.processes[process].threads.clone() {
-            self.threads[t].state = ThreadState::Exited;
+            self.terminate_thread(t);
         }
         for (handle, _) in self.processes[process].handles.entries() {
             let _ = self.close_handle(process, handle);
-        }
-        // Requests this process had queued as a client are dropped from servers' queues.
-        for sess in &mut self.sessions {
-            sess.requests.retain(|r| r.message.process != process);
         }
     }
 

@@ -34,6 +34,12 @@ impl ServiceAccess {
     }
 }
 
+/// The bench's session limit per process: the System group's share of mesosphere's
+/// KSession slab (1133, `init/kern_init_slab_setup.cpp` SlabCountKSession) after pm's
+/// Application (1) and Applet (6) limits (`pm_spec.cpp`). No bench process comes near it;
+/// tests lower it to see LimitReached.
+pub const DEFAULT_SESSION_LIMIT: u64 = 1133 - 1 - 6;
+
 /// How the process ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProcessState {
@@ -91,6 +97,16 @@ pub struct KProcess {
     pub memory_limit: u64,
     pub core_mask: u64,
     pub priority_mask: u64,
+    /// SessionCountMax of the process's resource limit: sessions it may have created
+    /// (svcCreateSession, svcConnectToPort/NamedPort) and not yet finalized; one more
+    /// gives LimitReached 0x10801 (mesosphere KClientPort::CreateSession,
+    /// `svc/kern_svc_session.cpp` CreateSession). Real limits are per resource-limit
+    /// group, set by pm (`stratosphere/pm/source/impl/pm_spec.cpp`: Application 1, Applet
+    /// 6, System the rest of the kernel's KSession slab); the bench gives each process
+    /// [`DEFAULT_SESSION_LIMIT`].
+    pub session_limit: u64,
+    /// Sessions counted against `session_limit` now.
+    pub sessions_in_use: u64,
     /// Next free thread-local slot address.
     pub next_tls: u64,
     /// Free TLS slots of exited threads.
@@ -129,6 +145,8 @@ impl KProcess {
             memory_limit: 0,
             core_mask: 1,
             priority_mask: crate::loader::DEFAULT_PRIORITY_MASK,
+            session_limit: DEFAULT_SESSION_LIMIT,
+            sessions_in_use: 0,
             next_tls: crate::memory::TLS_AREA_BASE,
             free_tls: Vec::new(),
             return_stub: None,

@@ -3,8 +3,20 @@
 //!
 //! A client's SendSyncRequest queues a [`KSessionRequest`] and blocks the client
 //! thread; the server's ReplyAndReceive pops it (`receive_request`) and later answers it
-//! (`send_reply`). Closing either side ends every pending request with SessionClosed
-//! (0xf601).
+//! (`send_reply`).
+//!
+//! # References and closing (mesosphere `kern_k_session.cpp`, `kern_k_client_session.cpp`)
+//! Each side is an object with a reference count: a handle holds one, a thread blocked in
+//! SendSyncRequest holds one on the client side (`svc/kern_svc_ipc.cpp`
+//! SendSyncRequestImpl keeps the KClientSession and its KSession open until the svc
+//! returns), and a session waiting in its port's accept queue holds the server side
+//! (`kern_k_server_port.cpp` EnqueueSession / CleanupSessions). When a side's last
+//! reference goes, that side is destroyed (KClientSession::Destroy /
+//! KServerSession::Destroy) and, if the session was still [`SessionState::Normal`], the
+//! peer is told (KSession::OnClientClosed / OnServerClosed). The session is finalized
+//! once both sides are destroyed (KSession::Finalize): only then does its port's session
+//! count drop (KClientPort::OnSessionFinalized) and the session resource the creating
+//! process reserved come back (KSession::PostDestroy).
 
 use std::collections::VecDeque;
 
@@ -22,7 +34,9 @@ pub struct MessageLocation {
 /// One queued request (mesosphere's KSessionRequest).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KSessionRequest {
-    /// The blocked client thread, or `None` for a request injected by the host.
+    /// The client thread that sent it (blocked in SendSyncRequest, or terminated since),
+    /// or `None` once the client side closed while the thread was terminating
+    /// (KServerSession::OnClientClosed's ClearThread).
     pub client_thread: Option<ThreadId>,
     pub message: MessageLocation,
 }
@@ -37,15 +51,36 @@ pub enum SessionServer {
     HleFsp(crate::fsp::FspObject),
 }
 
+/// mesosphere's KSession::State: the first side to close decides it, and from then on
+/// both `IsClientClosed` and `IsServerClosed` are true (`kern_k_session.hpp`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionState {
+    Normal,
+    ClientClosed,
+    ServerClosed,
+}
+
 #[derive(Debug)]
 pub struct KSession {
+    /// The port it was created through (None for svcCreateSession and HLE objects).
     pub port: Option<PortId>,
     pub server: SessionServer,
+    /// References to the server side: its handles.
     pub server_refs: u32,
+    /// References to the client side: its handles plus one per thread blocked in
+    /// SendSyncRequest on it.
     pub client_refs: u32,
-    /// The server side was ever opened by a handle (accepted / created): until then a
-    /// session waiting in an accept queue is not "closed".
-    pub server_accepted: bool,
+    /// The server side waits in its port's accept queue, which holds its reference.
+    pub in_accept_queue: bool,
+    pub state: SessionState,
+    /// The client side's last reference went (KClientSession::Destroy).
+    pub client_destroyed: bool,
+    /// The server side's last reference went (KServerSession::Destroy); for an HLE
+    /// server, when the client side went.
+    pub server_destroyed: bool,
+    /// The process whose session resource this session holds (KSession::m_process: the
+    /// one that created it); released at finalization.
+    pub owner: Option<ProcessId>,
     pub requests: VecDeque<KSessionRequest>,
     /// The request the server received and has not replied to yet.
     pub current: Option<KSessionRequest>,
@@ -58,22 +93,29 @@ impl KSession {
             server,
             server_refs: 0,
             client_refs: 0,
-            server_accepted: false,
+            in_accept_queue: false,
+            state: SessionState::Normal,
+            client_destroyed: false,
+            server_destroyed: false,
+            owner: None,
             requests: VecDeque::new(),
             current: None,
         }
     }
 
+    /// KSession::IsClientClosed: either side has closed.
     pub fn client_closed(&self) -> bool {
-        self.client_refs == 0
+        self.state != SessionState::Normal
     }
 
+    /// KSession::IsServerClosed: either side has closed.
     pub fn server_closed(&self) -> bool {
-        match self.server {
-            SessionServer::Guest => self.server_accepted && self.server_refs == 0,
-            SessionServer::HleSm(ref state) => state.closed,
-            SessionServer::HleFsp(_) => false,
-        }
+        self.state != SessionState::Normal
+    }
+
+    /// Both sides are destroyed (KSession::Finalize ran).
+    pub fn finalized(&self) -> bool {
+        self.client_destroyed && self.server_destroyed
     }
 
     /// The server side is signalled: a request waits, or the client is gone

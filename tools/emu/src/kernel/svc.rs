@@ -33,6 +33,14 @@ pub enum SvcFlow {
 
 /// Handles in one WaitSynchronization / ReplyAndReceive (`ArgumentHandleCountMax`).
 pub const HANDLE_COUNT_MAX: u64 = 0x40;
+/// What the bench writes into X1 when WaitSynchronization or ReplyAndReceive fails
+/// without writing its out index (the argument checks, an invalid reply target,
+/// TimedOut): on hardware the register then holds whatever the svc's output slot held
+/// (mesosphere ReplyAndReceiveImpl leaves `*out_index` alone on those paths; Eden's
+/// wrapper zero-initialises it, Ryujinx writes 0). A distinctive value, so guest code
+/// that reads the index after such a failure shows up in tests and traces; as W1 it is
+/// 0x7e7e7e7e, a positive index far past any handle list.
+pub const UNWRITTEN_INDEX_POISON: u64 = 0x7e7e_7e7e_7e7e_7e7e;
 /// Longest port name including its NUL (`NameLengthMax`, horizon-ipc.md §7).
 pub const PORT_NAME_LENGTH_MAX: usize = 12;
 /// SetHeapSize granularity: 2 MiB (emulator-bench.md §1).
@@ -166,7 +174,7 @@ impl Kernel {
             0x08 => self.svc_create_thread(t),
             0x09 => self.svc_start_thread(t),
             0x0A => {
-                self.threads[t].state = ThreadState::Exited;
+                self.terminate_thread(t);
                 let all_done = self.processes[p]
                     .threads
                     .iter()
@@ -493,12 +501,20 @@ impl Kernel {
         Err(kernel::OUT_OF_RANGE)
     }
 
-    /// A new session through `port`; the client end goes to `p`'s table.
+    /// A new session through `port`; the client end goes to `p`'s table. Checks in
+    /// mesosphere's order (`svc/kern_svc_port.cpp` ConnectToPort, KClientPort::CreateSession,
+    /// KPort::EnqueueSession): a free handle slot (OutOfHandles 0xd201), `p`'s session
+    /// resource limit (LimitReached 0x10801), the port's session count (OutOfSessions
+    /// 0xe01), then the server port still open (PortClosed 0x10601; the session made for
+    /// it is closed again and nothing stays counted).
     pub fn connect_port(&mut self, p: ProcessId, port: usize) -> Result<u32, ResultCode> {
-        let kp = &self.ports[port];
-        if kp.server_closed() {
-            return Err(kernel::PORT_CLOSED);
+        if self.processes[p].handles.is_full() {
+            return Err(kernel::OUT_OF_HANDLES);
         }
+        if self.processes[p].sessions_in_use >= self.processes[p].session_limit {
+            return Err(kernel::LIMIT_REACHED);
+        }
+        let kp = &self.ports[port];
         if kp.open_sessions >= kp.max_sessions {
             return Err(kernel::OUT_OF_SESSIONS);
         }
@@ -507,20 +523,37 @@ impl Kernel {
             PortServer::HleSm => SessionServer::HleSm(crate::sm::SmSession::default()),
             PortServer::HleFsp => SessionServer::HleFsp(crate::fsp::FspObject::Proxy { pid: None }),
         };
+        let server_closed = kp.server_closed();
         let s = self.sessions.len();
-        self.sessions.push(KSession::new(Some(port), server));
-        let h = match self.add_handle(p, KObjectRef::ClientSession(s)) {
-            Ok(h) => h,
-            Err(e) => {
-                self.sessions[s].port = None;
-                return Err(e);
-            }
-        };
+        let mut session = KSession::new(Some(port), server);
+        session.owner = Some(p);
+        // The creation references of both sides (KSession::Initialize); the client's
+        // becomes the handle's below.
+        session.client_refs = 1;
+        session.in_accept_queue = true;
+        self.sessions.push(session);
+        self.processes[p].sessions_in_use += 1;
         self.ports[port].open_sessions += 1;
+        if server_closed {
+            // EnqueueSession refused: CreateSession's failure path closes both sides.
+            self.sessions[s].in_accept_queue = false;
+            self.close_ref(KObjectRef::ClientSession(s));
+            self.close_ref(KObjectRef::ServerSession(s));
+            return Err(kernel::PORT_CLOSED);
+        }
         if self.ports[port].server == PortServer::Guest {
             self.ports[port].accept_queue.push_back(s);
+        } else {
+            self.sessions[s].in_accept_queue = false;
         }
-        Ok(h)
+        match self.processes[p].handles.add(KObjectRef::ClientSession(s)) {
+            Ok(h) => Ok(h),
+            Err(e) => {
+                // Not reached: the free slot was checked first.
+                self.close_ref(KObjectRef::ClientSession(s));
+                Err(e)
+            }
+        }
     }
 
     fn svc_connect_to_named_port(&mut self, t: ThreadId) -> SvcFlow {
@@ -566,18 +599,36 @@ impl Kernel {
         }
     }
 
+    /// CreateSession (0x40): the server handle is added first, then the client's
+    /// (`svc/kern_svc_session.cpp` CreateSession); the session counts against the
+    /// caller's session limit (LimitReached 0x10801).
     fn svc_create_session(&mut self, t: ThreadId) -> SvcFlow {
         let p = self.threads[t].process;
+        if self.processes[p].sessions_in_use >= self.processes[p].session_limit {
+            return self.fail(t, kernel::LIMIT_REACHED);
+        }
         let s = self.sessions.len();
-        self.sessions.push(KSession::new(None, SessionServer::Guest));
+        let mut session = KSession::new(None, SessionServer::Guest);
+        session.owner = Some(p);
+        self.sessions.push(session);
+        self.processes[p].sessions_in_use += 1;
         let server = match self.add_handle(p, KObjectRef::ServerSession(s)) {
             Ok(h) => h,
-            Err(e) => return self.fail(t, e),
+            Err(e) => {
+                // Both creation references go: the session is finalized at once.
+                self.sessions[s].server_refs = 1;
+                self.sessions[s].client_refs = 1;
+                self.close_ref(KObjectRef::ServerSession(s));
+                self.close_ref(KObjectRef::ClientSession(s));
+                return self.fail(t, e);
+            }
         };
         match self.add_handle(p, KObjectRef::ClientSession(s)) {
             Ok(client) => self.ok(t, &[(1, u64::from(server)), (2, u64::from(client))]),
             Err(e) => {
                 let _ = self.close_handle(p, server);
+                self.sessions[s].client_refs = 1;
+                self.close_ref(KObjectRef::ClientSession(s));
                 self.fail(t, e)
             }
         }
@@ -588,26 +639,36 @@ impl Kernel {
         let Some(KObjectRef::ServerPort(port)) = self.resolve(p, t, self.arg(t, 1) as u32) else {
             return self.fail(t, kernel::INVALID_HANDLE);
         };
+        // The handle slot is reserved before a session is taken (`svc/kern_svc_session.cpp`
+        // AcceptSession).
+        if self.processes[p].handles.is_full() {
+            return self.fail(t, kernel::OUT_OF_HANDLES);
+        }
         let Some(s) = self.ports[port].accept_queue.pop_front() else {
             return self.fail(t, kernel::NOT_FOUND);
         };
+        // The queue's reference becomes the handle's.
+        self.sessions[s].in_accept_queue = false;
         match self.add_handle(p, KObjectRef::ServerSession(s)) {
             Ok(h) => self.ok(t, &[(1, u64::from(h))]),
             Err(e) => {
+                self.sessions[s].in_accept_queue = true;
                 self.ports[port].accept_queue.push_front(s);
                 self.fail(t, e)
             }
         }
     }
 
+    /// A port with handles for both sides in `p`'s table: the client's first, then the
+    /// server's (`svc/kern_svc_port.cpp` CreatePort). Returns (server, client, port).
     fn new_port(&mut self, p: ProcessId, name: String, max: u32, light: bool) -> Result<(u32, u32, usize), ResultCode> {
         let port = self.ports.len();
         self.ports.push(KPort::new(name, max, light, PortServer::Guest));
-        let server = self.add_handle(p, KObjectRef::ServerPort(port))?;
-        match self.add_handle(p, KObjectRef::ClientPort(port)) {
-            Ok(client) => Ok((server, client, port)),
+        let client = self.add_handle(p, KObjectRef::ClientPort(port))?;
+        match self.add_handle(p, KObjectRef::ServerPort(port)) {
+            Ok(server) => Ok((server, client, port)),
             Err(e) => {
-                let _ = self.close_handle(p, server);
+                let _ = self.close_handle(p, client);
                 Err(e)
             }
         }
@@ -656,32 +717,52 @@ impl Kernel {
         }
     }
 
-    /// WaitSynchronization (`receive = false`) or ReplyAndReceive (`receive = true`).
+    /// A failure that leaves the out index unwritten: W0 = the result, X1 =
+    /// [`UNWRITTEN_INDEX_POISON`].
+    fn fail_without_index(&mut self, t: ThreadId, r: ResultCode) -> SvcFlow {
+        self.out(t, &[(0, rc(r)), (1, UNWRITTEN_INDEX_POISON)]);
+        SvcFlow::Continue
+    }
+
+    /// WaitSynchronization (`receive = false`) or ReplyAndReceive (`receive = true`), in
+    /// mesosphere's order (`svc/kern_svc_synchronization.cpp` WaitSynchronization,
+    /// `svc/kern_svc_ipc.cpp` ReplyAndReceiveImpl): the handle count (OutOfRange 0xee01),
+    /// the handle array (InvalidPointer 0xe601), every handle a synchronization object
+    /// (InvalidHandle 0xe401), then for ReplyAndReceive the reply target (InvalidHandle
+    /// 0xe401) and the reply (a failure returns at once with index −1), then the wait.
+    /// None of the checks writes the out index, nor does TimedOut: the bench writes
+    /// [`UNWRITTEN_INDEX_POISON`] there.
     fn svc_wait(&mut self, t: ThreadId, receive: bool) -> SvcFlow {
         let p = self.threads[t].process;
         let (handles_ptr, count, timeout) = (self.arg(t, 1), self.arg(t, 2) as u32 as u64, self.arg(t, if receive { 4 } else { 3 }) as i64);
         if count > HANDLE_COUNT_MAX {
-            return self.fail(t, kernel::OUT_OF_RANGE);
+            return self.fail_without_index(t, kernel::OUT_OF_RANGE);
         }
         let Some(raw) = self.read_guest(p, handles_ptr, count * 4, Perm::R) else {
-            return self.fail(t, kernel::INVALID_POINTER);
+            return self.fail_without_index(t, kernel::INVALID_POINTER);
         };
         let mut objects = Vec::with_capacity(count as usize);
         for c in raw.chunks_exact(4) {
             let h = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-            match self.resolve(p, t, h) {
+            // KHandleTable::GetMultipleObjects<KSynchronizationObject>: a pseudo-handle
+            // (reserved bits set) or a client session (not a synchronization object)
+            // is InvalidHandle. A client port is one (signalled while it has room).
+            match self.processes[p].handles.get(h) {
+                Some(KObjectRef::ClientSession(_)) | None => {
+                    return self.fail_without_index(t, kernel::INVALID_HANDLE);
+                }
                 Some(o) => objects.push(o),
-                None => return self.fail(t, kernel::INVALID_HANDLE),
             }
         }
         if receive {
             let target = self.arg(t, 3) as u32;
             if target != 0 {
-                let Some(KObjectRef::ServerSession(s)) = self.resolve(p, t, target) else {
-                    return self.fail(t, kernel::INVALID_HANDLE);
+                let Some(KObjectRef::ServerSession(s)) = self.processes[p].handles.get(target) else {
+                    return self.fail_without_index(t, kernel::INVALID_HANDLE);
                 };
                 if let Err(e) = self.send_reply(t, s) {
-                    // A failed reply returns at once with index -1 (horizon-ipc.md §4 step 1).
+                    // A failed reply returns at once with index -1 (ReplyAndReceiveImpl's
+                    // ON_RESULT_FAILURE; horizon-ipc.md §4 step 1).
                     self.out(t, &[(0, rc(e)), (1, u64::from(u32::MAX))]);
                     return SvcFlow::Continue;
                 }
@@ -712,39 +793,52 @@ impl Kernel {
             Wait::Sleep { deadline } => (now >= deadline).then(|| vec![(0, 0)]),
             Wait::SyncRequest { .. } | Wait::SmDeferred { .. } => None,
             Wait::Objects { objects, deadline, receive } => {
-                for (i, object) in objects.iter().enumerate() {
-                    let index = i as u64;
-                    match *object {
-                        KObjectRef::ServerSession(s) if receive => match self.receive_request(t, s) {
-                            ReceiveOutcome::Received => return Some(vec![(0, 0), (1, index)]),
-                            ReceiveOutcome::Error(e) => return Some(vec![(0, rc(e)), (1, index)]),
-                            ReceiveOutcome::NotFound => {}
-                        },
-                        KObjectRef::ServerSession(s) => {
-                            if self.sessions[s].server_signalled() {
-                                return Some(vec![(0, 0), (1, index)]);
+                // KSynchronizationObject::Wait takes the first signalled object; after a
+                // request failed silently, ReplyAndReceive waits again from index 0.
+                'scan: loop {
+                    for (i, object) in objects.iter().enumerate() {
+                        let index = i as u64;
+                        match *object {
+                            KObjectRef::ServerSession(s) if receive => match self.receive_request(t, s) {
+                                ReceiveOutcome::Received => return Some(vec![(0, 0), (1, index)]),
+                                ReceiveOutcome::Error(e) => return Some(vec![(0, rc(e)), (1, index)]),
+                                ReceiveOutcome::FailedSilently => continue 'scan,
+                                ReceiveOutcome::NotFound => {}
+                            },
+                            KObjectRef::ServerSession(s) => {
+                                if self.sessions[s].server_signalled() {
+                                    return Some(vec![(0, 0), (1, index)]);
+                                }
                             }
-                        }
-                        KObjectRef::ServerPort(port) => {
-                            if !self.ports[port].accept_queue.is_empty() {
-                                return Some(vec![(0, 0), (1, index)]);
+                            KObjectRef::ServerPort(port) => {
+                                if !self.ports[port].accept_queue.is_empty() {
+                                    return Some(vec![(0, 0), (1, index)]);
+                                }
                             }
-                        }
-                        KObjectRef::Thread(x) => {
-                            if matches!(self.threads[x].state, ThreadState::Exited) {
-                                return Some(vec![(0, 0), (1, index)]);
+                            KObjectRef::ClientPort(port) => {
+                                // KClientPort::IsSignaled: fewer sessions than the maximum.
+                                if self.ports[port].open_sessions < self.ports[port].max_sessions {
+                                    return Some(vec![(0, 0), (1, index)]);
+                                }
                             }
-                        }
-                        KObjectRef::Process(x) => {
-                            if !self.processes[x].is_running() {
-                                return Some(vec![(0, 0), (1, index)]);
+                            KObjectRef::Thread(x) => {
+                                if matches!(self.threads[x].state, ThreadState::Exited) {
+                                    return Some(vec![(0, 0), (1, index)]);
+                                }
                             }
+                            KObjectRef::Process(x) => {
+                                if !self.processes[x].is_running() {
+                                    return Some(vec![(0, 0), (1, index)]);
+                                }
+                            }
+                            // Refused when the wait started (svc_wait).
+                            KObjectRef::ClientSession(_) => {}
                         }
-                        KObjectRef::ClientPort(_) | KObjectRef::ClientSession(_) => {}
                     }
+                    break 'scan;
                 }
                 match deadline {
-                    Some(d) if now >= d => Some(vec![(0, rc(kernel::TIMED_OUT))]),
+                    Some(d) if now >= d => Some(vec![(0, rc(kernel::TIMED_OUT)), (1, UNWRITTEN_INDEX_POISON)]),
                     _ => None,
                 }
             }

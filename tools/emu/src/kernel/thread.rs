@@ -81,9 +81,16 @@ pub struct KThread {
     /// Register writes (x index, value) to apply when the thread next runs: the
     /// outputs of the svc it was blocked in.
     pub pending_writes: Vec<(usize, u64)>,
+    /// The client session a SendSyncRequest of this thread holds a reference to until
+    /// the svc returns (mesosphere SendSyncRequestImpl's KScopedAutoObject): set while
+    /// the thread waits for the reply.
+    pub sync_session: Option<SessionId>,
     /// Global creation order (scheduling tie-break).
     pub creation: u64,
     pub handle_in_own_process: u32,
+    /// Guest instructions this thread has run (bench.rs `run_thread` adds each slice),
+    /// for the budget report.
+    pub instructions: u64,
 }
 
 impl KThread {
