@@ -1,11 +1,11 @@
 //! The in-process server: when no sysmodule runs, the client serves `xcbuf` and `xcbuf:i`
-//! itself with the sysmodule's own loop (`xcbuf_sysmodule::horizon::serve`), one thread
+//! itself with the sysmodule's own loop (`xcbuf_rt::server::serve_until`), one thread
 //! per service as in the sysmodule, each behind an unnamed port from svcCreatePort; the
 //! scenarios connect with svcConnectToPort.
 
 use xcbuf_common::result::ResultCode;
+use xcbuf_common::xcbuf::Xcbuf;
 use xcbuf_rt as rt;
-use xcbuf_sysmodule::horizon;
 use rt::svc;
 
 use crate::ipc::{Handle, INDEXED, SINGLE, Service};
@@ -55,7 +55,7 @@ impl Ports {
 fn start_one(service: Service) -> Result<Running, ResultCode> {
     // CreatePort(max sessions, not light, no name) -> (server port, client port).
     let (server_port, client_port) = svc::create_port(service.max_sessions_i32(), false, 0)?;
-    // The stop session: only this process holds its client end (serve_loop.rs "Stopping").
+    // The stop session: only this process holds its client end (sf::serve_loop "Stopping").
     let (stop_server, stop) = match svc::create_session(false, 0) {
         Ok(pair) => pair,
         Err(rc) => {
@@ -66,7 +66,7 @@ fn start_one(service: Service) -> Result<Running, ResultCode> {
     };
     let builder = rt::thread::Builder { stack_size: SERVER_STACK, priority: SERVER_PRIORITY, core: rt::thread::CORE_DEFAULT };
     let thread = builder.spawn(move || {
-        if let Err(rc) = horizon::serve_until(service, server_port, stop_server) {
+        if let Err(rc) = rt::server::serve_until(Xcbuf, service, server_port, stop_server) {
             rt::log!("xcbuf-client: in-process {} stopped: {}", service.name, rc);
         }
     });

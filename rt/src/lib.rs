@@ -131,6 +131,8 @@ pub mod log;
 pub mod result;
 #[cfg(target_os = "horizon")]
 mod runtime;
+#[cfg(target_os = "horizon")]
+pub mod server;
 pub mod sm;
 #[cfg(target_os = "horizon")]
 mod start;

@@ -1,6 +1,7 @@
 //! The xcbuf sysmodule: registers `xcbuf` and `xcbuf:i` with `sm:` and serves each on
-//! its own thread with the shared server loop (serve_loop.rs explains why one thread
-//! cannot serve both receive-list modes).
+//! its own thread with the shared server loop (`xcbuf_common::sf::serve_loop` explains
+//! why one thread cannot serve both receive-list modes). Only wiring lives here: the
+//! services are `xcbuf_common::xcbuf`, the loop and its svcs are `xcbuf_rt::server`.
 //!
 //! Footprint: the image, a static heap of [`HEAP_SIZE`] bytes in `.bss` (the second
 //! thread's stack and the two pointer buffers), and the main thread's stack from the
@@ -10,9 +11,8 @@
 #![deny(unsafe_code)]
 
 use xcbuf_common::result::ResultCode;
+use xcbuf_common::xcbuf::{INDEXED, SERVICES, SINGLE, Xcbuf};
 use xcbuf_rt as rt;
-use xcbuf_common::xcbuf::{INDEXED, SERVICES, SINGLE};
-use xcbuf_sysmodule::horizon;
 use rt::sm::{ServiceName, Sm};
 
 /// The whole heap: the `xcbuf:i` thread's stack ([`INDEXED_THREAD_STACK`], page-aligned),
@@ -51,12 +51,12 @@ fn main() -> Result<(), ResultCode> {
         core: rt::thread::CORE_DEFAULT,
     };
     let thread = indexed.spawn(move || {
-        if let Err(rc) = horizon::serve(&INDEXED, indexed_port) {
+        if let Err(rc) = rt::server::serve(Xcbuf, &INDEXED, indexed_port) {
             rt::log!("xcbuf: xcbuf:i stopped: {}", rc);
         }
     })?;
     // The thread serves forever and is never joined: closing our handle to it leaves it
     // running.
     drop(thread);
-    horizon::serve(&SINGLE, single_port)
+    rt::server::serve(Xcbuf, &SINGLE, single_port)
 }

@@ -12,7 +12,7 @@
 //! - [`dispatch`]: [`Server::handle`]: the checks the table drives, the control
 //!   commands, the reply, the copy handles to close ([`StrayHandles`]);
 //! - [`serve_loop`]: the svc loop around a server, over [`serve_loop::ServerSyscalls`]
-//!   (rt implements it on the Switch; host tests script it).
+//!   (`xcbuf_rt::server` implements it on the Switch; host tests script it).
 //!
 //! Driving a [`Server`] by hand (what [`serve_loop::ServeLoop`] does):
 //!
@@ -57,6 +57,7 @@ pub mod dispatch;
 pub mod pointer_buffer;
 pub mod raw;
 pub mod receive_area;
+pub mod serve_loop;
 pub mod session;
 
 pub use command::{Call, CommandMeta, Handler, InPointer, OutPointer, ServerStatus};

@@ -1,7 +1,7 @@
-//! One service's server loop: the svcs around common's server core
-//! ([`xcbuf_common::sf::Server`]), generic over the svc layer ([`Kernel`]) so the
-//! sysmodule (on rt's svcs), the client's in-process server (the same code on a thread of
-//! the client) and host tests (a scripted fake kernel) run the very same loop.
+//! One service's server loop: the svcs around the server core ([`super::Server`]),
+//! generic over the svcs it needs ([`ServerSyscalls`]) so the sysmodule (rt implements
+//! them: `xcbuf_rt::server`), the client's in-process server (the same code on a thread
+//! of the client) and host tests (a scripted fake kernel) run the very same loop.
 //!
 //! # One loop per service, one thread per loop
 //! `xcbuf` arms a single-buffer receive list (mode 2) and `xcbuf:i` an indexed one
@@ -59,10 +59,10 @@
 
 use core::fmt;
 
-use xcbuf_common::result::{ResultCode, kernel};
-use xcbuf_common::sf::{Action, MAX_SESSIONS, ReceiveMode, Server, ServiceHandler};
+use crate::result::{ResultCode, kernel};
+use super::{Action, MAX_SESSIONS, ReceiveMode, Server, ServiceHandler};
 
-pub use xcbuf_common::sf::Handle;
+pub use super::Handle;
 
 /// Most handles one wait takes: the port, [`MAX_SESSIONS`] sessions and the stop session.
 pub const WAIT_HANDLES_MAX: usize = 2 + MAX_SESSIONS;
@@ -96,8 +96,8 @@ pub struct WaitError {
 }
 
 /// The svcs a server loop needs. The message buffer is the calling thread's TLS message
-/// buffer: `reply_and_receive` sends what [`Kernel::message`] holds and receives into it.
-pub trait Kernel {
+/// buffer: `reply_and_receive` sends what [`ServerSyscalls::message`] holds and receives into it.
+pub trait ServerSyscalls {
     /// The 64-word message buffer.
     fn message(&mut self) -> &mut [u32];
     /// svcReplyAndReceive (0x43) with an infinite timeout; Ok(index of the signalled
@@ -153,8 +153,8 @@ pub enum Step {
 
 /// A service's loop: the port, the server core (its session table holds the session
 /// handles by slot) and the pointer buffer.
-pub struct ServeLoop<'p, K: Kernel, S: ServiceHandler> {
-    kernel: K,
+pub struct ServeLoop<'p, Y: ServerSyscalls, S: ServiceHandler> {
+    syscalls: Y,
     server: Server<S>,
     name: &'static str,
     port: Handle,
@@ -163,23 +163,23 @@ pub struct ServeLoop<'p, K: Kernel, S: ServiceHandler> {
     stop: Handle,
 }
 
-impl<'p, K: Kernel, S: ServiceHandler> ServeLoop<'p, K, S> {
+impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
     /// A loop serving `port` (already registered) with `server`, whose receive area must
     /// describe `pointer_buffer` (same guest address and size). Arms the receive list and
     /// logs the start line.
     pub fn new(
-        mut kernel: K,
+        mut syscalls: Y,
         server: Server<S>,
         name: &'static str,
         port: Handle,
         pointer_buffer: &'p mut [u8],
-    ) -> ServeLoop<'p, K, S> {
+    ) -> ServeLoop<'p, Y, S> {
         let area = *server.area();
         let mode = match area.mode {
             ReceiveMode::Single => "single",
             ReceiveMode::Indexed(_) => "indexed",
         };
-        kernel.log(format_args!(
+        syscalls.log(format_args!(
             "{name}: serving, receive mode {} ({mode}), pointer buffer {:#x} bytes at {:#x}, max {} sessions",
             area.mode.raw(),
             area.size,
@@ -187,7 +187,7 @@ impl<'p, K: Kernel, S: ServiceHandler> ServeLoop<'p, K, S> {
             server.sessions().limit(),
         ));
         let mut this = ServeLoop {
-            kernel,
+            syscalls,
             server,
             name,
             port,
@@ -210,13 +210,13 @@ impl<'p, K: Kernel, S: ServiceHandler> ServeLoop<'p, K, S> {
         while self.step() != Step::Stopped {}
         for slot in 0..MAX_SESSIONS {
             if let Ok(handle) = self.server.close_session(slot) {
-                let _ = self.kernel.close_handle(handle);
+                let _ = self.syscalls.close_handle(handle);
             }
         }
         for handle in [core::mem::take(&mut self.stop), self.port] {
-            let _ = self.kernel.close_handle(handle);
+            let _ = self.syscalls.close_handle(handle);
         }
-        self.kernel.log(format_args!("{}: stopped", self.name));
+        self.syscalls.log(format_args!("{}: stopped", self.name));
     }
 
     /// The server core (counters, sessions).
@@ -225,8 +225,8 @@ impl<'p, K: Kernel, S: ServiceHandler> ServeLoop<'p, K, S> {
     }
 
     /// The svc layer.
-    pub fn kernel(&mut self) -> &mut K {
-        &mut self.kernel
+    pub fn syscalls(&mut self) -> &mut Y {
+        &mut self.syscalls
     }
 
     /// The session handle in `slot` (0 when the slot is free).
@@ -260,7 +260,7 @@ impl<'p, K: Kernel, S: ServiceHandler> ServeLoop<'p, K, S> {
         }
         let reply_target = core::mem::take(&mut self.reply_target);
         let wait = handles.get(..count).unwrap_or(&[]);
-        let outcome = self.kernel.reply_and_receive(wait, reply_target);
+        let outcome = self.syscalls.reply_and_receive(wait, reply_target);
         // The session index a receive reported (success, or a receive error on it).
         let signalled = match outcome {
             Ok(i) => Some(i),
@@ -313,11 +313,11 @@ impl<'p, K: Kernel, S: ServiceHandler> ServeLoop<'p, K, S> {
     }
 
     fn accept(&mut self) -> Step {
-        let step = match self.kernel.accept_session(self.port) {
+        let step = match self.syscalls.accept_session(self.port) {
             Ok(handle) => match self.server.open_session(handle) {
                 Ok(slot) => {
                     let open = self.server.sessions().open_count();
-                    self.kernel.log(format_args!("{}: session {slot} opened ({open} open)", self.name));
+                    self.syscalls.log(format_args!("{}: session {slot} opened ({open} open)", self.name));
                     Step::Accepted { slot }
                 }
                 Err(_) => self.refuse(handle),
@@ -330,16 +330,16 @@ impl<'p, K: Kernel, S: ServiceHandler> ServeLoop<'p, K, S> {
     }
 
     fn refuse(&mut self, handle: Handle) -> Step {
-        let _ = self.kernel.close_handle(handle);
+        let _ = self.syscalls.close_handle(handle);
         let limit = self.server.sessions().limit();
-        self.kernel.log(format_args!("{}: session refused ({limit} open, the maximum)", self.name));
+        self.syscalls.log(format_args!("{}: session refused ({limit} open, the maximum)", self.name));
         Step::Refused
     }
 
     fn handle(&mut self, slot: usize) -> Step {
-        let handled = self.server.handle(slot, self.kernel.message(), self.pointer_buffer);
+        let handled = self.server.handle(slot, self.syscalls.message(), self.pointer_buffer);
         for &stray in handled.stray_handles.as_slice() {
-            let _ = self.kernel.close_handle(stray);
+            let _ = self.syscalls.close_handle(stray);
         }
         match handled.action {
             Action::Reply => {
@@ -355,10 +355,10 @@ impl<'p, K: Kernel, S: ServiceHandler> ServeLoop<'p, K, S> {
 
     fn drop_session(&mut self, slot: usize, reason: CloseReason) -> Step {
         if let Ok(handle) = self.server.close_session(slot) {
-            let _ = self.kernel.close_handle(handle);
+            let _ = self.syscalls.close_handle(handle);
         }
         let open = self.server.sessions().open_count();
-        self.kernel.log(format_args!("{}: session {slot} closed, {reason} ({open} open)", self.name));
+        self.syscalls.log(format_args!("{}: session {slot} closed, {reason} ({open} open)", self.name));
         self.rearm();
         Step::Dropped { slot, reason }
     }
@@ -370,11 +370,7 @@ impl<'p, K: Kernel, S: ServiceHandler> ServeLoop<'p, K, S> {
 
     fn rearm(&mut self) {
         self.reply_target = 0;
-        // Only a message buffer shorter than 0x100 bytes fails here, which no Kernel has.
-        let _ = self.server.prepare_receive(self.kernel.message());
+        // Only a message buffer shorter than 0x100 bytes fails here, which no ServerSyscalls has.
+        let _ = self.server.prepare_receive(self.syscalls.message());
     }
 }
-
-#[cfg(test)]
-#[path = "serve_loop_tests.rs"]
-mod tests;

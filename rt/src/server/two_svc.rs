@@ -1,7 +1,8 @@
 //! The two-svc server pattern, for comparison only (`make bench`; feature `two-svc`):
 //! reply with `svcReplyAndReceive(handles = none, reply_target = session, timeout = 0)`,
 //! then receive with a second `svcReplyAndReceive(handles, no reply target, timeout = -1)`.
-//! The shipped sysmodule does both in one call (serve_loop.rs "Steady state").
+//! The shipped sysmodule does both in one call (`xcbuf_common::sf::serve_loop` "Steady
+//! state").
 //!
 //! The reply message stays in the message buffer after the first call (the kernel only
 //! reads a reply), so the receive list it carries at `ReceiveListOffset` is still armed
@@ -9,10 +10,9 @@
 #![forbid(unsafe_code)]
 
 use xcbuf_common::result::kernel::TIMED_OUT;
-use xcbuf_rt::svc::ReplyAndReceiveError;
-use xcbuf_rt::tls::MessageBuffer;
 
-use crate::serve_loop::Handle;
+use crate::svc::{Handle, ReplyAndReceiveError};
+use crate::tls::MessageBuffer;
 
 /// Replies to `reply_target` (if any) with one svc, then waits on `handles` with another.
 /// A failed reply is returned as the one-call pattern returns it (index −1 on hardware),

@@ -1,8 +1,7 @@
-//! The loop's rules, driven by a scripted fake kernel: each test names the rule it proves.
+//! The serve loop's rules (`xcbuf_common::sf::serve_loop`), driven by a scripted fake
+//! kernel: each test names the rule it proves.
 use std::collections::VecDeque;
 use std::fmt;
-use std::string::{String, ToString};
-use std::vec::Vec;
 
 use xcbuf_common::client::{self, Buffer};
 use xcbuf_common::cmif;
@@ -11,7 +10,8 @@ use xcbuf_common::sf::ServiceIdentity;
 use xcbuf_common::xcbuf::{INDEXED, MAX_SESSIONS, POINTER_BUFFER_SIZE, RECEIVE_LIST_OFFSET, SINGLE, Xcbuf};
 use xcbuf_common::result::ResultCode;
 
-use super::*;
+use xcbuf_common::sf::Server;
+use xcbuf_common::sf::serve_loop::*;
 
 /// A pointer buffer for either service, 16-byte aligned like the kernel's packing.
 #[repr(C, align(16))]
@@ -65,7 +65,7 @@ impl FakeKernel {
     }
 }
 
-impl Kernel for FakeKernel {
+impl ServerSyscalls for FakeKernel {
     fn message(&mut self) -> &mut [u32] {
         &mut self.msg
     }
@@ -128,18 +128,18 @@ fn receive_list(msg: &[u32]) -> (ReceiveListMode, u16, Vec<(u64, u16)>) {
 fn start_arms_the_single_receive_list_at_the_fixed_offset() {
     let mut pb = PointerBuffer::new();
     let mut l = serve(SINGLE, vec![Event::Fail(0xea01, -1)], &mut pb);
-    let (mode, offset, list) = receive_list(&l.kernel().msg);
+    let (mode, offset, list) = receive_list(&l.syscalls().msg);
     assert_eq!(mode, ReceiveListMode::ToSingleBuffer);
     assert_eq!(usize::from(offset), RECEIVE_LIST_OFFSET);
     assert_eq!(list, vec![(PB_ADDR, 0x800)]);
-    assert!(l.kernel().log[0].contains("xcbuf: serving, receive mode 2 (single), pointer buffer 0x800 bytes"));
+    assert!(l.syscalls().log[0].contains("xcbuf: serving, receive mode 2 (single), pointer buffer 0x800 bytes"));
 }
 
 #[test]
 fn indexed_service_arms_one_entry_per_index() {
     let mut pb = PointerBuffer::new();
     let mut l = serve(INDEXED, vec![], &mut pb);
-    let (mode, offset, list) = receive_list(&l.kernel().msg);
+    let (mode, offset, list) = receive_list(&l.syscalls().msg);
     assert_eq!(mode, ReceiveListMode::Index(3));
     assert_eq!(usize::from(offset), RECEIVE_LIST_OFFSET);
     assert_eq!(list, vec![(PB_ADDR, 0x200), (PB_ADDR + 0x200, 0x100), (PB_ADDR + 0x300, 0x40)]);
@@ -151,11 +151,11 @@ fn port_signal_accepts_into_the_lowest_free_slot_and_waits_on_it_next() {
     let mut l = serve(SINGLE, vec![Event::Signal(0), Event::Fail(0xea01, -1)], &mut pb);
     assert_eq!(l.step(), Step::Accepted { slot: 0 });
     l.step();
-    let calls = &l.kernel().calls;
+    let calls = &l.syscalls().calls;
     assert_eq!(calls[0].handles, vec![PORT]);
     assert_eq!(calls[1].handles, vec![PORT, 0x201]);
     assert_eq!(calls[1].reply_target, 0);
-    assert!(l.kernel().log[1].contains("session 0 opened (1 open)"));
+    assert!(l.syscalls().log[1].contains("session 0 opened (1 open)"));
 }
 
 #[test]
@@ -166,7 +166,7 @@ fn request_is_replied_in_the_same_call_that_waits_for_the_next() {
     l.step();
     assert_eq!(l.step(), Step::Handled { slot: 0, result: ResultCode::SUCCESS, replied: true });
     l.step();
-    let call = l.kernel().calls[2].clone();
+    let call = l.syscalls().calls[2].clone();
     // One svc: the reply goes to session 0x201 and the wait covers the port and it.
     assert_eq!(call.reply_target, 0x201);
     assert_eq!(call.handles, vec![PORT, 0x201]);
@@ -192,7 +192,7 @@ fn echo_replies_the_input_from_where_the_kernel_put_it() {
     l.step();
     l.step();
     l.step();
-    let reply = client::parse_reply(&l.kernel().calls[2].message).unwrap();
+    let reply = client::parse_reply(&l.syscalls().calls[2].message).unwrap();
     let x = reply.pointers()[0];
     assert_eq!((x.address(), x.size(), x.index()), (PB_ADDR, 5, 0));
 }
@@ -209,9 +209,9 @@ fn session_past_the_maximum_is_accepted_then_closed() {
     assert_eq!(l.step(), Step::Refused);
     l.step();
     let refused = 0x200 + MAX_SESSIONS as Handle + 1;
-    assert_eq!(l.kernel().closed, vec![refused]);
+    assert_eq!(l.syscalls().closed, vec![refused]);
     // The wait still covers the port and exactly the 16 sessions.
-    assert_eq!(l.kernel().calls.last().unwrap().handles.len(), 1 + MAX_SESSIONS);
+    assert_eq!(l.syscalls().calls.last().unwrap().handles.len(), 1 + MAX_SESSIONS);
     assert_eq!(l.server().sessions().open_count() as usize, MAX_SESSIONS);
 }
 
@@ -224,9 +224,9 @@ fn session_closed_on_receive_is_dropped_and_the_loop_goes_on() {
     l.step();
     assert_eq!(l.step(), Step::Dropped { slot: 0, reason: CloseReason::ClientClosed });
     l.step();
-    assert_eq!(l.kernel().closed, vec![0x201]);
-    assert_eq!(l.kernel().calls[3].handles, vec![PORT, 0x202]);
-    assert_eq!(l.kernel().calls[3].reply_target, 0);
+    assert_eq!(l.syscalls().closed, vec![0x201]);
+    assert_eq!(l.syscalls().calls[3].handles, vec![PORT, 0x202]);
+    assert_eq!(l.syscalls().calls[3].reply_target, 0);
     assert_eq!(l.server().sessions().open_count(), 1);
 }
 
@@ -239,7 +239,7 @@ fn receive_list_broken_rearms_and_keeps_the_session() {
     l.step();
     assert_eq!(l.step(), Step::Rearmed { result: ResultCode::from_raw(0x20401) });
     l.step();
-    let call = &l.kernel().calls[3];
+    let call = &l.syscalls().calls[3];
     assert_eq!(call.handles, vec![PORT, 0x201]);
     assert_eq!(call.reply_target, 0);
     // A receive-only message again: type 0, no raw data, the list armed.
@@ -260,9 +260,9 @@ fn reply_failure_drops_the_replied_session_with_index_minus_one_or_ryujinx_zero(
         let reason = CloseReason::ReplyFailed(ResultCode::from_raw(0xf601));
         assert_eq!(l.step(), Step::Dropped { slot: 0, reason }, "index {index}");
         l.step();
-        assert_eq!(l.kernel().closed, vec![0x201]);
-        assert_eq!(l.kernel().calls[3].handles, vec![PORT]);
-        assert_eq!(l.kernel().calls[3].reply_target, 0);
+        assert_eq!(l.syscalls().closed, vec![0x201]);
+        assert_eq!(l.syscalls().calls[3].handles, vec![PORT]);
+        assert_eq!(l.syscalls().calls[3].reply_target, 0);
     }
 }
 
@@ -274,10 +274,10 @@ fn close_message_closes_the_session_without_a_reply() {
     l.step();
     assert_eq!(l.step(), Step::Handled { slot: 0, result: ResultCode::SUCCESS, replied: false });
     l.step();
-    assert_eq!(l.kernel().closed, vec![0x201]);
-    assert_eq!(l.kernel().calls[2].reply_target, 0);
-    assert_eq!(l.kernel().calls[2].handles, vec![PORT]);
-    assert!(l.kernel().log.iter().any(|s| s.contains("session 0 closed, close message (0 open)")));
+    assert_eq!(l.syscalls().closed, vec![0x201]);
+    assert_eq!(l.syscalls().calls[2].reply_target, 0);
+    assert_eq!(l.syscalls().calls[2].handles, vec![PORT]);
+    assert!(l.syscalls().log.iter().any(|s| s.contains("session 0 closed, close message (0 open)")));
 }
 
 #[test]
@@ -288,8 +288,8 @@ fn a_wait_error_without_a_session_rearms_and_keeps_every_session() {
     l.step();
     assert_eq!(l.step(), Step::Rearmed { result: ResultCode::from_raw(0xec01) });
     l.step();
-    assert_eq!(l.kernel().calls[2].handles, vec![PORT, 0x201]);
-    assert!(l.kernel().closed.is_empty());
+    assert_eq!(l.syscalls().calls[2].handles, vec![PORT, 0x201]);
+    assert!(l.syscalls().closed.is_empty());
 }
 
 #[test]
@@ -302,7 +302,7 @@ fn nothing_per_request_is_logged() {
         l.step();
     }
     // The start line and the session-open line only.
-    assert_eq!(l.kernel().log.len(), 2);
+    assert_eq!(l.syscalls().log.len(), 2);
 }
 
 #[test]
@@ -313,8 +313,8 @@ fn closing_the_stop_session_ends_the_loop_and_closes_every_handle() {
     let mut l = serve(SINGLE, script, &mut pb);
     l.set_stop_session(0x300);
     l.run();
-    assert_eq!(l.kernel().calls[1].handles, vec![PORT, 0x201, 0x300]);
-    assert_eq!(l.kernel().closed, vec![0x201, 0x300, PORT]);
+    assert_eq!(l.syscalls().calls[1].handles, vec![PORT, 0x201, 0x300]);
+    assert_eq!(l.syscalls().closed, vec![0x201, 0x300, PORT]);
     assert_eq!(l.server().sessions().open_count(), 0);
 }
 
@@ -324,7 +324,7 @@ fn without_a_stop_session_the_wait_covers_only_the_port_and_sessions() {
     let mut l = serve(SINGLE, vec![Event::Fail(0xf601, 1)], &mut pb);
     // 0xf601 at index 1 with no session there: not a stop, the loop re-arms.
     assert_eq!(l.step(), Step::Rearmed { result: ResultCode::from_raw(0xf601) });
-    assert_eq!(l.kernel().calls[0].handles, vec![PORT]);
+    assert_eq!(l.syscalls().calls[0].handles, vec![PORT]);
 }
 
 /// The bench's value for an index the kernel did not write (tools/emu kernel/svc.rs
@@ -347,8 +347,8 @@ fn an_unwritten_index_is_never_read_without_a_reply_target() {
             l.step();
             assert_eq!(l.step(), Step::Rearmed { result: ResultCode::from_raw(rc) }, "{rc:#x} index {index}");
             l.step();
-            assert!(l.kernel().closed.is_empty(), "{rc:#x} index {index}");
-            assert_eq!(l.kernel().calls[3].handles, vec![PORT, 0x201, 0x202]);
+            assert!(l.syscalls().closed.is_empty(), "{rc:#x} index {index}");
+            assert_eq!(l.syscalls().calls[3].handles, vec![PORT, 0x201, 0x202]);
             assert_eq!(l.server().sessions().open_count(), 2);
         }
     }
@@ -375,9 +375,9 @@ fn an_argument_error_while_replying_drops_the_reply_target_not_the_session_at_th
             let reason = CloseReason::ReplyFailed(ResultCode::from_raw(rc));
             assert_eq!(l.step(), Step::Dropped { slot: 1, reason }, "{rc:#x} index {index}");
             l.step();
-            assert_eq!(l.kernel().calls[3].reply_target, 0x202);
-            assert_eq!(l.kernel().closed, vec![0x202], "{rc:#x} index {index}");
-            assert_eq!(l.kernel().calls[4].handles, vec![PORT, 0x201]);
+            assert_eq!(l.syscalls().calls[3].reply_target, 0x202);
+            assert_eq!(l.syscalls().closed, vec![0x202], "{rc:#x} index {index}");
+            assert_eq!(l.syscalls().calls[4].handles, vec![PORT, 0x201]);
         }
     }
 }
@@ -395,9 +395,9 @@ fn timed_out_after_a_reply_keeps_every_session() {
         l.step();
         assert_eq!(l.step(), Step::Rearmed { result: ResultCode::from_raw(0xea01) }, "index {index}");
         l.step();
-        assert!(l.kernel().closed.is_empty(), "index {index}");
-        assert_eq!(l.kernel().calls[4].reply_target, 0, "the reply is not sent twice");
-        assert_eq!(l.kernel().calls[4].handles, vec![PORT, 0x201, 0x202]);
+        assert!(l.syscalls().closed.is_empty(), "index {index}");
+        assert_eq!(l.syscalls().calls[4].reply_target, 0, "the reply is not sent twice");
+        assert_eq!(l.syscalls().calls[4].handles, vec![PORT, 0x201, 0x202]);
     }
 }
 
@@ -412,7 +412,7 @@ fn any_reply_failure_with_index_minus_one_or_zero_drops_the_replied_session() {
         l.step();
         let reason = CloseReason::ReplyFailed(ResultCode::from_raw(0xfa01));
         assert_eq!(l.step(), Step::Dropped { slot: 0, reason }, "index {index}");
-        assert_eq!(l.kernel().closed, vec![0x201]);
+        assert_eq!(l.syscalls().closed, vec![0x201]);
     }
 }
 
@@ -426,5 +426,5 @@ fn an_unwritten_index_equal_to_the_stop_index_does_not_stop_the_loop() {
     l.step();
     assert_eq!(l.step(), Step::Rearmed { result: ResultCode::from_raw(0xe401) });
     assert_eq!(l.step(), Step::Rearmed { result: ResultCode::from_raw(0xea01) });
-    assert!(l.kernel().closed.is_empty());
+    assert!(l.syscalls().closed.is_empty());
 }
