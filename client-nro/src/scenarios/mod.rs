@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 use xcbuf_common::client::{self, ClientError, Reply};
 use xcbuf_common::xcbuf::{GetInfoResponse, StatsResponse};
 use xcbuf_common::result::ResultCode;
+use xcbuf_common::sf::ReceiveMode;
 
 use crate::ipc::{Handle, INDEXED, Ipc, SINGLE, Service};
 use crate::report::{Failure, Outcome, Report, Sink};
@@ -141,7 +142,12 @@ impl<'i, I: Ipc> Ctx<'i, I> {
 
     /// The session used for `service`.
     pub fn session(&self, service: Service) -> Handle {
-        if *service == INDEXED { self.indexed } else { self.single }
+        // One session per receive mode: `xcbuf` is the single-buffer service, `xcbuf:i`
+        // the indexed one.
+        match service.receive_mode {
+            ReceiveMode::Single => self.single,
+            ReceiveMode::Indexed(_) => self.indexed,
+        }
     }
 
     /// Builds a request with `build`, sends it on `session` and parses the reply.

@@ -87,9 +87,10 @@ impl<'a> MessageBuilder<'a> {
         message.fill(0);
         // check_fits: the message has at least the two header words (and the special
         // header word when there is one).
-        let head = [Some(word0), Some(word1), special_word];
-        for (slot, w) in message.iter_mut().zip(head) {
-            if let Some(w) = w {
+        if let [w0, w1, rest @ ..] = message {
+            *w0 = word0;
+            *w1 = word1;
+            if let (Some(w), Some(slot)) = (special_word, rest.first_mut()) {
                 *slot = w;
             }
         }

@@ -272,6 +272,15 @@ pub(super) struct Reply {
 }
 
 impl Reply {
+    pub(super) fn new() -> Reply {
+        Reply {
+            pointers: [PointerDescriptor::default(); REPLY_X_CAPACITY],
+            pointer_count: 0,
+            out: [0; OUT_RAW_CAPACITY],
+            out_len: 0,
+        }
+    }
+
     /// The reply's X descriptors, in the order the handler pushed them.
     pub(super) fn pointers(&self) -> &[PointerDescriptor] {
         self.pointers.get(..self.pointer_count).unwrap_or(&[])
@@ -300,7 +309,7 @@ pub(super) struct StatusSource<'a> {
 /// One request, as its handler sees it. Built by [`super::Server::handle`] after the
 /// row's checks passed and every X was located.
 pub struct Call<'a> {
-    request: cmif::Request<'a>,
+    request: &'a cmif::Request<'a>,
     range: PointerBufferRange,
     status: StatusSource<'a>,
     in_raw: usize,
@@ -311,21 +320,23 @@ pub struct Call<'a> {
     /// The pointer buffer from the end of the input data (where out regions are carved).
     outputs: &'a mut [u8],
     input_end: usize,
-    carver: Carver,
-    reply: Reply,
+    pub(super) carver: Carver,
+    reply: &'a mut Reply,
 }
 
 impl<'a> Call<'a> {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn new<S>(
-        request: cmif::Request<'a>,
+        request: &'a cmif::Request<'a>,
         row: &CommandMeta<S>,
         range: PointerBufferRange,
         status: StatusSource<'a>,
         inputs: &'a [u8],
         outputs: &'a mut [u8],
         input_end: usize,
+        reply: &'a mut Reply,
     ) -> Call<'a> {
+        reply.out_len = row.out_raw.min(OUT_RAW_CAPACITY);
         Call {
             request,
             range,
@@ -337,18 +348,8 @@ impl<'a> Call<'a> {
             outputs,
             input_end,
             carver: Carver::new(range, input_end),
-            reply: Reply {
-                pointers: [PointerDescriptor::default(); REPLY_X_CAPACITY],
-                pointer_count: 0,
-                out: [0; OUT_RAW_CAPACITY],
-                out_len: row.out_raw.min(OUT_RAW_CAPACITY),
-            },
+            reply,
         }
-    }
-
-    /// Ends the call: the staged reply and the carver (for the high-water mark).
-    pub(super) fn finish(self) -> (Reply, Carver) {
-        (self.reply, self.carver)
     }
 
     /// What the server reports of itself right now.

@@ -23,7 +23,7 @@ use crate::hipc::{
 use crate::result::{self, ResultCode};
 
 use super::command::{Call, CommandMeta, Reply, StatusSource, query_pointer_buffer_size_row};
-use super::pointer_buffer::{Carver, PointerBufferRange};
+use super::pointer_buffer::PointerBufferRange;
 use super::session::SESSION_NOT_OPEN;
 use super::{Server, ServiceHandler, X_OUTSIDE_POINTER_BUFFER};
 
@@ -122,6 +122,7 @@ impl<S: ServiceHandler> Server<S> {
         if !self.sessions.is_open(slot) {
             return self.close_without_reply(msg, SESSION_NOT_OPEN, stray_handles);
         }
+        let mut reply = Reply::new();
         let outcome = match cmif::parse_request(msg) {
             Ok(Incoming::Close(_)) => {
                 return self.close_without_reply(msg, ResultCode::SUCCESS, stray_handles);
@@ -131,7 +132,7 @@ impl<S: ServiceHandler> Server<S> {
                 let bytes_in: u64 =
                     request.message().pointer_descriptors().map(|d| u64::from(d.size())).sum();
                 self.count_in(slot, bytes_in);
-                self.dispatch(request, pointer_buffer)
+                self.dispatch(&request, pointer_buffer, &mut reply)
             }
             Err(e) => {
                 self.count_in(slot, 0);
@@ -139,11 +140,11 @@ impl<S: ServiceHandler> Server<S> {
             }
         };
         let (result, reply) = match outcome {
-            Ok(reply) => (ResultCode::SUCCESS, Some(reply)),
+            Ok(()) => (ResultCode::SUCCESS, Some(&reply)),
             Err(rc) => (rc, None),
         };
-        self.count_out(slot, result, reply.as_ref().map_or(0, Reply::bytes_out));
-        match self.write_reply(msg, result, reply.as_ref()) {
+        self.count_out(slot, result, reply.map_or(0, Reply::bytes_out));
+        match self.write_reply(msg, result, reply) {
             Ok(()) => Handled { action: Action::Reply, result, stray_handles },
             // Only a message buffer shorter than the reply gets here: nothing can be
             // replied, so the session is closed (design.md "Server rules").
@@ -155,7 +156,12 @@ impl<S: ServiceHandler> Server<S> {
     /// row by id, then what the row says of descriptor counts and the special header,
     /// the raw in-data and the size table, then every X inside the pointer buffer; then
     /// the handler (its own checks, and the carves).
-    fn dispatch(&mut self, request: cmif::Request<'_>, pointer_buffer: &mut [u8]) -> Result<Reply, ResultCode> {
+    fn dispatch(
+        &mut self,
+        request: &cmif::Request<'_>,
+        pointer_buffer: &mut [u8],
+        reply: &mut Reply,
+    ) -> Result<(), ResultCode> {
         // Row 7: the command id, in the table of its command type.
         let table = match request.command_type() {
             CommandType::Control | CommandType::ControlWithContext => Self::CONTROL,
@@ -193,11 +199,11 @@ impl<S: ServiceHandler> Server<S> {
             sessions: &self.sessions,
             counters: &self.counters,
         };
-        let mut call = Call::new(request, row, range, status, inputs, outputs, input_end);
+        let mut call = Call::new(request, row, range, status, inputs, outputs, input_end, reply);
         (row.handler)(&mut self.handler, &mut call)?;
-        let (reply, carver) = call.finish();
-        self.note_high_water(&carver);
-        Ok(reply)
+        let used = call.carver.bytes_used();
+        self.note_high_water(used);
+        Ok(())
     }
 
     fn close_without_reply(&self, msg: &mut [u32], result: ResultCode, stray_handles: StrayHandles) -> Handled {
@@ -226,8 +232,7 @@ impl<S: ServiceHandler> Server<S> {
         }
     }
 
-    fn note_high_water(&mut self, carver: &Carver) {
-        let used = carver.bytes_used();
+    fn note_high_water(&mut self, used: u64) {
         if used > self.counters.pointer_buffer_high_water {
             self.counters.pointer_buffer_high_water = used;
         }

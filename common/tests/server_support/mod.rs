@@ -8,7 +8,7 @@
 use xcbuf_common::xcbuf;
 use xcbuf_common::hipc::{Message, PointerDescriptor, ReceiveListEntry, ReceiveListMode};
 use xcbuf_common::hipc::TLS_MESSAGE_BUFFER_WORDS as MESSAGE_BUFFER_WORDS;
-use xcbuf_common::sf::{Action, Handled, Server, ServerConfig};
+use xcbuf_common::sf::{Action, Handled, Server, ServerConfig, ServiceHandler};
 
 /// Kernel OutOfResource (horizon-ipc.md §8).
 pub const OUT_OF_RESOURCE: u32 = 0xce01;
@@ -144,8 +144,8 @@ pub fn deliver_reply(
 
 /// A server, its message buffer and pointer buffer (filled with a canary), and one
 /// client with its memory: the whole round trip of design.md "Data flow".
-pub struct Bench {
-    pub server: Server<xcbuf::Xcbuf>,
+pub struct Bench<S: ServiceHandler = xcbuf::Xcbuf> {
+    pub server: Server<S>,
     pub tls: [u32; MESSAGE_BUFFER_WORDS],
     pub pointer_buffer: Vec<u8>,
     pub base: u64,
@@ -160,7 +160,14 @@ pub const CLIENT_BASE: u64 = 0x0850_0000;
 
 impl Bench {
     pub fn new(config: ServerConfig) -> Bench {
-        let server = Server::new(xcbuf::Xcbuf, config).expect("valid config");
+        Bench::with_handler(xcbuf::Xcbuf, config)
+    }
+}
+
+impl<S: ServiceHandler> Bench<S> {
+    /// A bench for any service on the framework.
+    pub fn with_handler(handler: S, config: ServerConfig) -> Bench<S> {
+        let server = Server::new(handler, config).expect("valid config");
         let mut tls = [0u32; MESSAGE_BUFFER_WORDS];
         server.prepare_receive(&mut tls).unwrap();
         Bench {
