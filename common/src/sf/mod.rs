@@ -234,7 +234,33 @@ pub struct Server<S: ServiceHandler> {
 impl<S: ServiceHandler> Server<S> {
     /// A server running `handler` with `config`. Err when the receive area cannot be
     /// described by C entries (see [`ReceiveArea::validate`]). Does not compile when the
-    /// service's command table does not fit the framework ([`command::table_fits`]).
+    /// service's command table does not fit the framework ([`command::table_fits`]): a
+    /// reply of 11 X still ends before the receive list,
+    /// ```
+    /// use xcbuf_common::result::ResultCode;
+    /// use xcbuf_common::sf::{Call, CommandMeta, Server, ServiceHandler};
+    /// struct Wide;
+    /// fn noop(_: &mut Wide, _: &mut Call<'_>) -> Result<(), ResultCode> { Ok(()) }
+    /// impl ServiceHandler for Wide {
+    ///     const COMMANDS: &'static [CommandMeta<Wide>] = &[CommandMeta {
+    ///         id: 0, name: "wide", in_x: (0, 0), out_c: 0, in_raw: 0, out_raw: 0, reply_x: 11, handler: noop,
+    ///     }];
+    /// }
+    /// assert!(Server::new(Wide, xcbuf_common::xcbuf::SINGLE.config(0x1000)).is_ok());
+    /// ```
+    /// a reply of 12 X would not, and the same code with `reply_x: 12` is refused:
+    /// ```compile_fail
+    /// use xcbuf_common::result::ResultCode;
+    /// use xcbuf_common::sf::{Call, CommandMeta, Server, ServiceHandler};
+    /// struct Wide;
+    /// fn noop(_: &mut Wide, _: &mut Call<'_>) -> Result<(), ResultCode> { Ok(()) }
+    /// impl ServiceHandler for Wide {
+    ///     const COMMANDS: &'static [CommandMeta<Wide>] = &[CommandMeta {
+    ///         id: 0, name: "wide", in_x: (0, 0), out_c: 0, in_raw: 0, out_raw: 0, reply_x: 12, handler: noop,
+    ///     }];
+    /// }
+    /// assert!(Server::new(Wide, xcbuf_common::xcbuf::SINGLE.config(0x1000)).is_ok());
+    /// ```
     pub fn new(handler: S, config: ServerConfig) -> Result<Server<S>, ReceiveAreaError> {
         const { assert!(command::table_fits(S::COMMANDS), "command table does not fit sf's limits") };
         let range = config.area.validate()?;
