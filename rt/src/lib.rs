@@ -92,6 +92,13 @@
 //! makes, plus the entry's own 0x26/0x27 and the exit path's 0x07/0x0B. [`sm`]: the
 //! `sm:` client. [`log!`]: a line to svcOutputDebugString, formatted without allocation.
 //!
+//! # Servers
+//! `server` (Switch only): rt's implementation of `xcbuf_common::sf`'s `ServerSyscalls`
+//! (this thread's TLS message buffer, svcReplyAndReceive with an infinite timeout,
+//! svcAcceptSession, svcCloseHandle, the logger) and `server::serve`/`serve_until`, which
+//! run any `sf` service on the calling thread with a heap pointer buffer. The feature
+//! `two-svc` makes it reply and receive with two svcs (`make bench`'s comparison only).
+//!
 //! # Exit
 //! [`exit`]`(result)` decides where to go ([`exit_path::decide`]), logs one line
 //! `xcbuf-rt: exit <result>; <path>; heap size=.. used=.. peak=..`, then:
