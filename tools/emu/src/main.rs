@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use xcbuf_emu::bench::{self, RunConfig};
 use xcbuf_emu::kernel::process::LaunchKind;
+use xcbuf_emu::kernel::profile::KernelProfile;
 
 #[derive(Parser)]
 #[command(name = "xcbuf-emu", about = "Runs the xcbuf sysmodule and client on a model of Horizon")]
@@ -24,6 +25,14 @@ enum Launch {
     Hbmenu,
     /// As Eden/Ryujinx do: x0 = 0, x1 = main thread handle, lr = 0, no heap.
     Emulator,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Kernel {
+    /// Atmosphère's mesosphere (Eden's kernel follows it).
+    Horizon,
+    /// Ryujinx's kernel: the same copy, other failure paths (kernel/profile.rs).
+    Ryujinx,
 }
 
 #[derive(Subcommand)]
@@ -41,6 +50,9 @@ enum Command {
         no_sysmodule: bool,
         #[arg(long, value_enum)]
         launch: Option<Launch>,
+        /// Which kernel's IPC behaviour to model.
+        #[arg(long, value_enum, default_value = "horizon")]
+        kernel: Kernel,
         /// ELF with symbols for the sysmodule's fault reports.
         #[arg(long)]
         sysmodule_elf: Option<PathBuf>,
@@ -122,6 +134,7 @@ fn main() -> ExitCode {
             nro,
             no_sysmodule,
             launch,
+            kernel,
             sysmodule_elf,
             nro_elf,
             max_instructions,
@@ -149,6 +162,10 @@ fn main() -> ExitCode {
                 trace_ipc,
                 echo_output: true,
                 slice: slice.max(1),
+                kernel: match kernel {
+                    Kernel::Horizon => KernelProfile::Horizon,
+                    Kernel::Ryujinx => KernelProfile::Ryujinx,
+                },
             };
             let report = bench::run(&config);
             eprint!("{}", report.summary());

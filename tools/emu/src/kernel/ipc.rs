@@ -10,6 +10,8 @@ use xcbuf_common::result::{ResultCode, kernel};
 use crate::cpu::Perm;
 
 use super::handle_table::{CURRENT_PROCESS, CURRENT_THREAD};
+use super::profile::KernelProfile;
+use super::message::ryujinx;
 use super::message::{
     self, HandleTranslator, MessageBuffer, MessageMemory, ServerOutcome, Side, UserAccess,
 };
@@ -180,6 +182,7 @@ impl Kernel {
         let dst = MessageBuffer::thread_local(self.threads[t].tls);
         let src = MessageBuffer::thread_local(request.message.address);
         let client_name = request.client_thread.map(|c| self.thread_name(c));
+        let profile = self.options.kernel;
         let cell = RefCell::new(Transfer {
             k: self,
             client: request.message.process,
@@ -187,7 +190,26 @@ impl Kernel {
             client_thread: request.client_thread,
             server_thread: t,
         });
-        let result = message::receive_message(&mut MemView(&cell), &mut HandleView(&cell), dst, src);
+        // The copy of the modelled kernel (profile.rs): (client's result, what the server
+        // sees, description) on failure.
+        let result = match profile {
+            KernelProfile::Horizon => message::receive_message(&mut MemView(&cell), &mut HandleView(&cell), dst, src)
+                .map_err(|f| {
+                    let server = match f.server_sees {
+                        ServerOutcome::NotFound => ReceiveOutcome::NotFound,
+                        ServerOutcome::ReceiveListBroken => ReceiveOutcome::Error(kernel::RECEIVE_LIST_BROKEN),
+                    };
+                    (f.client_result, server, f.to_string())
+                }),
+            KernelProfile::Ryujinx => ryujinx::receive_message(&mut MemView(&cell), &mut HandleView(&cell), dst, src)
+                .map_err(|f| {
+                    let server = match f.server {
+                        ryujinx::ServerResult::KeepWaiting => ReceiveOutcome::NotFound,
+                        ryujinx::ServerResult::Return(rc) => ReceiveOutcome::Error(rc),
+                    };
+                    (f.client_result, server, f.to_string())
+                }),
+        };
         drop(cell);
         match result {
             Ok(report) => {
@@ -207,19 +229,16 @@ impl Kernel {
                 }
                 ReceiveOutcome::Received
             }
-            Err(failure) => {
-                let line = format!(
-                    "request on session #{s} failed: client gets {}, server sees {}: {}",
-                    failure.client_result,
-                    failure.server_sees.result(),
-                    failure
-                );
+            Err((client_result, server, failure)) => {
+                let server_sees = match server {
+                    ReceiveOutcome::Error(rc) => rc,
+                    _ => kernel::NOT_FOUND,
+                };
+                let line =
+                    format!("request on session #{s} failed: client gets {client_result}, server sees {server_sees}: {failure}");
                 self.trace_line(line);
-                self.complete_request(request, failure.client_result);
-                match failure.server_sees {
-                    ServerOutcome::NotFound => ReceiveOutcome::NotFound,
-                    ServerOutcome::ReceiveListBroken => ReceiveOutcome::Error(kernel::RECEIVE_LIST_BROKEN),
-                }
+                self.complete_request(request, client_result);
+                server
             }
         }
     }
@@ -242,7 +261,11 @@ impl Kernel {
         let client_alive = request
             .client_thread
             .is_some_and(|c| matches!(self.threads[c].state, ThreadState::Waiting(Wait::SyncRequest { .. })));
-        if !client_alive || self.sessions[s].client_closed() {
+        // Ryujinx's Reply never looks at the client (KServerSession.cs Reply): a current
+        // request is always copied; closing the client removed it (profile.rs).
+        let profile = self.options.kernel;
+        let checks_client = profile == KernelProfile::Horizon;
+        if checks_client && (!client_alive || self.sessions[s].client_closed()) {
             self.complete_request(request, kernel::SESSION_CLOSED);
             return Err(kernel::SESSION_CLOSED);
         }
@@ -261,7 +284,14 @@ impl Kernel {
             client_thread: request.client_thread,
             server_thread: t,
         });
-        let result = message::send_message(&mut MemView(&cell), &mut HandleView(&cell), src, dst);
+        // (client's result, server's result, description) on failure; Horizon: the
+        // server's reply succeeds whatever the client gets (horizon-ipc.md §4 step 4).
+        let result = match profile {
+            KernelProfile::Horizon => message::send_message(&mut MemView(&cell), &mut HandleView(&cell), src, dst)
+                .map_err(|f| (f.client_result, ResultCode::SUCCESS, f.to_string())),
+            KernelProfile::Ryujinx => ryujinx::send_message(&mut MemView(&cell), &mut HandleView(&cell), src, dst)
+                .map_err(|f| (f.client_result, f.server_result, f.to_string())),
+        };
         drop(cell);
         self.processes[server].counters.replies_sent += 1;
         match result {
@@ -269,10 +299,11 @@ impl Kernel {
                 self.processes[server].counters.ipc_bytes_copied += report.total_bytes();
                 self.complete_request(request, ResultCode::SUCCESS);
             }
-            Err(failure) => {
-                let line = format!("reply on session #{s} failed: client gets {}: {failure}", failure.client_result);
+            Err((client_result, server_result, failure)) => {
+                let line = format!("reply on session #{s} failed: client gets {client_result}: {failure}");
                 self.trace_line(line);
-                self.complete_request(request, failure.client_result);
+                self.complete_request(request, client_result);
+                server_result.into_result()?;
             }
         }
         Ok(())

@@ -12,6 +12,7 @@ pub mod ipc;
 pub mod message;
 pub mod port;
 pub mod process;
+pub mod profile;
 pub mod receive_list;
 pub mod session;
 pub mod svc;
@@ -57,6 +58,8 @@ pub struct KernelOptions {
     pub trace_ipc: bool,
     /// Print guest debug output on stdout as it arrives.
     pub echo_output: bool,
+    /// Which kernel's behaviour to model (`--kernel`; [`profile`]).
+    pub kernel: profile::KernelProfile,
 }
 
 pub struct Kernel {
@@ -294,6 +297,10 @@ impl Kernel {
     /// stays until the server replies, and that reply ends it with SessionClosed (§4
     /// item 2).
     fn on_client_session_closed(&mut self, s: SessionId) {
+        if self.options.kernel == profile::KernelProfile::Ryujinx {
+            // Ryujinx drops the queued and the current request and wakes none (profile.rs).
+            self.cancel_all_requests_client_disconnected(s);
+        }
         let queued: Vec<_> = self.sessions[s].requests.drain(..).collect();
         for t in queued.iter().filter_map(|req| req.client_thread) {
             if matches!(self.threads[t].state, ThreadState::Waiting(Wait::SyncRequest { .. })) {

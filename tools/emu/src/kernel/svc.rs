@@ -681,8 +681,9 @@ impl Kernel {
                     return self.fail(t, kernel::INVALID_HANDLE);
                 };
                 if let Err(e) = self.send_reply(t, s) {
-                    // A failed reply returns at once with index -1 (horizon-ipc.md §4 step 1).
-                    self.out(t, &[(0, rc(e)), (1, u64::from(u32::MAX))]);
+                    // A failed reply returns at once with index -1 (horizon-ipc.md §4 step 1),
+                    // 0 on Ryujinx (profile.rs).
+                    self.out(t, &[(0, rc(e)), (1, self.options.kernel.failed_reply_index())]);
                     return SvcFlow::Continue;
                 }
             }
