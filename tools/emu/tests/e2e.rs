@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use xcbuf_emu::bench::{self, RunConfig};
 use xcbuf_emu::kernel::process::LaunchKind;
+use xcbuf_emu::kernel::profile::KernelProfile;
 use xcbuf_emu::observe::{RunEnd, RunReport};
 
 /// Every scenario the client must report, in report order (the task's list; kept here,
@@ -110,6 +111,24 @@ fn every_scenario_passes_against_the_in_process_server() {
         nro: Some(nro(&dist)),
         no_sysmodule: true,
         launch: LaunchKind::Emulator,
+        ..RunConfig::default()
+    };
+    check_report(&bench::run(&config), "in-process");
+}
+
+#[test]
+fn every_scenario_passes_against_the_in_process_server_on_ryujinx() {
+    // `xcbuf-emu run --kernel ryujinx --no-sysmodule --nro xcbuf.nro`: Ryujinx launches
+    // the NRO alone, and its kernel fails requests differently (kernel/profile.rs).
+    let Some(dist) = dist() else {
+        eprintln!("skipped: XCBUF_DIST is not set (run `make dist`, then XCBUF_DIST=dist)");
+        return;
+    };
+    let config = RunConfig {
+        nro: Some(nro(&dist)),
+        no_sysmodule: true,
+        launch: LaunchKind::Emulator,
+        kernel: KernelProfile::Ryujinx,
         ..RunConfig::default()
     };
     check_report(&bench::run(&config), "in-process");
