@@ -10,11 +10,11 @@ use xcbuf_common::result::{ResultCode, kernel};
 use crate::cpu::Perm;
 
 use super::handle_table::{CURRENT_PROCESS, CURRENT_THREAD};
-use super::profile::KernelProfile;
 use super::message::ryujinx;
 use super::message::{
     self, HandleTranslator, MessageBuffer, MessageMemory, ServerOutcome, Side, UserAccess,
 };
+use super::profile::KernelProfile;
 use super::session::{KSessionRequest, MessageLocation, SessionServer};
 use super::thread::{ThreadState, Wait};
 use super::{KObjectRef, Kernel, ProcessId, SessionId, ThreadId};
