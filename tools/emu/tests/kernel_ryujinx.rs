@@ -9,7 +9,7 @@ use kernel_message_bench::*;
 use xcbuf_common::hipc::{MapAliasAttribute, MessageHeader, ReceiveListMode};
 use xcbuf_common::result::{ResultCode, kernel};
 use xcbuf_emu::kernel::message::ryujinx::{self, ReceiveFailure, ReplyFailure, ServerResult};
-use xcbuf_emu::kernel::message::{FailedStep, ServerOutcome, Side, TransferReport};
+use xcbuf_emu::kernel::message::{FailedStep, ServerOutcome, Side, TransferReport, UserAccess};
 
 /// The pointer buffer xcbuf's server arms (single mode).
 const POINTER_BUFFER: u64 = SERVER_DATA;
@@ -262,4 +262,45 @@ fn ryujinx_copy_on_success_is_the_horizon_copy() {
         assert_eq!(r.server_words(64), h.server_words(64));
         assert_eq!(r.mem.get(Side::Server, POINTER_BUFFER, 0x800), h.mem.get(Side::Server, POINTER_BUFFER, 0x800));
     }
+}
+
+#[test]
+fn ryujinx_writes_x_data_into_read_only_memory_of_either_side() {
+    // KPageTableBase.cs CopyDataFromOrToCurrentProcess checks the client's range for
+    // KMemoryPermission.Read only (Receive and Reply both pass Read) and writes the
+    // server's range unchecked. A server pointer buffer and a client C buffer in
+    // read-only memory both receive the bytes; Horizon refuses both with 0xd401.
+    const RO_SERVER: u64 = 0x8000;
+    const RO_CLIENT: u64 = 0x0008_0000;
+    let setup = |b: &mut Bench| {
+        b.mem.map(Side::Server, RO_SERVER, 0x100, Some(UserAccess::Read));
+        b.mem.map(Side::Client, RO_CLIENT, 0x100, Some(UserAccess::Read));
+        b.arm_single(RO_SERVER, 0x100);
+        b.mem.put(Side::Client, CLIENT_DATA, &pattern(9, 0x20));
+        let h = header(hdr(4, 1, 0, ReceiveListMode::ToSingleBuffer));
+        b.client_message(&cat(&[&h, &x(0, CLIENT_DATA, 0x20), &entry(RO_CLIENT, 0x100)]));
+    };
+    let reply = |b: &mut Bench| {
+        let h = header(hdr(0, 1, 0, ReceiveListMode::None));
+        b.server_message(&cat(&[&h, &x(0, SERVER_DATA, 0x20)]));
+        b.mem.put(Side::Server, SERVER_DATA, &pattern(11, 0x20));
+    };
+    let mut b = Bench::new();
+    setup(&mut b);
+    let report = ryu_receive(&mut b).expect("Ryujinx does not check the server's side");
+    assert_eq!(report.pointers[0].destination, RO_SERVER);
+    assert_eq!(b.mem.get(Side::Server, RO_SERVER, 0x20), pattern(9, 0x20));
+    reply(&mut b);
+    let report = ryu_reply(&mut b).expect("Ryujinx checks the client's C buffer for read only");
+    assert_eq!(report.pointers[0].destination, RO_CLIENT);
+    assert_eq!(b.mem.get(Side::Client, RO_CLIENT, 0x20), pattern(11, 0x20));
+    // Horizon: the server's pointer buffer must be user-writable...
+    let mut h = Bench::new();
+    setup(&mut h);
+    assert_eq!(h.receive().expect_err("read-only pointer buffer").client_result, kernel::INVALID_CURRENT_MEMORY);
+    // ...and so must the client's C buffer.
+    h.arm_single(SERVER_DATA + 0x800, 0x100);
+    h.receive().expect("a writable pointer buffer");
+    reply(&mut h);
+    assert_eq!(h.reply().expect_err("read-only C buffer").client_result, kernel::INVALID_CURRENT_MEMORY);
 }

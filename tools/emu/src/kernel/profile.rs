@@ -14,6 +14,7 @@
 //! | no header restore and no 0x20401 after a failed receive; the server is never told (NotFound loops inside the svc) | `KServerSession.cs` `Receive`; `Syscall.cs` `ReplyAndReceive` | [`super::message::ryujinx::receive_message`] |
 //! | header checks of the client's message on receive: the server gets the error with its index, the client success | `KServerSession.cs` `Receive` | same |
 //! | reply failures before the copy (client header checks, A/B/W): the client gets success, the server the error | `KServerSession.cs` `Reply` | [`super::message::ryujinx::send_message`] |
+//! | X data: only the client's range is checked, for read, both ways; the server's range unchecked | `KPageTableBase.cs` `CopyDataFromOrToCurrentProcess` | same module, `RyujinxChecks` |
 //! | the index of a failed reply is 0, not −1 | `Syscall.cs` `ReplyAndReceive` | [`KernelProfile::failed_reply_index`] (svc.rs) |
 //! | a reply is copied whatever state the client thread is in | `KServerSession.cs` `Reply` | `Kernel::send_reply` (ipc.rs) |
 //! | closing the client drops the queued and the current request without waking anyone | `KServerSession.cs` `CancelAllRequestsClientDisconnected`, `KSession.cs` `DisconnectClient` | `Kernel::cancel_all_requests_client_disconnected` (here) |

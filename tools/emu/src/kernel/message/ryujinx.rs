@@ -32,6 +32,14 @@
 //!   the server's table and zeroed, whatever wrote it.
 //! - The pid written is always the client's (no Atmosphère pass-through of 0xFFFE...).
 //!
+//! **X data, both ways** ([`RyujinxChecks`]): only the client's range is checked, and only
+//! for *read* permission, also when the client's C buffer is the destination; the
+//! server's range is accessed without a check (`KPageTableBase.cs`
+//! `CopyDataFromOrToCurrentProcess`, reached from `Receive` through
+//! `CopyDataToCurrentProcess` and from `Reply` through `CopyDataFromCurrentProcess`, both
+//! with `KMemoryPermission.Read`). An unmapped server address, where Ryujinx's memory
+//! write would throw, fails the request with 0xd401 in the bench.
+//!
 //! **Reply** ([`send_message`]):
 //! - The client's request header gets the same checks as on receive, then the reply's
 //!   size against the client's buffer (CmdBufferTooSmall), then "no A/B/W in a reply"
@@ -52,10 +60,31 @@ use xcbuf_common::result::{ResultCode, kernel};
 
 use super::{
     Direction, FailedStep, HandleTranslator, INVALID_HANDLE_VALUE, MessageBuffer, MessageCopy,
-    MessageMemory, ParsedHeader, Side, TransferReport, check_buffer_does_not_wrap, read_header,
-    read_words, snapshot_receive_list, words_to_bytes, write_words,
+    MessageMemory, ParsedHeader, Side, TransferReport, UserAccess, check_buffer_does_not_wrap,
+    read_header, read_words, snapshot_receive_list, words_to_bytes, write_words,
 };
 use xcbuf_common::hipc::ReceiveListMode;
+
+/// Guest memory with Ryujinx's permission checks for X data (module doc): the client's
+/// range must be user-readable whichever way the bytes go; the server's is not checked.
+struct RyujinxChecks<'m, M: MessageMemory>(&'m mut M);
+
+impl<M: MessageMemory> MessageMemory for RyujinxChecks<'_, M> {
+    fn read(&mut self, side: Side, address: u64, out: &mut [u8]) -> Result<(), ResultCode> {
+        self.0.read(side, address, out)
+    }
+
+    fn write(&mut self, side: Side, address: u64, data: &[u8]) -> Result<(), ResultCode> {
+        self.0.write(side, address, data)
+    }
+
+    fn check_user_access(&mut self, side: Side, address: u64, size: u64, _: UserAccess) -> Result<(), ResultCode> {
+        match side {
+            Side::Client => self.0.check_user_access(Side::Client, address, size, UserAccess::Read),
+            Side::Server => Ok(()),
+        }
+    }
+}
 
 /// What Ryujinx's `ReplyAndReceive` does after a failed `Receive`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
@@ -251,8 +280,9 @@ pub fn receive_message(
     let src_words = read_words(mem, Side::Client, src, 0, src_end).map_err(keep_waiting)?;
     let dst_is_user_message_buffer =
         dst.is_user() && dst_header.header().receive_list_mode == ReceiveListMode::ToMessageBuffer;
+    let mut checked = RyujinxChecks(mem);
     let mut copy = MessageCopy {
-        mem,
+        mem: &mut checked,
         handles,
         direction: Direction::Request,
         dst,
@@ -338,8 +368,9 @@ pub fn send_message(
     let src_words = read_words(mem, Side::Server, src, 0, src_end).map_err(client_fails)?;
     let dst_is_user_message_buffer =
         dst.is_user() && dst_header.header().receive_list_mode == ReceiveListMode::ToMessageBuffer;
+    let mut checked = RyujinxChecks(mem);
     let mut copy = MessageCopy {
-        mem,
+        mem: &mut checked,
         handles,
         direction: Direction::Reply,
         dst,
