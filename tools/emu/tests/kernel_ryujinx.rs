@@ -304,3 +304,65 @@ fn ryujinx_writes_x_data_into_read_only_memory_of_either_side() {
     reply(&mut h);
     assert_eq!(h.reply().expect_err("read-only C buffer").client_result, kernel::INVALID_CURRENT_MEMORY);
 }
+
+/// A reply (type 0) with a special header: `copy`/`moves` handle words, then `xs`.
+fn reply_with_handles(b: &mut Bench, copy: &[u32], moves: &[u32], xs: &[[u32; 2]]) {
+    let h = header(MessageHeader { pointer_count: xs.len() as u8, has_special_header: true, ..MessageHeader::default() });
+    let xs: Vec<u32> = xs.iter().flatten().copied().collect();
+    let sp = [special(false, copy.len() as u8, moves.len() as u8)];
+    b.server_message(&cat(&[&h, &sp, copy, moves, &xs]));
+}
+
+#[test]
+fn ryujinx_reply_copy_handle_that_fails_is_written_as_0_and_ignored() {
+    // KServerSession.cs Reply ignores GetCopyObjectHandle's result: the slot stays 0 and
+    // the client gets success. Horizon gives the client InvalidHandle 0xe401.
+    let mut b = Bench::new();
+    received_echo(&mut b);
+    reply_with_handles(&mut b, &[0xDEAD], &[], &[]);
+    ryu_reply(&mut b).expect("a failed copy handle does not fail the reply");
+    assert_eq!(b.client_words(4)[3], 0, "the handle slot is 0");
+    let mut h = Bench::new();
+    h.arm_single(POINTER_BUFFER, POINTER_BUFFER_SIZE);
+    echo_request(&mut h, 0x10);
+    h.receive().expect("received");
+    reply_with_handles(&mut h, &[0xDEAD], &[], &[]);
+    assert_eq!(h.reply().expect_err("bad copy handle").client_result, kernel::INVALID_HANDLE);
+}
+
+#[test]
+fn ryujinx_reply_move_handle_failure_is_the_clients_result_unless_a_later_x_overwrites_it() {
+    // KServerSession.cs Reply: a failed GetMoveObjectHandle sets clientResult, but the
+    // X loop assigns clientResult again (GetReceiveListAddress, then the copy).
+    let mut b = Bench::new();
+    received_echo(&mut b);
+    reply_with_handles(&mut b, &[], &[0xDEAD], &[]);
+    let f = ryu_reply(&mut b).expect_err("bad move handle, no X after it");
+    assert_eq!((f.client_result, f.server_result), (kernel::INVALID_HANDLE, ResultCode::SUCCESS));
+    let mut b = Bench::new();
+    received_echo(&mut b);
+    b.mem.put(Side::Server, SERVER_DATA, &pattern(3, 0x10));
+    reply_with_handles(&mut b, &[], &[0xDEAD], &[x(0, SERVER_DATA, 0x10)]);
+    ryu_reply(&mut b).expect("the X that follows overwrites the move handle's failure");
+    assert_eq!(b.mem.get(Side::Client, CLIENT_DATA + 0x800, 0x10), pattern(3, 0x10));
+}
+
+#[test]
+fn ryujinx_request_pid_is_always_the_clients_pid() {
+    // KServerSession.cs Receive writes clientProcess.Pid; Atmosphère passes a value whose
+    // top 16 bits are 0xFFFE through (horizon-ipc.md §3.2 step 7).
+    let pass_through = 0xFFFE_0000_0000_0042u64;
+    let request = |b: &mut Bench| {
+        arm_like_xcbuf(b, 0);
+        let h = header(MessageHeader { tag: 4, has_special_header: true, ..MessageHeader::default() });
+        b.client_message(&cat(&[&h, &[special(true, 0, 0), pass_through as u32, (pass_through >> 32) as u32]]));
+    };
+    let mut b = Bench::new();
+    request(&mut b);
+    ryu_receive(&mut b).expect("received");
+    assert_eq!(b.server_words(5)[3..5], [CLIENT_PID as u32, 0]);
+    let mut h = Bench::new();
+    request(&mut h);
+    h.receive().expect("received");
+    assert_eq!(h.server_words(5)[3..5], [0x42, 0]);
+}
