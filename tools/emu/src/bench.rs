@@ -472,8 +472,13 @@ pub fn report(k: Kernel, end: RunEnd, clients: &[ProcessId], started: Instant) -
         })
         .collect();
     let client = clients.first().copied();
+    // Returned to the loader: w0 is the result. A plain svcExitProcess (the emulator
+    // launches) carries none; then rt's exit line says what it was.
     let nro_result = client.and_then(|c| match &k.processes[c].state {
-        ProcessState::Exited { result, .. } => Some(*result),
+        ProcessState::Exited { result, how } if how != "svcExitProcess" => Some(*result),
+        ProcessState::Exited { result, .. } => {
+            Some(k.processes[c].output.iter().rev().find_map(|l| crate::observe::reported_exit_result(l)).unwrap_or(*result))
+        }
         _ => None,
     });
     let client_lines = client.map(|c| k.processes[c].output.clone()).unwrap_or_default();
