@@ -1,7 +1,8 @@
 //! echo-small, echo-exact-fit, echo-overflow: one X into the single-buffer receive list;
 //! an X of exactly the pointer-buffer size fits (`buf + size <= end`, horizon-ipc.md
 //! §3.3), one byte more is OutOfResource 0xce01 on the client's svcSendSyncRequest and
-//! leaves the session usable.
+//! leaves the session usable (after the one GetInfo `Ctx::call_on` sends after every
+//! rejected request, which Ryujinx needs to re-arm the server's receive list).
 
 use alloc::format;
 use alloc::vec;
@@ -55,6 +56,6 @@ pub fn echo_overflow<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
     expect_error(&format!("Echo of {len:#x} bytes"), result, OUT_OF_RESOURCE, true)?;
     echo(ctx, 16, 4).map_err(|f| Failure::new(format!("the next Echo on the session to work ({})", f.expected), f.got))?;
     Ok(format!(
-        "an X of {len:#x} bytes (one more than the pointer buffer): svcSendSyncRequest returned {OUT_OF_RESOURCE}; the next Echo on the same session succeeded"
+        "an X of {len:#x} bytes (one more than the pointer buffer): svcSendSyncRequest returned {OUT_OF_RESOURCE}; after the GetInfo that follows a rejected request, the next Echo on the same session succeeded"
     ))
 }

@@ -38,20 +38,36 @@ pub fn indexed_mode<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
     let expected: Vec<Option<usize>> = INDEXED_ENTRIES.iter().take(sizes.len()).map(|e| Some(e.offset)).collect();
     check_concat(&resp, &inputs, &output, &expected)?;
 
-    // One X per entry plus one at index `entries`: past the last entry.
-    let past: Vec<usize> = (0..=entries).map(|_| 0x10).collect();
+    // Each 0xce01 below must come from the rule it names, not from a receive list left
+    // broken by the request before (Ryujinx, `Ctx::call_on`): every rejected request is
+    // followed by a GetInfo that re-arms the list, and each rejection is paired with a
+    // request that differs only in the checked property and succeeds.
+    let last = INDEXED_ENTRIES[entries - 1];
+    // One X per entry, the last exactly its entry's size: accepted, each at its entry.
+    let mut exact: Vec<usize> = (0..entries).map(|_| 0x10).collect();
+    exact[entries - 1] = last.size;
+    let (resp, inputs, output) = concat_indexed(ctx, &exact).map_err(|e| unexpected("Concat filling every entry", e))?;
+    let every_entry: Vec<Option<usize>> = INDEXED_ENTRIES.iter().map(|e| Some(e.offset)).collect();
+    check_concat(&resp, &inputs, &output, &every_entry)?;
+
+    // The same plus one X at index `entries`: past the last entry.
+    let mut past = exact.clone();
+    past.push(0x10);
     expect_error(&format!("X index {entries} (past the last entry)"), concat_indexed(ctx, &past), OUT_OF_RESOURCE, true)?;
 
-    // The last entry gets one byte more than it holds.
-    let last = INDEXED_ENTRIES[entries - 1];
-    let mut larger: Vec<usize> = (0..entries).map(|_| 0x10).collect();
+    // The exact request with the last X one byte larger than its entry.
+    let mut larger = exact.clone();
     larger[entries - 1] = last.size + 1;
     let what = format!("{:#x} bytes at index {} (entry of {:#x})", last.size + 1, entries - 1, last.size);
     expect_error(&what, concat_indexed(ctx, &larger), OUT_OF_RESOURCE, true)?;
+    // And the exact one again: the session and the list are as before.
+    let (resp, inputs, output) = concat_indexed(ctx, &exact).map_err(|e| unexpected("the same Concat after the rejections", e))?;
+    check_concat(&resp, &inputs, &output, &every_entry)?;
     ctx.get_info(&INDEXED)?;
     Ok(format!(
-        "mode {}: X index 0 and 1 landed at entry offsets {}; X index {entries} (past the last entry) and {what} each gave {OUT_OF_RESOURCE}",
+        "mode {}: X index 0 and 1 landed at entry offsets {}; one X per entry ({:#x} bytes in the last, its size) was accepted, and the same with X index {entries} added (past the last entry) or with {what} each gave {OUT_OF_RESOURCE}",
         info.receive_mode,
-        hex_list(expected.iter().flatten().copied())
+        hex_list(expected.iter().flatten().copied()),
+        last.size
     ))
 }

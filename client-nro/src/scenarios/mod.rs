@@ -13,6 +13,7 @@ use xcbuf_common::client::{self, ClientError, Reply};
 use xcbuf_common::xcbuf::{GetInfoResponse, StatsResponse};
 use xcbuf_common::result::ResultCode;
 use xcbuf_common::sf::ReceiveMode;
+use xcbuf_common::result::kernel::SESSION_CLOSED;
 
 use crate::ipc::{Handle, INDEXED, Ipc, SINGLE, Service};
 use crate::report::{Failure, Outcome, Report, Sink};
@@ -87,13 +88,16 @@ pub enum CallError {
     /// The request could not be built, or the reply carried a failure result or was
     /// malformed.
     Client(ClientError),
+    /// svcSendSyncRequest returned `rejected`, and the GetInfo sent after it to re-arm
+    /// the server's receive list ([`Ctx::call_on`]) failed with `rearm`.
+    Rearm { rejected: ResultCode, rearm: ResultCode },
 }
 
 impl CallError {
     /// The one result code this error stands for.
     pub fn result(self) -> ResultCode {
         match self {
-            CallError::Kernel(rc) => rc,
+            CallError::Kernel(rc) | CallError::Rearm { rejected: rc, .. } => rc,
             CallError::Client(e) => e.result(),
         }
     }
@@ -104,6 +108,9 @@ impl core::fmt::Display for CallError {
         match self {
             CallError::Kernel(rc) => write!(f, "svcSendSyncRequest {rc}"),
             CallError::Client(e) => write!(f, "{e}"),
+            CallError::Rearm { rejected, rearm } => {
+                write!(f, "svcSendSyncRequest {rejected}, then the GetInfo that re-arms the server's receive list failed: {rearm}")
+            }
         }
     }
 }
@@ -151,6 +158,29 @@ impl<'i, I: Ipc> Ctx<'i, I> {
     }
 
     /// Builds a request with `build`, sends it on `session` and parses the reply.
+    ///
+    /// # After a request the kernel rejected: one GetInfo
+    /// When svcSendSyncRequest fails with anything but SessionClosed (0xf601: the
+    /// session is gone), the kernel refused the request while copying it (0xce01 for an X
+    /// with no place in the server's receive list, and the like). Before returning that
+    /// error, this sends one GetInfo (a request without X) on the same session and reads
+    /// its reply. On Horizon and Eden that is just one more request. On **Ryujinx** it is
+    /// what keeps the server working: Ryujinx's `KServerSession.Receive` writes the
+    /// client's header words into the server's message buffer before it copies the X,
+    /// never restores them when the copy fails, and `ReplyAndReceive` retries the receive
+    /// inside the kernel instead of telling the server (no 0x20401). The server's next
+    /// receive therefore takes the *rejected request's* word 1 as its receive list
+    /// (horizon-ipc.md §10, "Ryujinx's kernel"), and every following request with an X
+    /// fails with 0xce01 until a request without X is received and replied: the server's
+    /// reply carries its list again and re-arms it. GetInfo is that request.
+    ///
+    /// Why here, in the client: the server cannot repair it. It is never woken for the
+    /// failed receive, so it does not know its buffer was overwritten; and the broken
+    /// list comes from the client's own header (mode and offset), which the server does
+    /// not control. Why at once, not before the next request: every scenario then starts
+    /// from an armed list, and the one extra request lands right after the rejected one,
+    /// never inside another scenario's window (`stats` counts requests exactly; it sends
+    /// nothing the kernel rejects, so it sees no GetInfo of this kind).
     pub fn call_on(
         &mut self,
         session: Handle,
@@ -159,8 +189,23 @@ impl<'i, I: Ipc> Ctx<'i, I> {
         let msg = self.ipc.message();
         msg.fill(0);
         build(msg).map_err(CallError::Client)?;
-        self.ipc.send(session).map_err(CallError::Kernel)?;
+        if let Err(rejected) = self.ipc.send(session) {
+            if rejected != SESSION_CLOSED {
+                self.rearm(session).map_err(|rearm| CallError::Rearm { rejected, rearm })?;
+            }
+            return Err(CallError::Kernel(rejected));
+        }
         client::parse_reply(self.ipc.message()).map_err(CallError::Client)
+    }
+
+    /// One GetInfo on `session`, whose reply re-arms the server's receive list (see
+    /// [`Ctx::call_on`]); Err with the kernel's or the reply's result.
+    fn rearm(&mut self, session: Handle) -> Result<(), ResultCode> {
+        let msg = self.ipc.message();
+        msg.fill(0);
+        client::build_get_info(msg).map_err(|e| e.result())?;
+        self.ipc.send(session)?;
+        client::parse_reply(self.ipc.message()).map(|_| ()).map_err(|e| e.result())
     }
 
     /// [`Ctx::call_on`] on this suite's session to `service`.

@@ -62,6 +62,8 @@ pub struct RunConfig {
     /// Print guest output on stdout as it arrives.
     pub echo_output: bool,
     pub slice: u64,
+    /// Which kernel to model (`--kernel horizon|ryujinx`; kernel/profile.rs).
+    pub kernel: crate::kernel::profile::KernelProfile,
 }
 
 impl Default for RunConfig {
@@ -79,6 +81,7 @@ impl Default for RunConfig {
             trace_ipc: false,
             echo_output: false,
             slice: DEFAULT_SLICE,
+            kernel: crate::kernel::profile::KernelProfile::Horizon,
         }
     }
 }
@@ -158,7 +161,7 @@ pub fn run(config: &RunConfig) -> RunReport {
 /// the budget.
 pub fn run_setups(roles: Vec<Role>, config: &RunConfig) -> RunReport {
     let started = Instant::now();
-    let mut k = Kernel::new(KernelOptions { trace_ipc: config.trace_ipc, echo_output: config.echo_output });
+    let mut k = Kernel::new(KernelOptions { trace_ipc: config.trace_ipc, echo_output: config.echo_output, kernel: config.kernel });
     crate::sm::install(&mut k);
     crate::fsp::install(&mut k);
     // Servers first, run until none of their threads can run (each blocked, with or
@@ -469,8 +472,13 @@ pub fn report(k: Kernel, end: RunEnd, clients: &[ProcessId], started: Instant) -
         })
         .collect();
     let client = clients.first().copied();
+    // Returned to the loader: w0 is the result. A plain svcExitProcess (the emulator
+    // launches) carries none; then rt's exit line says what it was.
     let nro_result = client.and_then(|c| match &k.processes[c].state {
-        ProcessState::Exited { result, .. } => Some(*result),
+        ProcessState::Exited { result, how } if how != "svcExitProcess" => Some(*result),
+        ProcessState::Exited { result, .. } => {
+            Some(k.processes[c].output.iter().rev().find_map(|l| crate::observe::reported_exit_result(l)).unwrap_or(*result))
+        }
         _ => None,
     });
     let client_lines = client.map(|c| k.processes[c].output.clone()).unwrap_or_default();

@@ -158,7 +158,7 @@ impl HostBench {
     /// Starts `setup` as the server and runs it until idle; `services` must then be
     /// registered with sm.
     pub fn start(setup: ProcessSetup, config: RunConfig, services: &[&str]) -> Result<HostBench, String> {
-        let mut k = Kernel::new(KernelOptions { trace_ipc: config.trace_ipc, echo_output: config.echo_output });
+        let mut k = Kernel::new(KernelOptions { trace_ipc: config.trace_ipc, echo_output: config.echo_output, kernel: config.kernel });
         crate::sm::install(&mut k);
         let server = loader::spawn(&mut k, setup)?;
         let mut b = HostBench {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use xcbuf_emu::bench::{self, RunConfig};
 use xcbuf_emu::kernel::process::LaunchKind;
+use xcbuf_emu::kernel::profile::KernelProfile;
 
 #[derive(Parser)]
 #[command(name = "xcbuf-emu", about = "Runs the xcbuf sysmodule and client on a model of Horizon")]
@@ -29,6 +30,14 @@ enum Launch {
     EdenArgs,
 }
 
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Kernel {
+    /// Atmosphère's mesosphere (Eden's kernel follows it).
+    Horizon,
+    /// Ryujinx's kernel: the same copy, other failure paths (kernel/profile.rs).
+    Ryujinx,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the sysmodule and/or the NRO.
@@ -44,6 +53,9 @@ enum Command {
         no_sysmodule: bool,
         #[arg(long, value_enum)]
         launch: Option<Launch>,
+        /// Which kernel's IPC behaviour to model.
+        #[arg(long, value_enum, default_value = "horizon")]
+        kernel: Kernel,
         /// ELF with symbols for the sysmodule's fault reports.
         #[arg(long)]
         sysmodule_elf: Option<PathBuf>,
@@ -129,6 +141,7 @@ fn main() -> ExitCode {
             nro,
             no_sysmodule,
             launch,
+            kernel,
             sysmodule_elf,
             nro_elf,
             max_instructions,
@@ -159,6 +172,10 @@ fn main() -> ExitCode {
                 trace_ipc,
                 echo_output: true,
                 slice: slice.max(1),
+                kernel: match kernel {
+                    Kernel::Horizon => KernelProfile::Horizon,
+                    Kernel::Ryujinx => KernelProfile::Ryujinx,
+                },
             };
             let report = bench::run(&config);
             eprint!("{}", report.summary());

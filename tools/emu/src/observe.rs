@@ -29,6 +29,15 @@ pub fn reported_heap_peak(line: &str) -> Option<u64> {
     parse_heap_peak(heap)
 }
 
+/// The result rt's exit line reports (`xcbuf-rt: exit 0x1602 (...)`): where a process
+/// ends with a plain svcExitProcess (an emulator launch has no loader to return a result
+/// to), this is the only place its result is stated.
+pub fn reported_exit_result(line: &str) -> Option<u32> {
+    let rest = line.strip_prefix(RT_EXIT_LINE_PREFIX)?;
+    let word = rest.split([' ', ';']).next()?;
+    u32::from_str_radix(word.strip_prefix("0x")?, 16).ok()
+}
+
 /// Parses `peak=<n>` out of the rest of a heap line.
 pub fn parse_heap_peak(rest: &str) -> Option<u64> {
     let v = rest.split_whitespace().find_map(|kv| kv.strip_prefix("peak="))?;
@@ -214,5 +223,17 @@ mod tests {
         // An exit line without heap figures (the allocator's lock was held) reports none.
         assert_eq!(reported_heap_peak("xcbuf-rt: exit 0x1a3"), None);
         assert_eq!(reported_heap_peak("client: peak=7"), None);
+    }
+}
+
+#[cfg(test)]
+mod exit_line_tests {
+    use super::*;
+
+    #[test]
+    fn rt_exit_line_gives_the_result_of_a_process_that_ended_with_svc_exit_process() {
+        assert_eq!(reported_exit_result("xcbuf-rt: exit 0x1602 (module 2, description 11); svcExitProcess (no loader to return to); heap size=0x1"), Some(0x1602));
+        assert_eq!(reported_exit_result("xcbuf-rt: exit 0x0 (success); svcExitProcess"), Some(0));
+        assert_eq!(reported_exit_result("something else"), None);
     }
 }

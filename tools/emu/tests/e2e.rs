@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use xcbuf_emu::bench::{self, RunConfig};
 use xcbuf_emu::kernel::process::LaunchKind;
+use xcbuf_emu::kernel::profile::KernelProfile;
 use xcbuf_emu::observe::{RunEnd, RunReport};
 
 /// Every scenario the client must report, in report order (the task's list; kept here,
@@ -182,4 +183,22 @@ fn every_scenario_passes_against_the_in_process_server() {
     check_report(&report, "in-process");
     let line = rt_exit_line(&report);
     assert!(line.starts_with("xcbuf-rt: exit 0x0 (success); svcExitProcess (no loader to return to);"), "{line}");
+}
+
+#[test]
+fn every_scenario_passes_against_the_in_process_server_on_ryujinx() {
+    // `xcbuf-emu run --kernel ryujinx --no-sysmodule --nro xcbuf.nro`: Ryujinx launches
+    // the NRO alone, and its kernel fails requests differently (kernel/profile.rs).
+    let Some(dist) = dist() else {
+        eprintln!("skipped: XCBUF_DIST is not set (run `make dist`, then XCBUF_DIST=dist)");
+        return;
+    };
+    let config = RunConfig {
+        nro: Some(nro(&dist)),
+        no_sysmodule: true,
+        launch: LaunchKind::Emulator,
+        kernel: KernelProfile::Ryujinx,
+        ..RunConfig::default()
+    };
+    check_report(&bench::run(&config), "in-process");
 }

@@ -10,9 +10,11 @@ use xcbuf_common::result::{ResultCode, kernel};
 use crate::cpu::Perm;
 
 use super::handle_table::{CURRENT_PROCESS, CURRENT_THREAD};
+use super::message::ryujinx;
 use super::message::{
     self, HandleTranslator, MessageBuffer, MessageMemory, ServerOutcome, Side, UserAccess,
 };
+use super::profile::KernelProfile;
 use super::session::{KSessionRequest, MessageLocation, SessionServer};
 use super::thread::{ThreadState, Wait};
 use super::{KObjectRef, Kernel, ProcessId, SessionId, ThreadId};
@@ -161,8 +163,12 @@ impl Kernel {
             let line = format!("{} request on session #{s}: {}", self.thread_name(t), describe_message(&words));
             self.trace_line(line);
         }
-        self.sessions[s].client_refs += 1;
-        self.threads[t].sync_session = Some(s);
+        // Horizon: the requester holds the client session until its request ends
+        // (SendSyncRequestImpl); Ryujinx takes no reference (profile.rs).
+        if self.options.kernel.send_sync_request_holds_session() {
+            self.sessions[s].client_refs += 1;
+            self.threads[t].sync_session = Some(s);
+        }
         let hle = match self.sessions[s].server {
             SessionServer::HleSm(_) => Some(crate::sm::handle_request(self, t, s)),
             SessionServer::HleFsp(_) => Some(crate::fsp::handle_request(self, t, s)),
@@ -224,6 +230,7 @@ impl Kernel {
         let dst = MessageBuffer::thread_local(self.threads[t].tls);
         let src = MessageBuffer::thread_local(request.message.address);
         let client_name = request.client_thread.map(|c| self.thread_name(c));
+        let profile = self.options.kernel;
         let cell = RefCell::new(Transfer {
             k: self,
             client: request.message.process,
@@ -231,7 +238,26 @@ impl Kernel {
             client_thread: request.client_thread,
             server_thread: t,
         });
-        let result = message::receive_message(&mut MemView(&cell), &mut HandleView(&cell), dst, src);
+        // The copy of the modelled kernel (profile.rs): (client's result, what the server
+        // sees, description) on failure.
+        let result = match profile {
+            KernelProfile::Horizon => message::receive_message(&mut MemView(&cell), &mut HandleView(&cell), dst, src)
+                .map_err(|f| {
+                    let server = match f.server_sees {
+                        ServerOutcome::NotFound => ReceiveOutcome::FailedSilently,
+                        ServerOutcome::ReceiveListBroken => ReceiveOutcome::Error(kernel::RECEIVE_LIST_BROKEN),
+                    };
+                    (f.client_result, server, f.to_string())
+                }),
+            KernelProfile::Ryujinx => ryujinx::receive_message(&mut MemView(&cell), &mut HandleView(&cell), dst, src)
+                .map_err(|f| {
+                    let server = match f.server {
+                        ryujinx::ServerResult::KeepWaiting => ReceiveOutcome::FailedSilently,
+                        ryujinx::ServerResult::Return(rc) => ReceiveOutcome::Error(rc),
+                    };
+                    (f.client_result, server, f.to_string())
+                }),
+        };
         drop(cell);
         match result {
             Ok(report) => {
@@ -251,19 +277,16 @@ impl Kernel {
                 }
                 ReceiveOutcome::Received
             }
-            Err(failure) => {
-                let line = format!(
-                    "request on session #{s} failed: client gets {}, server sees {}: {}",
-                    failure.client_result,
-                    failure.server_sees.result(),
-                    failure
-                );
+            Err((client_result, server, failure)) => {
+                let server_sees = match server {
+                    ReceiveOutcome::Error(rc) => rc,
+                    _ => kernel::NOT_FOUND,
+                };
+                let line =
+                    format!("request on session #{s} failed: client gets {client_result}, server sees {server_sees}: {failure}");
                 self.trace_line(line);
-                self.complete_request(request, failure.client_result);
-                match failure.server_sees {
-                    ServerOutcome::NotFound => ReceiveOutcome::FailedSilently,
-                    ServerOutcome::ReceiveListBroken => ReceiveOutcome::Error(kernel::RECEIVE_LIST_BROKEN),
-                }
+                self.complete_request(request, client_result);
+                server
             }
         }
     }
@@ -286,6 +309,9 @@ impl Kernel {
         let Some(request) = self.sessions[s].current.take() else {
             return Err(kernel::INVALID_STATE);
         };
+        // Ryujinx's Reply never looks at the client (KServerSession.cs Reply): a current
+        // request is always copied; closing the client removed it (profile.rs).
+        let profile = self.options.kernel;
         let server = self.threads[t].process;
         let src = MessageBuffer::thread_local(self.threads[t].tls);
         // The client is gone when the request lost its thread (the client side closed
@@ -295,7 +321,7 @@ impl Kernel {
         // the failure). A client thread that was terminated while its session stays open
         // is not "gone": the reply is copied into its buffer and the server gets success
         // (mesosphere KServerSession::SendReply).
-        if request.client_thread.is_none() || self.sessions[s].client_closed() {
+        if profile == KernelProfile::Horizon && (request.client_thread.is_none() || self.sessions[s].client_closed()) {
             let cell = RefCell::new(Transfer {
                 k: self,
                 client: request.message.process,
@@ -327,7 +353,14 @@ impl Kernel {
             client_thread: request.client_thread,
             server_thread: t,
         });
-        let result = message::send_message(&mut MemView(&cell), &mut HandleView(&cell), src, dst);
+        // (client's result, server's result, description) on failure; Horizon: the
+        // server's reply succeeds whatever the client gets (horizon-ipc.md §4 step 4).
+        let result = match profile {
+            KernelProfile::Horizon => message::send_message(&mut MemView(&cell), &mut HandleView(&cell), src, dst)
+                .map_err(|f| (f.client_result, ResultCode::SUCCESS, f.to_string())),
+            KernelProfile::Ryujinx => ryujinx::send_message(&mut MemView(&cell), &mut HandleView(&cell), src, dst)
+                .map_err(|f| (f.client_result, f.server_result, f.to_string())),
+        };
         drop(cell);
         self.processes[server].counters.replies_sent += 1;
         match result {
@@ -335,10 +368,11 @@ impl Kernel {
                 self.processes[server].counters.ipc_bytes_copied += report.total_bytes();
                 self.complete_request(request, ResultCode::SUCCESS);
             }
-            Err(failure) => {
-                let line = format!("reply on session #{s} failed: client gets {}: {failure}", failure.client_result);
+            Err((client_result, server_result, failure)) => {
+                let line = format!("reply on session #{s} failed: client gets {client_result}: {failure}");
                 self.trace_line(line);
-                self.complete_request(request, failure.client_result);
+                self.complete_request(request, client_result);
+                server_result.into_result()?;
             }
         }
         Ok(())

@@ -97,6 +97,9 @@ use xcbuf_common::result::{ResultCode, kernel};
 
 use super::receive_list::ReceiveList;
 
+/// Ryujinx's copy (`--kernel ryujinx`): same bytes on success, other failure paths.
+pub mod ryujinx;
+
 /// Pseudo-handle for the calling thread (AMS-HT; `horizon-ipc.md` §3.2 step 7).
 pub const PSEUDO_HANDLE_CURRENT_THREAD: u32 = 0xFFFF_8000;
 /// Pseudo-handle for the calling process (AMS-HT; `horizon-ipc.md` §3.2 step 7).

@@ -12,6 +12,7 @@ pub mod ipc;
 pub mod message;
 pub mod port;
 pub mod process;
+pub mod profile;
 pub mod receive_list;
 pub mod session;
 pub mod svc;
@@ -57,6 +58,8 @@ pub struct KernelOptions {
     pub trace_ipc: bool,
     /// Print guest debug output on stdout as it arrives.
     pub echo_output: bool,
+    /// Which kernel's behaviour to model (`--kernel`; [`profile`]).
+    pub kernel: profile::KernelProfile,
 }
 
 pub struct Kernel {
@@ -312,6 +315,10 @@ impl Kernel {
         }
         // sm's session object goes away with its client (Atmosphère ~UserService).
         crate::sm::on_session_closed(self, s);
+        if self.options.kernel == profile::KernelProfile::Ryujinx {
+            // Ryujinx drops the queued and the current request and wakes none (profile.rs).
+            self.cancel_all_requests_client_disconnected(s);
+        }
         self.sessions[s].client_destroyed = true;
         if self.sessions[s].state == SessionState::Normal {
             self.sessions[s].state = SessionState::ClientClosed;

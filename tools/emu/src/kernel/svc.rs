@@ -762,8 +762,8 @@ impl Kernel {
                 };
                 if let Err(e) = self.send_reply(t, s) {
                     // A failed reply returns at once with index -1 (ReplyAndReceiveImpl's
-                    // ON_RESULT_FAILURE; horizon-ipc.md §4 step 1).
-                    self.out(t, &[(0, rc(e)), (1, u64::from(u32::MAX))]);
+                    // ON_RESULT_FAILURE; horizon-ipc.md §4 step 1), 0 on Ryujinx (profile.rs).
+                    self.out(t, &[(0, rc(e)), (1, self.options.kernel.failed_reply_index())]);
                     return SvcFlow::Continue;
                 }
             }
