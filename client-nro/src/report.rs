@@ -76,15 +76,14 @@ impl fmt::Display for ServerKind {
             ServerKind::Sysmodule => f.write_str("sysmodule"),
             ServerKind::InProcess => f.write_str("in-process"),
             ServerKind::SysmoduleMissing { single, indexed } => {
-                f.write_str("in-process, the sysmodule is MISSING (Atmosphère's sm has no ")?;
-                match (single, indexed) {
-                    (false, false) => write!(f, "{} and {}", SINGLE.name, INDEXED.name)?,
-                    (false, true) => f.write_str(SINGLE.name)?,
-                    _ => f.write_str(INDEXED.name)?,
-                }
+                let (first, and, second) = match (single, indexed) {
+                    (false, false) => (SINGLE.name, " and ", INDEXED.name),
+                    (false, true) => (SINGLE.name, "", ""),
+                    _ => (INDEXED.name, "", ""),
+                };
                 write!(
                     f,
-                    "); \
+                    "in-process, the sysmodule is MISSING (Atmosphère's sm has no {first}{and}{second}); \
                      likely causes: not installed at sdmc:/{SYSMODULE_CONTENTS}/exefs.nsp, \
                      no sdmc:/{SYSMODULE_CONTENTS}/flags/boot2.flag, \
                      or the console was not rebooted since installing"

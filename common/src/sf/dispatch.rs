@@ -183,7 +183,7 @@ impl<S: ServiceHandler> Server<S> {
         if request.payload_len() < row.in_raw {
             return Err(INVALID_CMIF_REQUEST);
         }
-        request.size_table(row.in_raw, row.out_c).map_err(|e| e.result())?;
+        let sizes = request.size_table(row.in_raw, row.out_c).map_err(|e| e.result())?;
         // Row 10: every non-empty X lies inside the (lent part of the) pointer buffer.
         let len = self.range.size().min(pointer_buffer.len());
         let range = PointerBufferRange::new(self.range.base(), len).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
@@ -199,7 +199,7 @@ impl<S: ServiceHandler> Server<S> {
             sessions: &self.sessions,
             counters: &self.counters,
         };
-        let mut call = Call::new(request, row, range, status, inputs, outputs, input_end, reply);
+        let mut call = Call::new(request, sizes, row, range, status, inputs, outputs, input_end, reply);
         (row.handler)(&mut self.handler, &mut call)?;
         let used = call.carver.bytes_used();
         self.note_high_water(used);
