@@ -76,7 +76,10 @@ impl<S> CommandMeta<S> {
 }
 
 /// The row of the one control command (HIPC type 5) every server answers:
-/// QueryPointerBufferSize, no X, no C, a `u16` out (horizon-ipc.md §5.2).
+/// QueryPointerBufferSize, no X, no C, a `u16` out (horizon-ipc.md §5.2; libstratosphere
+/// `source/sf/hipc/sf_i_hipc_manager.hpp` declares it as control command 3 with a `u16`
+/// out, `sf_hipc_server_domain_session_manager.cpp` `QueryPointerBufferSize` answers it).
+/// The other control commands are not answered: UnknownCommandId, as before.
 pub const fn query_pointer_buffer_size_row<S>() -> CommandMeta<S> {
     CommandMeta {
         id: super::CONTROL_QUERY_POINTER_BUFFER_SIZE,

@@ -162,7 +162,9 @@ impl<S: ServiceHandler> Server<S> {
         pointer_buffer: &mut [u8],
         reply: &mut Reply,
     ) -> Result<(), ResultCode> {
-        // Row 7: the command id, in the table of its command type.
+        // Row 7: the command id, in the table of its command type (libstratosphere
+        // `source/sf/cmif/sf_cmif_service_dispatch.cpp` `FindCommandHandler` looks the id up
+        // in the interface's `ServiceCommandMeta` table the same way).
         let table = match request.command_type() {
             CommandType::Control | CommandType::ControlWithContext => Self::CONTROL,
             _ => S::COMMANDS,
