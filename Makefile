@@ -51,7 +51,11 @@ test: dist lint
 # codec it uses (cmif.rs, hipc/builder.rs) deny clippy's unwrap_used, expect_used,
 # indexing_slicing and panic outside tests; clippy runs them on the host and, with the
 # sysmodule and rt's server glue, on the Switch target, warnings as errors.
+#
+# Every citation of a project document in the code (`horizon-ipc.md §3.3`,
+# `design.md "Server rules"`) must resolve to a section of docs/ (tools/doccheck).
 lint: setup
+	$(CARGO) run --release -q -p xcbuf-doccheck -- $(CURDIR)
 	$(CARGO) clippy --release -p xcbuf-common --lib -- -D warnings
 	$(CARGO) clippy $(SWITCH_FLAGS) -p xcbuf-sysmodule -p xcbuf-rt -- -D warnings
 
