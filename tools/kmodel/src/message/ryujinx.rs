@@ -38,7 +38,7 @@
 //! `CopyDataFromOrToCurrentProcess`, reached from `Receive` through
 //! `CopyDataToCurrentProcess` and from `Reply` through `CopyDataFromCurrentProcess`, both
 //! with `KMemoryPermission.Read`). An unmapped server address, where Ryujinx's memory
-//! write would throw, fails the request with 0xd401 in the bench.
+//! write would throw, fails the request with 0xd401 in this model.
 //!
 //! **Reply** ([`send_message`]):
 //! - The client's request header gets the same checks as on receive, then the reply's
@@ -256,7 +256,7 @@ pub fn receive_message(
     src: MessageBuffer,
 ) -> Result<TransferReport, ReceiveFailure> {
     let keep_waiting = |(client_result, step)| ReceiveFailure { client_result, server: ServerResult::KeepWaiting, step };
-    // The bench's own guard (Ryujinx's TLS buffers never wrap).
+    // This model's own guard (Ryujinx's TLS buffers never wrap).
     check_buffer_does_not_wrap(dst).map_err(keep_waiting)?;
     check_buffer_does_not_wrap(src).map_err(keep_waiting)?;
     let src_header = read_header(mem, Side::Client, src).map_err(keep_waiting)?;
@@ -274,7 +274,7 @@ pub fn receive_message(
     }
     let src_end = src_header.layout.raw_end_idx();
     // GetReceiveList: the server's list as its buffer holds it now. (Ryujinx reads it
-    // with plain memory reads and would fault on an unmapped address; the bench fails
+    // with plain memory reads and would fault on an unmapped address; this model fails
     // the request instead.)
     let recv_list = snapshot_receive_list(mem, Side::Server, dst, &dst_header, src_end).map_err(keep_waiting)?;
     let src_words = read_words(mem, Side::Client, src, 0, src_end).map_err(keep_waiting)?;
