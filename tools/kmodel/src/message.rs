@@ -97,7 +97,7 @@ use xcbuf_common::result::{ResultCode, kernel};
 
 use crate::receive_list::ReceiveList;
 
-/// Ryujinx's copy (`--kernel ryujinx`): same bytes on success, other failure paths.
+// Ryujinx's copy (`--kernel ryujinx`): same bytes on success, other failure paths.
 pub mod ryujinx;
 
 /// Pseudo-handle for the calling thread (AMS-HT; `horizon-ipc.md` §3.2 step 7).

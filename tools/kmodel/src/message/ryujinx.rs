@@ -6,7 +6,7 @@
 //! On success both copies put the same bytes in the same places as mesosphere's
 //! (horizon-ipc.md §10 "Ryujinx's kernel": receive-list modes, 16-byte packing, index
 //! checks are reimplemented by the same rules), so the descriptor, X and raw-data steps
-//! reuse the parent's [`MessageCopy`]. What differs is **what happens on failure**; each
+//! reuse the parent's `MessageCopy`. What differs is **what happens on failure**; each
 //! difference below names the Ryujinx method it follows:
 //!
 //! **Receive** ([`receive_message`]):
@@ -32,7 +32,7 @@
 //!   the server's table and zeroed, whatever wrote it.
 //! - The pid written is always the client's (no Atmosphère pass-through of 0xFFFE...).
 //!
-//! **X data, both ways** ([`RyujinxChecks`]): only the client's range is checked, and only
+//! **X data, both ways** (`RyujinxChecks`): only the client's range is checked, and only
 //! for *read* permission, also when the client's C buffer is the destination; the
 //! server's range is accessed without a check (`KPageTableBase.cs`
 //! `CopyDataFromOrToCurrentProcess`, reached from `Receive` through
