@@ -1,17 +1,24 @@
-//! Test helper: a tiny stand-in for the kernel's message copy (`horizon-ipc.md` §3.3,
-//! §4), just enough to move a client request into the server's message buffer and
-//! pointer buffer, and the reply back into the client's C buffers. The real kernel model
-//! lives in tools/emu; this one only exists so the server core can be driven with
-//! requests built by `xcbuf_common::client` and replies parsed by it.
+//! Test helper: the server core driven through the kernel's message copy. Requests built
+//! by `xcbuf_common::client` go into the server's message buffer and pointer buffer, and
+//! replies back into the client's C buffers, by the same model of mesosphere's
+//! `KServerSession::ReceiveMessage` / `SendMessage` that the bench runs
+//! (`xcbuf_kmodel::message`, horizon-ipc.md §3.3, §4), here over plain buffers.
 #![allow(dead_code)]
 
 use xcbuf_common::xcbuf;
-use xcbuf_common::hipc::{Message, PointerDescriptor, ReceiveListEntry, ReceiveListMode};
+use xcbuf_common::hipc::{Message, PointerDescriptor};
 use xcbuf_common::hipc::TLS_MESSAGE_BUFFER_WORDS as MESSAGE_BUFFER_WORDS;
+use xcbuf_common::result::{ResultCode, kernel};
 use xcbuf_common::sf::{Action, Handled, Server, ServerConfig, ServiceHandler};
+use xcbuf_kmodel::message::{self, HandleTranslator, MessageBuffer, MessageMemory, Side, UserAccess};
 
-/// Kernel OutOfResource (horizon-ipc.md §8).
-pub const OUT_OF_RESOURCE: u32 = 0xce01;
+/// Guest address of the client thread's TLS message buffer (what `client_tls` holds).
+pub const CLIENT_TLS: u64 = 0x0000_7000_0000;
+/// Guest address of the server thread's TLS message buffer (what `tls` holds).
+pub const SERVER_TLS: u64 = 0x0000_7000_1000;
+/// Process ids the kernel writes into a pid slot.
+pub const CLIENT_PID: u64 = 0x51;
+pub const SERVER_PID: u64 = 0x52;
 
 /// Guest memory of the client: one flat region at `base`.
 pub struct ClientMemory {
@@ -36,44 +43,111 @@ impl ClientMemory {
     }
 }
 
-const fn align_up(x: u64) -> u64 {
-    (x + 15) & !15
+fn words_to_bytes(words: &[u32]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
 
-/// The receive list the server armed in its own buffer: (mode, entries).
-fn server_receive_list(server_msg: &[u32]) -> (ReceiveListMode, Vec<ReceiveListEntry>) {
-    let m = Message::parse(server_msg).expect("server message buffer must parse");
-    (m.header().receive_list_mode, m.receive_list().collect())
-}
-
-/// `GetBuffer` of §3.3 for one X; returns the destination address or None.
-fn get_buffer(mode: ReceiveListMode, entries: &[ReceiveListEntry], key: &mut u64, x: &PointerDescriptor) -> Option<u64> {
-    let size = u64::from(x.size());
-    match mode {
-        ReceiveListMode::ToSingleBuffer => {
-            let e = entries[0];
-            let end = e.address() + u64::from(e.size());
-            let buf = align_up(e.address() + *key);
-            if e.size() == 0 || buf + size > end {
-                return None;
-            }
-            *key = buf + size - e.address();
-            Some(buf)
-        }
-        ReceiveListMode::Index(_) => {
-            let e = entries.get(usize::from(x.index()))?;
-            if e.size() == 0 || e.address() == 0 || u64::from(e.size()) < size {
-                return None;
-            }
-            Some(e.address())
-        }
-        _ => None,
+fn bytes_to_words(bytes: &[u8], out: &mut [u32]) {
+    for (w, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+        *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
     }
 }
 
-/// Delivers the client's request in `client_msg` into the server's buffers, as the
-/// kernel's ReceiveMessage does: header, X (packed by the server's receive list), raw.
-/// Returns the X addresses the kernel chose (0 for zero-size X), or Err(0xce01).
+/// One mapped, user-read-writable range of one process.
+struct Region {
+    side: Side,
+    base: u64,
+    bytes: Vec<u8>,
+}
+
+/// Index of each buffer in `Processes::regions` (the order `Processes::new` builds them in).
+const CLIENT_MESSAGE: usize = 0;
+const CLIENT_DATA: usize = 1;
+const SERVER_MESSAGE: usize = 2;
+const SERVER_POINTER_BUFFER: usize = 3;
+
+/// Both processes' memory for one copy: the two TLS message buffers, the server's
+/// pointer buffer and the client's memory, copied in before and out after the copy.
+/// Anything else is unmapped (kernel InvalidCurrentMemory).
+struct Processes {
+    regions: Vec<Region>,
+}
+
+impl Processes {
+    fn new(client_msg: &[u32], client: &ClientMemory, server_msg: &[u32], pointer_buffer: &[u8], pointer_buffer_base: u64) -> Processes {
+        let regions = vec![
+            Region { side: Side::Client, base: CLIENT_TLS, bytes: words_to_bytes(client_msg) },
+            Region { side: Side::Client, base: client.base, bytes: client.bytes.clone() },
+            Region { side: Side::Server, base: SERVER_TLS, bytes: words_to_bytes(server_msg) },
+            Region { side: Side::Server, base: pointer_buffer_base, bytes: pointer_buffer.to_vec() },
+        ];
+        for (i, a) in regions.iter().enumerate() {
+            for b in &regions[i + 1..] {
+                let apart = a.base + a.bytes.len() as u64 <= b.base || b.base + b.bytes.len() as u64 <= a.base;
+                assert!(a.side != b.side || apart, "test memory regions overlap: {:#x} and {:#x}", a.base, b.base);
+            }
+        }
+        Processes { regions }
+    }
+
+    /// The region holding all of `[address, address + len)` in `side`, and the offset.
+    fn find(&mut self, side: Side, address: u64, len: u64) -> Result<(&mut Region, usize), ResultCode> {
+        self.regions
+            .iter_mut()
+            .find(|r| r.side == side && address >= r.base && address.saturating_add(len) <= r.base + r.bytes.len() as u64)
+            .map(|r| {
+                let off = (address - r.base) as usize;
+                (r, off)
+            })
+            .ok_or(kernel::INVALID_CURRENT_MEMORY)
+    }
+
+    fn bytes(&self, i: usize) -> &[u8] {
+        &self.regions[i].bytes
+    }
+}
+
+impl MessageMemory for Processes {
+    fn read(&mut self, side: Side, address: u64, out: &mut [u8]) -> Result<(), ResultCode> {
+        let (r, off) = self.find(side, address, out.len() as u64)?;
+        out.copy_from_slice(&r.bytes[off..off + out.len()]);
+        Ok(())
+    }
+    fn write(&mut self, side: Side, address: u64, data: &[u8]) -> Result<(), ResultCode> {
+        let (r, off) = self.find(side, address, data.len() as u64)?;
+        r.bytes[off..off + data.len()].copy_from_slice(data);
+        Ok(())
+    }
+    fn check_user_access(&mut self, side: Side, address: u64, size: u64, _access: UserAccess) -> Result<(), ResultCode> {
+        // Every mapped region is user-read-writable.
+        self.find(side, address, size).map(|_| ())
+    }
+}
+
+/// Handle tables: these tests pass no handles between processes; a copied or moved handle
+/// keeps its value (the server core only hands copy handles back).
+struct Handles;
+
+impl HandleTranslator for Handles {
+    fn process_id(&mut self, side: Side) -> u64 {
+        match side {
+            Side::Client => CLIENT_PID,
+            Side::Server => SERVER_PID,
+        }
+    }
+    fn copy_handle(&mut self, _from: Side, handle: u32) -> Result<u32, ResultCode> {
+        Ok(handle)
+    }
+    fn move_handle(&mut self, _from: Side, handle: u32) -> Result<u32, ResultCode> {
+        Ok(handle)
+    }
+    fn close_handle(&mut self, _side: Side, _handle: u32) {}
+}
+
+/// Delivers the client's request in `client_msg` into the server's buffers with the
+/// kernel's ReceiveMessage (header, X packed by the server's receive list, raw data).
+/// Returns the X addresses the kernel chose (0 for zero-size X), or Err(the client's
+/// kernel result, e.g. 0xce01 when an X has no room).
 pub fn deliver_request(
     client_msg: &[u32],
     client: &ClientMemory,
@@ -81,36 +155,24 @@ pub fn deliver_request(
     pointer_buffer: &mut [u8],
     pointer_buffer_base: u64,
 ) -> Result<Vec<u64>, u32> {
-    let (mode, entries) = server_receive_list(server_msg);
-    let req = Message::parse(client_msg).expect("client request must parse");
-    let layout = *req.layout();
-    let mut placed = Vec::new();
-    let mut key = 0u64;
-    // Words 0-1 verbatim (§3.2 step 6).
-    server_msg[0] = client_msg[0];
-    server_msg[1] = client_msg[1];
-    for (i, x) in req.pointer_descriptors().enumerate() {
-        let mut addr = 0;
-        if x.size() > 0 {
-            addr = get_buffer(mode, &entries, &mut key, &x).ok_or(OUT_OF_RESOURCE)?;
-            let off = (addr - pointer_buffer_base) as usize;
-            pointer_buffer[off..off + usize::from(x.size())]
-                .copy_from_slice(client.read(x.address(), usize::from(x.size())));
-        }
-        placed.push(addr);
-        let d = PointerDescriptor::new(x.index(), addr, u64::from(x.size())).unwrap();
-        let at = layout.pointer_idx() + 2 * i;
-        server_msg[at..at + 2].copy_from_slice(&d.encode());
-    }
-    let raw = layout.raw_idx()..layout.raw_end_idx();
-    server_msg[raw.clone()].copy_from_slice(&client_msg[raw]);
-    Ok(placed)
+    let mut mem = Processes::new(client_msg, client, server_msg, pointer_buffer, pointer_buffer_base);
+    let report = message::receive_message(
+        &mut mem,
+        &mut Handles,
+        MessageBuffer::thread_local(SERVER_TLS),
+        MessageBuffer::thread_local(CLIENT_TLS),
+    );
+    // The server's buffers as the kernel left them (also after a failure: its cleanup).
+    bytes_to_words(mem.bytes(SERVER_MESSAGE), server_msg);
+    pointer_buffer.copy_from_slice(mem.bytes(SERVER_POINTER_BUFFER));
+    let report = report.map_err(|f| f.client_result.raw())?;
+    Ok(report.pointers.iter().map(|p| p.destination).collect())
 }
 
-/// Delivers the server's reply back to the client, as SendMessage does: the client's
-/// receive list comes from its original request (`client_request`), each reply X goes
-/// to C\[index\] (the client builds indexed lists), and the client's X is rewritten to
-/// `{C address, size, index}`. Err(0xce01) when an X does not fit its C entry.
+/// Delivers the server's reply back to the client with the kernel's SendMessage: the
+/// client's receive list comes from its buffer, still holding its request
+/// (`client_request`); each reply X lands by that list, and the reply replaces the request
+/// in `client_msg`. Err(the client's kernel result, e.g. 0xce01 when an X does not fit).
 pub fn deliver_reply(
     server_msg: &[u32],
     pointer_buffer: &[u8],
@@ -119,27 +181,16 @@ pub fn deliver_reply(
     client: &mut ClientMemory,
     client_msg: &mut [u32],
 ) -> Result<(), u32> {
-    let (mode, entries) = server_receive_list(client_request);
-    let reply = Message::parse(server_msg).expect("server reply must parse");
-    let layout = *reply.layout();
-    client_msg.fill(0);
-    client_msg[0] = server_msg[0];
-    client_msg[1] = server_msg[1];
-    let mut key = 0u64;
-    for (i, x) in reply.pointer_descriptors().enumerate() {
-        let mut addr = 0;
-        if x.size() > 0 {
-            addr = get_buffer(mode, &entries, &mut key, &x).ok_or(OUT_OF_RESOURCE)?;
-            let off = (x.address() - pointer_buffer_base) as usize;
-            client.write(addr, &pointer_buffer[off..off + usize::from(x.size())]);
-        }
-        let d = PointerDescriptor::new(x.index(), addr, u64::from(x.size())).unwrap();
-        let at = layout.pointer_idx() + 2 * i;
-        client_msg[at..at + 2].copy_from_slice(&d.encode());
-    }
-    let raw = layout.raw_idx()..layout.raw_end_idx();
-    client_msg[raw.clone()].copy_from_slice(&server_msg[raw]);
-    Ok(())
+    let mut mem = Processes::new(client_request, client, server_msg, pointer_buffer, pointer_buffer_base);
+    let result = message::send_message(
+        &mut mem,
+        &mut Handles,
+        MessageBuffer::thread_local(SERVER_TLS),
+        MessageBuffer::thread_local(CLIENT_TLS),
+    );
+    bytes_to_words(mem.bytes(CLIENT_MESSAGE), client_msg);
+    client.bytes.copy_from_slice(mem.bytes(CLIENT_DATA));
+    result.map(|_| ()).map_err(|f| f.client_result.raw())
 }
 
 /// A server, its message buffer and pointer buffer (filled with a canary), and one

@@ -1,7 +1,7 @@
 //! A client process driven from the host: it talks to a guest service through the same
 //! kernel path a guest `svcSendSyncRequest` takes ([`Kernel::send_sync_request`], then
 //! the server's `svcReplyAndReceive` runs `receive_request`/`send_reply`, which copy
-//! with the permission checks of `kernel/message.rs`), so a test can send any message,
+//! with the permission checks of `xcbuf_kmodel::message`), so a test can send any message,
 //! well-formed or hostile, and see what the kernel and the server did with it.
 //!
 //! The host client is a [`KProcess`] with no code: its engine is only its memory (a

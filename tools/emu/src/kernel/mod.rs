@@ -1,7 +1,8 @@
 //! The bench's model of the Horizon kernel: one file per kernel object, as in
 //! mesosphere (`kern_k_*.cpp`): [`handle_table`], [`port`], [`session`], [`thread`],
-//! [`process`]; the svc layer in [`svc`]; the message copy in [`message`] and
-//! [`receive_list`] (horizon-ipc.md §3-§4).
+//! [`process`]; the svc layer in [`svc`]. The message copy itself, [`message`] and
+//! [`receive_list`] (horizon-ipc.md §3-§4), is plain Rust in the `xcbuf-kmodel` crate
+//! (`tools/kmodel`); the bench implements its memory and handle traits over this kernel.
 //!
 //! Everything lives in one [`Kernel`] that owns every process (and so every unicorn
 //! engine: they are `!Send`, emulator-bench.md B.5 test 6, so the whole bench runs on
@@ -9,14 +10,14 @@
 
 pub mod handle_table;
 pub mod ipc;
-pub mod message;
 pub mod port;
 pub mod process;
 pub mod profile;
-pub mod receive_list;
 pub mod session;
 pub mod svc;
 pub mod thread;
+
+pub use xcbuf_kmodel::{message, receive_list};
 
 use std::collections::BTreeMap;
 

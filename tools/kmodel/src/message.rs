@@ -69,7 +69,7 @@
 //!
 //! # Map-alias (A/B/W) buffers
 //!
-//! The bench does not map memory between processes. A zero-size A/B/W passes and is
+//! This model does not map memory between processes. A zero-size A/B/W passes and is
 //! rewritten `{address 0, size 0, same attribute}`; attribute 2 fails with
 //! InvalidCombination 0xe801 as in the kernel; **a non-zero A/B/W fails with
 //! OutOfAddressSpace 0x20601** ([`MAP_ALIAS_NOT_SUPPORTED`]) and
@@ -95,9 +95,9 @@ use xcbuf_common::hipc::{
 };
 use xcbuf_common::result::{ResultCode, kernel};
 
-use super::receive_list::ReceiveList;
+use crate::receive_list::ReceiveList;
 
-/// Ryujinx's copy (`--kernel ryujinx`): same bytes on success, other failure paths.
+// Ryujinx's copy (`--kernel ryujinx`): same bytes on success, other failure paths.
 pub mod ryujinx;
 
 /// Pseudo-handle for the calling thread (AMS-HT; `horizon-ipc.md` §3.2 step 7).
@@ -111,7 +111,7 @@ pub const INVALID_HANDLE_VALUE: u32 = 0;
 pub const PROCESS_ID_PASSTHROUGH_MASK: u64 = 0xFFFF_0000_0000_0000;
 /// The value those top 16 bits must have: 0xFFFE.
 pub const PROCESS_ID_PASSTHROUGH_VALUE: u64 = 0xFFFE_0000_0000_0000;
-/// What a non-zero A/B/W gives in this bench, which does not map memory: the kernel's
+/// What a non-zero A/B/W gives in this model, which does not map memory: the kernel's
 /// map-alias failure OutOfAddressSpace 0x20601 (§8). See the module doc.
 pub const MAP_ALIAS_NOT_SUPPORTED: ResultCode = kernel::OUT_OF_ADDRESS_SPACE;
 
@@ -312,7 +312,7 @@ pub enum FailedStep {
         /// Position among the message's A/B/W descriptors.
         descriptor: usize,
     },
-    /// A non-zero A/B/W: the bench does not map memory (0x20601, see the module doc).
+    /// A non-zero A/B/W: this model does not map memory (0x20601, see the module doc).
     MapAliasNotSupported {
         /// Position among the message's A/B/W descriptors.
         descriptor: usize,
@@ -333,7 +333,7 @@ impl fmt::Display for FailedStep {
             FailedStep::MapAlias { descriptor } => write!(f, "A/B/W descriptor {descriptor}"),
             FailedStep::MapAliasNotSupported { descriptor } => write!(
                 f,
-                "A/B/W descriptor {descriptor}: non-zero map-alias buffers are not supported by the bench"
+                "A/B/W descriptor {descriptor}: non-zero map-alias buffers are not supported by the kernel model"
             ),
             FailedStep::RawData => write!(f, "raw data"),
         }
@@ -736,7 +736,7 @@ impl<M: MessageMemory, H: HandleTranslator> MessageCopy<'_, M, H> {
         self.mem.write(to, dst_address, &bytes)
     }
 
-    /// `ProcessReceiveMessageMapAliasDescriptors` (§3.2 step 9) for the bench, which does
+    /// `ProcessReceiveMessageMapAliasDescriptors` (§3.2 step 9) for this model, which does
     /// not map memory: attribute 2 fails with 0xe801 (checked before the size, as the
     /// kernel's `GetMapAliasMemoryState`), zero-size passes as `{0, 0, attribute}`,
     /// non-zero fails with [`MAP_ALIAS_NOT_SUPPORTED`].
@@ -1039,7 +1039,7 @@ fn send_inner(
     }
     // The client's receive list, from its original request.
     let recv_list = snapshot_receive_list(mem, Side::Client, dst, &dst_header, src_end_offset)?;
-    // B/W write-back: the bench never maps, so a request never leaves B/W mappings.
+    // B/W write-back: this model never maps, so a request never leaves B/W mappings.
     let src_words = read_words(mem, Side::Server, src, 0, src_end_offset)?;
 
     let dst_is_user_message_buffer =

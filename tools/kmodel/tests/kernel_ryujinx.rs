@@ -3,13 +3,13 @@
 //! (horizon-ipc.md §10 "Ryujinx's kernel"). Each test pins the bytes and results of one
 //! difference, next to what the Horizon copy does with the same messages.
 
-mod kernel_message_bench;
+mod model_support;
 
-use kernel_message_bench::*;
+use model_support::*;
 use xcbuf_common::hipc::{MapAliasAttribute, MessageHeader, ReceiveListMode};
 use xcbuf_common::result::{ResultCode, kernel};
-use xcbuf_emu::kernel::message::ryujinx::{self, ReceiveFailure, ReplyFailure, ServerResult};
-use xcbuf_emu::kernel::message::{FailedStep, ServerOutcome, Side, TransferReport, UserAccess};
+use xcbuf_kmodel::message::ryujinx::{self, ReceiveFailure, ReplyFailure, ServerResult};
+use xcbuf_kmodel::message::{FailedStep, ServerOutcome, Side, TransferReport, UserAccess};
 
 /// The pointer buffer xcbuf's server arms (single mode).
 const POINTER_BUFFER: u64 = SERVER_DATA;

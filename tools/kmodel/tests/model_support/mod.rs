@@ -1,4 +1,4 @@
-//! Shared in-test bench for the kernel message-copy tests: a Vec-backed memory per side
+//! Shared support for the kernel message-copy tests: a Vec-backed memory per side
 //! with per-region user permissions, and a HashMap handle table per side.
 #![allow(dead_code)]
 
@@ -9,7 +9,7 @@ use xcbuf_common::hipc::{
     ReceiveListMode, SpecialHeader,
 };
 use xcbuf_common::result::{ResultCode, kernel};
-use xcbuf_emu::kernel::message::{
+use xcbuf_kmodel::message::{
     HandleTranslator, MessageBuffer, MessageMemory, PSEUDO_HANDLE_CURRENT_PROCESS,
     PSEUDO_HANDLE_CURRENT_THREAD, ReceiveFailure, SendFailure, Side, TransferReport, UserAccess,
     receive_message, send_message,

@@ -1,11 +1,11 @@
 //! Request path (`receive_message`, `horizon-ipc.md` §3): GetBuffer in every mode,
 //! size checks, the broken-list rule and the memory checks, with the docs' numbers.
 
-mod kernel_message_bench;
+mod model_support;
 
-use kernel_message_bench::*;
+use model_support::*;
 use xcbuf_common::hipc::{MapAliasAttribute, MessageHeader, ReceiveListMode};
-use xcbuf_emu::kernel::message::{
+use xcbuf_kmodel::message::{
     FailedStep, MAP_ALIAS_NOT_SUPPORTED, MessageBuffer, ServerOutcome, Side, UserAccess, receive_message,
 };
 
@@ -452,7 +452,7 @@ fn non_zero_map_alias_is_reported_as_not_supported() {
     b.arm_single(0x1008, 0x100);
     let h = header(MessageHeader { tag: 4, send_count: 1, ..MessageHeader::default() });
     b.client_message(&cat(&[&h, &map_alias(CLIENT_DATA, 0x100, MapAliasAttribute::Ipc)]));
-    let f = b.receive().expect_err("the bench does not map");
+    let f = b.receive().expect_err("the model does not map");
     assert_eq!(f.client_result, MAP_ALIAS_NOT_SUPPORTED);
     assert_eq!(f.client_result.raw(), 0x20601);
     assert_eq!(f.step, FailedStep::MapAliasNotSupported { descriptor: 0 });

@@ -6,7 +6,7 @@
 //! On success both copies put the same bytes in the same places as mesosphere's
 //! (horizon-ipc.md §10 "Ryujinx's kernel": receive-list modes, 16-byte packing, index
 //! checks are reimplemented by the same rules), so the descriptor, X and raw-data steps
-//! reuse the parent's [`MessageCopy`]. What differs is **what happens on failure**; each
+//! reuse the parent's `MessageCopy`. What differs is **what happens on failure**; each
 //! difference below names the Ryujinx method it follows:
 //!
 //! **Receive** ([`receive_message`]):
@@ -32,13 +32,13 @@
 //!   the server's table and zeroed, whatever wrote it.
 //! - The pid written is always the client's (no Atmosphère pass-through of 0xFFFE...).
 //!
-//! **X data, both ways** ([`RyujinxChecks`]): only the client's range is checked, and only
+//! **X data, both ways** (`RyujinxChecks`): only the client's range is checked, and only
 //! for *read* permission, also when the client's C buffer is the destination; the
 //! server's range is accessed without a check (`KPageTableBase.cs`
 //! `CopyDataFromOrToCurrentProcess`, reached from `Receive` through
 //! `CopyDataToCurrentProcess` and from `Reply` through `CopyDataFromCurrentProcess`, both
 //! with `KMemoryPermission.Read`). An unmapped server address, where Ryujinx's memory
-//! write would throw, fails the request with 0xd401 in the bench.
+//! write would throw, fails the request with 0xd401 in this model.
 //!
 //! **Reply** ([`send_message`]):
 //! - The client's request header gets the same checks as on receive, then the reply's
@@ -256,7 +256,7 @@ pub fn receive_message(
     src: MessageBuffer,
 ) -> Result<TransferReport, ReceiveFailure> {
     let keep_waiting = |(client_result, step)| ReceiveFailure { client_result, server: ServerResult::KeepWaiting, step };
-    // The bench's own guard (Ryujinx's TLS buffers never wrap).
+    // This model's own guard (Ryujinx's TLS buffers never wrap).
     check_buffer_does_not_wrap(dst).map_err(keep_waiting)?;
     check_buffer_does_not_wrap(src).map_err(keep_waiting)?;
     let src_header = read_header(mem, Side::Client, src).map_err(keep_waiting)?;
@@ -274,7 +274,7 @@ pub fn receive_message(
     }
     let src_end = src_header.layout.raw_end_idx();
     // GetReceiveList: the server's list as its buffer holds it now. (Ryujinx reads it
-    // with plain memory reads and would fault on an unmapped address; the bench fails
+    // with plain memory reads and would fault on an unmapped address; this model fails
     // the request instead.)
     let recv_list = snapshot_receive_list(mem, Side::Server, dst, &dst_header, src_end).map_err(keep_waiting)?;
     let src_words = read_words(mem, Side::Client, src, 0, src_end).map_err(keep_waiting)?;

@@ -2,10 +2,10 @@
 //! panic, and the routing invariants of `horizon-ipc.md` §3.4 / §4 hold for every one.
 //! Deterministic (fixed-seed xorshift), so a failure reproduces.
 
-mod kernel_message_bench;
+mod model_support;
 
-use kernel_message_bench::*;
-use xcbuf_emu::kernel::message::{ServerOutcome, Side};
+use model_support::*;
+use xcbuf_kmodel::message::{ServerOutcome, Side};
 
 struct XorShift(u64);
 

@@ -1,11 +1,11 @@
 //! Reply path (`send_message`, `horizon-ipc.md` §4), the libnx/libstratosphere worked
 //! example of §9 end to end, and the single-svc server pattern (§5.1, design.md).
 
-mod kernel_message_bench;
+mod model_support;
 
-use kernel_message_bench::*;
+use model_support::*;
 use xcbuf_common::hipc::{MessageHeader, ReceiveListMode};
-use xcbuf_emu::kernel::message::{FailedStep, ServerOutcome, Side, UserAccess};
+use xcbuf_kmodel::message::{FailedStep, ServerOutcome, Side, UserAccess};
 
 /// The client's original request: tag 4, no X, one raw word, then its C entries in
 /// `mode` (list right after the raw data, word 3).

@@ -2,11 +2,11 @@
 //! Atmosphère's pid passthrough, copy/move handle translation, and the cleanup of
 //! handles when a message fails.
 
-mod kernel_message_bench;
+mod model_support;
 
-use kernel_message_bench::*;
+use model_support::*;
 use xcbuf_common::hipc::MessageHeader;
-use xcbuf_emu::kernel::message::{
+use xcbuf_kmodel::message::{
     FailedStep, PSEUDO_HANDLE_CURRENT_PROCESS, PSEUDO_HANDLE_CURRENT_THREAD, ServerOutcome, Side,
 };
 
