@@ -26,6 +26,10 @@ pub use client::Sm;
 
 #[cfg(target_os = "horizon")]
 mod client {
+    use core::ffi::CStr;
+
+    use xcbuf_common::sm;
+
     use super::message::{self, ServiceName};
     use crate::result::{BAD_SM_REPLY, ResultCode};
     use crate::svc::{self, Handle};
@@ -42,7 +46,9 @@ mod client {
     impl Sm {
         /// svcConnectToNamedPort("sm:") then RegisterClient.
         pub fn connect() -> Result<Sm, ResultCode> {
-            let session = svc::connect_to_named_port(c"sm:")?;
+            let port_name = sm::PORT_NAME.port_name();
+            let name = CStr::from_bytes_until_nul(&port_name).map_err(|_| BAD_SM_REPLY)?;
+            let session = svc::connect_to_named_port(name)?;
             let sm = Sm { session, hosts_services: false };
             sm.register_client()?;
             Ok(sm)
