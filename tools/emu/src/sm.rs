@@ -483,6 +483,7 @@ fn retry_deferred(k: &mut Kernel, name: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xcbuf_common::xcbuf::{INDEXED, SINGLE};
 
     fn request(words: &[u32]) -> Request {
         match parse(words) {
@@ -516,10 +517,10 @@ mod tests {
     #[test]
     fn the_shim_takes_get_service_handle_with_its_name_at_byte_0x20() {
         // libnx's layout: type 4, 10 raw words (16 padding + SFCI + name), SFCI at word 4.
-        let r = request(&libnx_cmif(1, false, b"xcbuf\0\0\0"));
+        let r = request(&libnx_cmif(1, false, &SINGLE.sm_name()));
         assert_eq!(r.encoding, Encoding::Cmif);
         assert_eq!(r.command, command::GET_SERVICE_HANDLE);
-        assert_eq!(service_name(&r.args).unwrap(), "xcbuf");
+        assert_eq!(service_name(&r.args).unwrap(), SINGLE.name);
     }
 
     #[test]
@@ -532,7 +533,7 @@ mod tests {
 
     #[test]
     fn register_service_through_the_shim_reads_is_light_at_0x28_and_max_sessions_at_0x2c() {
-        let mut payload = b"xcbuf\0\0\0".to_vec();
+        let mut payload = SINGLE.sm_name().to_vec();
         payload.extend_from_slice(&[1, 0, 0, 0]);
         payload.extend_from_slice(&16u32.to_le_bytes());
         let r = request(&libnx_cmif(2, false, &payload));
@@ -543,7 +544,7 @@ mod tests {
     #[test]
     fn has_service_over_cmif_a_cmif_close_and_unknown_tipc_commands_close_the_session() {
         // Atmosphère's extensions are not shimmed; Close answers InvalidMethod; both close.
-        assert!(matches!(parse(&libnx_cmif(65100, false, b"xcbuf\0\0\0")), Parsed::Close(_)));
+        assert!(matches!(parse(&libnx_cmif(command::HAS_SERVICE, false, &SINGLE.sm_name())), Parsed::Close(_)));
         assert!(matches!(parse(&[2, 0]), Parsed::Close(_)));
         assert!(matches!(parse(&[15, 0]), Parsed::Close(_)));
         assert!(matches!(parse(&[65005 + 16, 2, 0, 0]), Parsed::Close(_)));
@@ -560,7 +561,7 @@ mod tests {
         let r = request(&words);
         assert_eq!(r.encoding, Encoding::Tipc { tag: 17 });
         assert_eq!(r.command, 1);
-        assert_eq!(service_name(&r.args).unwrap(), "xcbuf:i");
+        assert_eq!(service_name(&r.args).unwrap(), INDEXED.name);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use xcbuf_common::cmif;
 use xcbuf_common::result::{ResultCode, kernel, sm};
 use xcbuf_common::sm::{PORT_NAME, ServiceName, command};
 use xcbuf_common::tipc;
+use xcbuf_common::xcbuf::{INDEXED, SINGLE};
 use xcbuf_emu::bench::RunConfig;
 use xcbuf_emu::host_client::{HostBench, HostClient};
 use xcbuf_emu::loader::{ProcessSetup, ProgramImage};
@@ -126,17 +127,17 @@ fn a_process_that_closes_its_sm_session_without_detach_client_loses_its_services
     // The old sysmodule: RegisterService twice, then only svcCloseHandle on the sm session.
     let mut bench = idle_bench();
     let mut host = SmClient::connect(&mut bench, "old-sysmodule");
-    assert_eq!(host.register_service(&mut bench, "xcbuf", 16), ResultCode::SUCCESS);
-    assert_eq!(host.register_service(&mut bench, "xcbuf:i", 16), ResultCode::SUCCESS);
+    assert_eq!(host.register_service(&mut bench, SINGLE.name, 16), ResultCode::SUCCESS);
+    assert_eq!(host.register_service(&mut bench, INDEXED.name, 16), ResultCode::SUCCESS);
     let mut client = SmClient::connect(&mut bench, "client");
-    assert_eq!(client.has_service(&mut bench, "xcbuf"), (ResultCode::SUCCESS, true));
+    assert_eq!(client.has_service(&mut bench, SINGLE.name), (ResultCode::SUCCESS, true));
     host.close(&mut bench);
     // Atmosphère's ~UserService -> OnClientDisconnected unregistered both.
-    assert_eq!(client.has_service(&mut bench, "xcbuf"), (ResultCode::SUCCESS, false));
-    assert_eq!(client.has_service(&mut bench, "xcbuf:i"), (ResultCode::SUCCESS, false));
-    assert!(bench.kernel.services.get("xcbuf").is_none());
+    assert_eq!(client.has_service(&mut bench, SINGLE.name), (ResultCode::SUCCESS, false));
+    assert_eq!(client.has_service(&mut bench, INDEXED.name), (ResultCode::SUCCESS, false));
+    assert!(bench.kernel.services.get(SINGLE.name).is_none());
     // GetServiceHandle is now deferred: the request stays unanswered.
-    let pending = client.client.begin(&mut bench, client.session, &cmif_request(1, false, &name_bytes("xcbuf"))).expect("queued");
+    let pending = client.client.begin(&mut bench, client.session, &cmif_request(1, false, &name_bytes(SINGLE.name))).expect("queued");
     bench.settle().expect("settle");
     assert!(!client.client.is_answered(&bench, pending), "GetServiceHandle of an unregistered name is deferred");
 }
@@ -145,15 +146,15 @@ fn a_process_that_closes_its_sm_session_without_detach_client_loses_its_services
 fn a_process_that_detaches_before_closing_keeps_its_services() {
     let mut bench = idle_bench();
     let mut host = SmClient::connect(&mut bench, "sysmodule");
-    assert_eq!(host.register_service(&mut bench, "xcbuf", 16), ResultCode::SUCCESS);
+    assert_eq!(host.register_service(&mut bench, SINGLE.name, 16), ResultCode::SUCCESS);
     assert_eq!(host.detach_client(&mut bench), ResultCode::SUCCESS);
     // Detached: the session is no longer registered (InvalidClient for anything but
     // RegisterClient), and closing it unregisters nothing.
     assert_eq!(host.register_service(&mut bench, "other", 1), sm::INVALID_CLIENT);
     host.close(&mut bench);
     let mut client = SmClient::connect(&mut bench, "client");
-    assert_eq!(client.has_service(&mut bench, "xcbuf"), (ResultCode::SUCCESS, true));
-    let (result, handle) = client.get_service_handle(&mut bench, "xcbuf");
+    assert_eq!(client.has_service(&mut bench, SINGLE.name), (ResultCode::SUCCESS, true));
+    let (result, handle) = client.get_service_handle(&mut bench, SINGLE.name);
     assert_eq!(result, ResultCode::SUCCESS);
     assert_ne!(handle, 0);
 }
@@ -162,15 +163,15 @@ fn a_process_that_detaches_before_closing_keeps_its_services() {
 fn a_session_that_never_registered_gets_invalid_client_and_its_close_unregisters_nothing() {
     let mut bench = idle_bench();
     let mut host = SmClient::connect(&mut bench, "sysmodule");
-    assert_eq!(host.register_service(&mut bench, "xcbuf", 16), ResultCode::SUCCESS);
+    assert_eq!(host.register_service(&mut bench, SINGLE.name, 16), ResultCode::SUCCESS);
     assert_eq!(host.detach_client(&mut bench), ResultCode::SUCCESS);
     // A second session of the same process that never sent RegisterClient.
     let mut raw = HostClient::new(&mut bench, "raw").expect("client");
     let session = raw.connect_named_port(&mut bench, &PORT_NAME.to_string()).expect("sm:");
-    let answer = raw.send(&mut bench, session, &tipc_name_request(command::HAS_SERVICE, "xcbuf")).expect("answer");
+    let answer = raw.send(&mut bench, session, &tipc_name_request(command::HAS_SERVICE, SINGLE.name)).expect("answer");
     assert_eq!(tipc::parse_reply(&answer.words).expect("TIPC reply").result(), sm::INVALID_CLIENT);
     raw.close(&mut bench, session).expect("close");
-    assert!(bench.kernel.services.contains_key("xcbuf"));
+    assert!(bench.kernel.services.contains_key(SINGLE.name));
 }
 
 #[test]
@@ -180,26 +181,26 @@ fn a_request_sm_cannot_process_closes_the_session_and_unregisters_like_a_close()
     // services go with it.
     let mut bench = idle_bench();
     let mut host = SmClient::connect(&mut bench, "sysmodule");
-    assert_eq!(host.register_service(&mut bench, "xcbuf", 16), ResultCode::SUCCESS);
-    let answer = host.send(&mut bench, &cmif_request(command::HAS_SERVICE, false, &name_bytes("xcbuf")));
+    assert_eq!(host.register_service(&mut bench, SINGLE.name, 16), ResultCode::SUCCESS);
+    let answer = host.send(&mut bench, &cmif_request(command::HAS_SERVICE, false, &name_bytes(SINGLE.name)));
     assert_eq!(answer.svc_result, kernel::SESSION_CLOSED);
-    let answer = host.send(&mut bench, &tipc_name_request(command::HAS_SERVICE, "xcbuf"));
+    let answer = host.send(&mut bench, &tipc_name_request(command::HAS_SERVICE, SINGLE.name));
     assert_eq!(answer.svc_result, kernel::SESSION_CLOSED, "the session stays closed");
-    assert!(bench.kernel.services.get("xcbuf").is_none());
+    assert!(bench.kernel.services.get(SINGLE.name).is_none());
 }
 
 #[test]
 fn unregister_service_is_for_the_owner_and_a_second_register_is_already_registered() {
     let mut bench = idle_bench();
     let mut owner = SmClient::connect(&mut bench, "owner");
-    assert_eq!(owner.register_service(&mut bench, "xcbuf", 16), ResultCode::SUCCESS);
+    assert_eq!(owner.register_service(&mut bench, SINGLE.name, 16), ResultCode::SUCCESS);
     let mut other = SmClient::connect(&mut bench, "other");
-    assert_eq!(other.register_service(&mut bench, "xcbuf", 16), sm::ALREADY_REGISTERED);
+    assert_eq!(other.register_service(&mut bench, SINGLE.name, 16), sm::ALREADY_REGISTERED);
     let unregister = |name: &str| cmif_request(3, false, &name_bytes(name));
-    assert_eq!(other.call(&mut bench, &unregister("xcbuf")), sm::NOT_ALLOWED);
+    assert_eq!(other.call(&mut bench, &unregister(SINGLE.name)), sm::NOT_ALLOWED);
     assert_eq!(other.call(&mut bench, &unregister("nothing")), sm::NOT_REGISTERED);
-    assert_eq!(owner.call(&mut bench, &unregister("xcbuf")), ResultCode::SUCCESS);
-    assert_eq!(other.has_service(&mut bench, "xcbuf"), (ResultCode::SUCCESS, false));
+    assert_eq!(owner.call(&mut bench, &unregister(SINGLE.name)), ResultCode::SUCCESS);
+    assert_eq!(other.has_service(&mut bench, SINGLE.name), (ResultCode::SUCCESS, false));
 }
 
 #[test]
@@ -231,9 +232,9 @@ fn the_real_sysmodule_detaches_so_its_services_stay_registered() {
     let exefs = dist().join("sd/atmosphere/contents/4200000000000c0b/exefs.nsp");
     let mut bench = HostBench::start_sysmodule(&exefs, RunConfig::default()).expect("sysmodule");
     let mut client = SmClient::connect(&mut bench, "client");
-    assert_eq!(client.has_service(&mut bench, "xcbuf"), (ResultCode::SUCCESS, true));
-    assert_eq!(client.has_service(&mut bench, "xcbuf:i"), (ResultCode::SUCCESS, true));
-    let (result, handle) = client.get_service_handle(&mut bench, "xcbuf");
+    assert_eq!(client.has_service(&mut bench, SINGLE.name), (ResultCode::SUCCESS, true));
+    assert_eq!(client.has_service(&mut bench, INDEXED.name), (ResultCode::SUCCESS, true));
+    let (result, handle) = client.get_service_handle(&mut bench, SINGLE.name);
     assert_eq!(result, ResultCode::SUCCESS);
     assert_ne!(handle, 0);
 }
