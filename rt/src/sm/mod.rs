@@ -1,6 +1,7 @@
 //! The `sm:` (service manager) client: connect, RegisterClient, GetServiceHandle,
 //! RegisterService, UnregisterService, DetachClient and Atmosphère's HasService
-//! (runtime-abi.md §5). Message layouts and the CMIF/TIPC choice: [`message`].
+//! (runtime-abi.md §5). Message layouts and the CMIF/TIPC choice: [`xcbuf_common::sm`];
+//! rt's side of them (errors, replies): [`message`].
 //!
 //! # A process that hosts services must detach before it closes its session
 //! Atmosphère's sm remembers, per session, the process that sent RegisterClient. When such
