@@ -99,22 +99,22 @@ mod tests {
 
     #[test]
     fn atmosphere_with_both_services_uses_the_sysmodule() {
-        let (kind, names) = asked(Lookup::HasServiceFirst, &["xcbuf", "xcbuf:i"]);
+        let (kind, names) = asked(Lookup::HasServiceFirst, &[SINGLE.name, INDEXED.name]);
         assert_eq!(kind, ServerKind::Sysmodule);
-        assert_eq!(names, ["xcbuf", "xcbuf:i"]);
+        assert_eq!(names, [SINGLE.name, INDEXED.name]);
     }
 
     #[test]
     fn atmosphere_without_the_sysmodule_says_it_is_missing() {
         let (kind, _) = asked(Lookup::HasServiceFirst, &[]);
         assert_eq!(kind, ServerKind::SysmoduleMissing { single: false, indexed: false });
-        let (kind, _) = asked(Lookup::HasServiceFirst, &["xcbuf"]);
+        let (kind, _) = asked(Lookup::HasServiceFirst, &[SINGLE.name]);
         assert_eq!(kind, ServerKind::SysmoduleMissing { single: true, indexed: false });
     }
 
     #[test]
     fn not_atmosphere_runs_in_process_without_asking_sm() {
-        let (kind, names) = asked(Lookup::Direct, &["xcbuf", "xcbuf:i"]);
+        let (kind, names) = asked(Lookup::Direct, &[SINGLE.name, INDEXED.name]);
         assert_eq!(kind, ServerKind::InProcess);
         assert!(names.is_empty());
     }

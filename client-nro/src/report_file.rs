@@ -1,5 +1,6 @@
 //! The report file: the whole report written to `sdmc:/switch/xcbuf/report.txt` through
-//! `fsp-srv` (screen-output.md §3 "SD-card file"; ids and raw layouts as in libnx `fs.c`):
+//! `fsp-srv` (screen-output.md §3 "SD-card file"; ids, raw layouts and results from
+//! [`xcbuf_common::fsp`], as in libnx `fs.c`):
 //!
 //! 1. sm GetServiceHandle("fsp-srv").
 //! 2. IFileSystemProxy 1 SetCurrentProcess(u64 0) + PID.
@@ -24,10 +25,13 @@
 use core::fmt;
 
 use xcbuf_common::cmif::{self, RequestSpec};
+use xcbuf_common::fsp::{
+    self, CreateFileArgs, PATH_SIZE, WRITE_OPTION_FLUSH, WriteArgs, file, file_system, open_mode, proxy,
+};
 use xcbuf_common::hipc::{MapAliasAttribute, MapAliasDescriptor, PointerDescriptor};
-use xcbuf_common::result::ResultCode;
+use xcbuf_common::result::{ResultCode, fs};
 use xcbuf_rt as rt;
-use rt::sm::{ServiceName, Sm};
+use rt::sm::Sm;
 use rt::svc;
 use rt::tls::with_message_buffer;
 use rt::LaunchKind;
@@ -39,28 +43,10 @@ use crate::mode::Lookup;
 pub const REPORT_PATH: &str = "/switch/xcbuf/report.txt";
 /// Its directories, parents first.
 const DIRECTORIES: [&str; 2] = ["/switch", "/switch/xcbuf"];
-/// A path X descriptor's size (libnx `FS_MAX_PATH`, screen-output.md §3).
-const PATH_SIZE: usize = 0x301;
-/// fs ResultPathAlreadyExists (module 2, description 2).
-const PATH_ALREADY_EXISTS: ResultCode = ResultCode::new(2, 2);
-/// OpenFile mode Write (2) | Append (4) (libnx `FsOpenMode`).
-const OPEN_MODE_WRITE_APPEND: u32 = 6;
-/// Write option Flush (libnx `FsWriteOption_Flush`).
-const WRITE_OPTION_FLUSH: u32 = 1;
+/// OpenFile mode: Write | Append.
+const OPEN_MODE_WRITE_APPEND: u32 = open_mode::WRITE | open_mode::APPEND;
 /// A request that cannot be encoded or a reply that cannot be decoded.
 const BAD_MESSAGE: ResultCode = xcbuf_common::result::xcbuf::MALFORMED_MESSAGE;
-
-/// Command ids (libnx `fs.c`, screen-output.md §3).
-mod command {
-    pub const SET_CURRENT_PROCESS: u32 = 1;
-    pub const OPEN_SD_CARD_FILE_SYSTEM: u32 = 18;
-    pub const CREATE_FILE: u32 = 0;
-    pub const DELETE_FILE: u32 = 1;
-    pub const CREATE_DIRECTORY: u32 = 2;
-    pub const OPEN_FILE: u32 = 8;
-    pub const WRITE: u32 = 1;
-    pub const FLUSH: u32 = 2;
-}
 
 /// Why the report was not written.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -88,40 +74,34 @@ impl fmt::Display for NotWritten {
 
 /// Writes `text` to [`REPORT_PATH`]; Ok is the number of bytes written.
 pub fn write(text: &str) -> Result<usize, NotWritten> {
-    let name = ServiceName::new("fsp-srv")?;
+    let name = fsp::SERVICE_NAME;
     let env = rt::env();
     let sm = Sm::connect()?;
     let lookup = Lookup::from_launch(env.launch == LaunchKind::Hbloader && env.is_atmosphere);
     if lookup == Lookup::HasServiceFirst && !sm.has_service(name)? {
         return Err(NotWritten::NoFileSystemService);
     }
-    let proxy = Object(sm.get_service_handle(name)?);
+    let service = Object(sm.get_service_handle(name)?);
     drop(sm);
-    proxy.call(command::SET_CURRENT_PROCESS, &0u64.to_le_bytes(), Args { pid: true, ..Args::default() })?;
-    let fs = proxy.open(command::OPEN_SD_CARD_FILE_SYSTEM, &[], Args::default())?;
+    service.call(proxy::SET_CURRENT_PROCESS, &0u64.to_le_bytes(), Args { pid: true, ..Args::default() })?;
+    let sd = service.open(proxy::OPEN_SD_CARD_FILE_SYSTEM, &[], Args::default())?;
     for dir in DIRECTORIES {
         let path = path_buffer(dir)?;
-        match fs.call(command::CREATE_DIRECTORY, &[], Args { path: Some(&path), ..Args::default() }) {
+        match sd.call(file_system::CREATE_DIRECTORY, &[], Args { path: Some(&path), ..Args::default() }) {
             Ok(_) => {}
-            Err(rc) if rc == PATH_ALREADY_EXISTS => {}
+            Err(rc) if rc == fs::PATH_ALREADY_EXISTS => {}
             Err(rc) => return Err(rc.into()),
         }
     }
     let path = path_buffer(REPORT_PATH)?;
     let with_path = Args { path: Some(&path), ..Args::default() };
-    let _ = fs.call(command::DELETE_FILE, &[], with_path);
-    let mut create = [0u8; 16];
-    // u32 option 0, u32 pad, s64 size 0: all zero.
-    create[8..16].copy_from_slice(&0i64.to_le_bytes());
-    fs.call(command::CREATE_FILE, &create, with_path)?;
-    let file = fs.open(command::OPEN_FILE, &OPEN_MODE_WRITE_APPEND.to_le_bytes(), with_path)?;
+    let _ = sd.call(file_system::DELETE_FILE, &[], with_path);
+    sd.call(file_system::CREATE_FILE, &CreateFileArgs::default().encode(), with_path)?;
+    let report = sd.open(file_system::OPEN_FILE, &OPEN_MODE_WRITE_APPEND.to_le_bytes(), with_path)?;
     let size = i64::try_from(text.len()).map_err(|_| BAD_MESSAGE)?;
-    let mut write = [0u8; 24];
-    write[0..4].copy_from_slice(&WRITE_OPTION_FLUSH.to_le_bytes());
-    write[8..16].copy_from_slice(&0i64.to_le_bytes());
-    write[16..24].copy_from_slice(&size.to_le_bytes());
-    file.call(command::WRITE, &write, Args { send: Some(text.as_bytes()), ..Args::default() })?;
-    file.call(command::FLUSH, &[], Args::default())?;
+    let write = WriteArgs { option: WRITE_OPTION_FLUSH, offset: 0, size };
+    report.call(file::WRITE, &write.encode(), Args { send: Some(text.as_bytes()), ..Args::default() })?;
+    report.call(file::FLUSH, &[], Args::default())?;
     Ok(text.len())
 }
 

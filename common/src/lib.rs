@@ -1,5 +1,6 @@
 //! xcbuf-common: everything both sides of the xcbuf IPC share and that can be tested on
-//! a PC: the HIPC message codec, CMIF, result codes, the server framework ([`sf`]: the
+//! a PC: the HIPC message codec, CMIF and TIPC ([`tipc`]), result codes, the interfaces of
+//! the services the programs use ([`sm`], [`fsp`]), the server framework ([`sf`]: the
 //! transport-independent server core and its svc loop), the xcbuf service on it
 //! ([`xcbuf`]) and the client-side request builder.
 #![no_std]
@@ -7,8 +8,11 @@
 #![forbid(unsafe_code)]
 
 pub mod cmif;
+pub mod fsp;
 pub mod hipc;
 pub mod result;
 pub mod sf;
+pub mod sm;
+pub mod tipc;
 pub mod xcbuf;
 pub mod client;

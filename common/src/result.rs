@@ -5,7 +5,7 @@
 //! Raw value 0 is success.
 //!
 //! Named constants live in one submodule per Horizon module, named after the module:
-//! [`kernel`] (module 1), [`cmif`] (module 10, `sf::cmif`), [`hipc`] (module 11,
+//! [`kernel`] (module 1), [`fs`] (module 2), [`cmif`] (module 10, `sf::cmif`), [`hipc`] (module 11,
 //! `sf::hipc`) and [`xcbuf`] (module [`xcbuf::MODULE`] = 427, this project's own).
 //! Example: `result::kernel::OUT_OF_RESOURCE` is `0xce01`.
 #![forbid(unsafe_code)]
@@ -88,6 +88,7 @@ impl ResultCode {
     pub const fn module_name(self) -> Option<&'static str> {
         match self.module() {
             kernel::MODULE => Some("kernel"),
+            fs::MODULE => Some("fs"),
             cmif::MODULE => Some("sf::cmif"),
             hipc::MODULE => Some("sf::hipc"),
             sm::MODULE => Some("sm"),
@@ -100,6 +101,7 @@ impl ResultCode {
     pub fn name(self) -> Option<&'static str> {
         let table: &[(ResultCode, &str)] = match self.module() {
             kernel::MODULE => kernel::NAMES,
+            fs::MODULE => fs::NAMES,
             cmif::MODULE => cmif::NAMES,
             hipc::MODULE => hipc::NAMES,
             sm::MODULE => sm::NAMES,
@@ -205,6 +207,38 @@ pub mod kernel {
         OUT_OF_ADDRESS_SPACE = 259 => "OutOfAddressSpace",
         /// 0x20801: destination buffer smaller than the source message end.
         MESSAGE_TOO_LARGE = 260 => "MessageTooLarge",
+    }
+}
+
+/// File system (`fsp-srv`) results, module 2: the ones the client's report file and the
+/// bench's HLE fsp-srv meet (Atmosphère
+/// `libraries/libvapours/include/vapours/results/fs_results.hpp` names and values).
+pub mod fs {
+    use super::ResultCode;
+    result_table! { 2;
+        /// 0x202.
+        PATH_NOT_FOUND = 1 => "PathNotFound",
+        /// 0x402.
+        PATH_ALREADY_EXISTS = 2 => "PathAlreadyExists",
+        /// 0x2ee202: a required argument (the A buffer) is missing.
+        INVALID_ARGUMENT = 6001 => "InvalidArgument",
+        /// 0x2ee602: no NUL inside the path's 0x301 bytes.
+        TOO_LONG_PATH = 6003 => "TooLongPath",
+        /// 0x2ee802: path bytes that are not UTF-8.
+        INVALID_CHARACTER = 6004 => "InvalidCharacter",
+        /// 0x2eea02: not absolute, a mount name, an empty / `.` / `..` component, or a
+        /// path X descriptor that is missing or not 0x301 bytes.
+        INVALID_PATH_FORMAT = 6005 => "InvalidPathFormat",
+        /// 0x2f5a02.
+        INVALID_OFFSET = 6061 => "InvalidOffset",
+        /// 0x2f5c02: negative, larger than the A buffer, or past the size the server keeps.
+        INVALID_SIZE = 6062 => "InvalidSize",
+        /// 0x2f7002.
+        INVALID_OPEN_MODE = 6072 => "InvalidOpenMode",
+        /// 0x307202: a write past the end of a file not opened with Append.
+        FILE_EXTENSION_WITHOUT_OPEN_MODE_ALLOW_APPEND = 6201 => "FileExtensionWithoutOpenModeAllowAppend",
+        /// 0x307602: a write to a file not opened with Write.
+        WRITE_NOT_PERMITTED = 6203 => "WriteNotPermitted",
     }
 }
 
@@ -336,6 +370,17 @@ mod tests {
             (cmif::INVALID_IN_HEADER, 0x1a60a),
             (cmif::UNKNOWN_COMMAND_ID, 0x1ba0a),
             (cmif::TARGET_NOT_FOUND, 0x20a0a),
+            (fs::PATH_NOT_FOUND, 0x202),
+            (fs::PATH_ALREADY_EXISTS, 0x402),
+            (fs::INVALID_ARGUMENT, 0x2ee202),
+            (fs::TOO_LONG_PATH, 0x2ee602),
+            (fs::INVALID_CHARACTER, 0x2ee802),
+            (fs::INVALID_PATH_FORMAT, 0x2eea02),
+            (fs::INVALID_OFFSET, 0x2f5a02),
+            (fs::INVALID_SIZE, 0x2f5c02),
+            (fs::INVALID_OPEN_MODE, 0x2f7002),
+            (fs::FILE_EXTENSION_WITHOUT_OPEN_MODE_ALLOW_APPEND, 0x307202),
+            (fs::WRITE_NOT_PERMITTED, 0x307602),
         ];
         for &(rc, raw) in expected {
             assert_eq!(rc.raw(), raw, "{rc}");

@@ -167,7 +167,7 @@ mod tests {
     fn hbloader_list() -> [ConfigEntry; 13] {
         [
             entry(1, 0, 0x1234, 0),
-            entry(10, 0, 0xffff8001, 0),
+            entry(10, 0, u64::from(xcbuf_common::hipc::PSEUDO_HANDLE_CURRENT_PROCESS), 0),
             entry(7, 0, 4, 1),
             entry(3, FLAG_MANDATORY, 0x1_0000_0000, 0x2000_0000),
             entry(5, 0, 0, 0x8000),

@@ -26,8 +26,8 @@ pub const BAD_LOADER_CONFIG: ResultCode = ResultCode::new(xcbuf::MODULE, 101);
 pub const PANICKED: ResultCode = ResultCode::new(xcbuf::MODULE, 102);
 /// No heap could be set up (svcSetHeapSize failed, size overflow, empty region).
 pub const HEAP_INIT_FAILED: ResultCode = ResultCode::new(xcbuf::MODULE, 103);
-/// A service name is empty, longer than 8 bytes or not printable ASCII.
-pub const INVALID_SERVICE_NAME: ResultCode = ResultCode::new(xcbuf::MODULE, 104);
+// 104 was a client-side invalid service name; `ServiceName::new` answers sm's own
+// InvalidServiceName (0xc15) now.
 /// An sm reply did not have the expected layout (header, magic, handle count).
 pub const BAD_SM_REPLY: ResultCode = ResultCode::new(xcbuf::MODULE, 105);
 /// A size or count does not fit the register or field it must go into.

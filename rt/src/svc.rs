@@ -24,10 +24,10 @@ pub type Handle = u32;
 
 /// The invalid handle (runtime-abi.md §3 "Constants").
 pub const INVALID_HANDLE: Handle = 0;
-/// Pseudo-handle of the calling thread.
-pub const CURRENT_THREAD: Handle = 0xFFFF_8000;
-/// Pseudo-handle of the calling process.
-pub const CURRENT_PROCESS: Handle = 0xFFFF_8001;
+/// Pseudo-handles of the calling thread and process (defined with the message codec).
+pub use xcbuf_common::hipc::{
+    PSEUDO_HANDLE_CURRENT_PROCESS as CURRENT_PROCESS, PSEUDO_HANDLE_CURRENT_THREAD as CURRENT_THREAD,
+};
 /// Most handles one WaitSynchronization or ReplyAndReceive takes (horizon-ipc.md §7:
 /// `ArgumentHandleCountMax`).
 pub const HANDLE_COUNT_MAX: usize = 0x40;

@@ -28,7 +28,7 @@ use crate::svc::{self, Handle, ReplyAndReceiveError};
 pub const TLS_SIZE: usize = 0x200;
 /// Offset and size of the IPC message buffer.
 pub const MESSAGE_BUFFER_OFFSET: usize = 0;
-pub const MESSAGE_BUFFER_SIZE: usize = 0x100;
+pub use xcbuf_common::hipc::TLS_MESSAGE_BUFFER_SIZE as MESSAGE_BUFFER_SIZE;
 /// Start and end (exclusive) of the range firmware 21.0.0 uses: never touched.
 pub const NINTENDO_RESERVED_BEGIN: usize = 0x100;
 pub const NINTENDO_RESERVED_END: usize = 0x180;

@@ -36,5 +36,12 @@ pub use special_header::{HANDLE_COUNT_MAX, PROCESS_ID_WORDS, SpecialHeader};
 pub const TLS_MESSAGE_BUFFER_SIZE: usize = 0x100;
 /// Size of the TLS message buffer in words.
 pub const TLS_MESSAGE_BUFFER_WORDS: usize = TLS_MESSAGE_BUFFER_SIZE / 4;
+/// Pseudo-handle for the calling thread: valid wherever a thread handle is taken, and
+/// translated by the kernel when sent as a copy handle (Atmosphère
+/// `libraries/libvapours/include/vapours/svc/svc_common.hpp` `PseudoHandle`;
+/// `horizon-ipc.md` §3.2 step 7).
+pub const PSEUDO_HANDLE_CURRENT_THREAD: u32 = 0xFFFF_8000;
+/// Pseudo-handle for the calling process (same file, `PseudoHandle::CurrentProcess`).
+pub const PSEUDO_HANDLE_CURRENT_PROCESS: u32 = 0xFFFF_8001;
 /// Alignment the kernel packs X data at (AMS-SS `PointerTransferBufferAlignment`, §3.3).
 pub const POINTER_TRANSFER_BUFFER_ALIGNMENT: u64 = 0x10;

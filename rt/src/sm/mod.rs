@@ -1,6 +1,7 @@
 //! The `sm:` (service manager) client: connect, RegisterClient, GetServiceHandle,
 //! RegisterService, UnregisterService, DetachClient and Atmosphère's HasService
-//! (runtime-abi.md §5). Message layouts and the CMIF/TIPC choice: [`message`].
+//! (runtime-abi.md §5). Message layouts and the CMIF/TIPC choice: [`xcbuf_common::sm`];
+//! rt's side of them (errors, replies): [`message`].
 //!
 //! # A process that hosts services must detach before it closes its session
 //! Atmosphère's sm remembers, per session, the process that sent RegisterClient. When such
@@ -26,6 +27,10 @@ pub use client::Sm;
 
 #[cfg(target_os = "horizon")]
 mod client {
+    use core::ffi::CStr;
+
+    use xcbuf_common::sm;
+
     use super::message::{self, ServiceName};
     use crate::result::{BAD_SM_REPLY, ResultCode};
     use crate::svc::{self, Handle};
@@ -42,7 +47,9 @@ mod client {
     impl Sm {
         /// svcConnectToNamedPort("sm:") then RegisterClient.
         pub fn connect() -> Result<Sm, ResultCode> {
-            let session = svc::connect_to_named_port(c"sm:")?;
+            let port_name = sm::PORT_NAME.port_name();
+            let name = CStr::from_bytes_until_nul(&port_name).map_err(|_| BAD_SM_REPLY)?;
+            let session = svc::connect_to_named_port(name)?;
             let sm = Sm { session, hosts_services: false };
             sm.register_client()?;
             Ok(sm)

@@ -3,7 +3,9 @@
 //! live in memory ([`SdCard`]); the run report lists them and the CLI can copy them to a
 //! host directory.
 //!
-//! Objects and commands (CMIF, type 4; ids as in libnx `fs.c`, Eden and Ryujinx):
+//! Objects and commands (CMIF, type 4; ids, argument layouts and results from
+//! [`xcbuf_common::fsp`] and [`xcbuf_common::result::fs`], as in libnx `fs.c`, Eden and
+//! Ryujinx):
 //! - IFileSystemProxy: 1 SetCurrentProcess(u64 0) + PID, 18 OpenSdCardFileSystem -> move
 //!   handle to an IFileSystem.
 //! - IFileSystem: 0 CreateFile(u32 option, u32 pad, s64 size) + X path, 1 DeleteFile(X
@@ -19,7 +21,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use xcbuf_common::cmif::{self, Incoming, ReplySpec};
+use xcbuf_common::fsp::{CreateFileArgs, WriteArgs, file, file_system, open_mode, proxy};
+use xcbuf_common::hipc::TLS_MESSAGE_BUFFER_SIZE;
 use xcbuf_common::result::{ResultCode, kernel};
+use xcbuf_common::sm::ServiceName;
 
 use crate::cpu::Perm;
 use crate::kernel::port::{KPort, PortServer};
@@ -28,49 +33,18 @@ use crate::kernel::session::{KSession, SessionServer};
 use crate::kernel::{KObjectRef, Kernel, ProcessId, RegisteredService, SessionId, ThreadId};
 
 /// The service name (registered with the bench's `sm:` at start).
-pub const SERVICE_NAME: &str = "fsp-srv";
+pub const SERVICE_NAME: ServiceName = xcbuf_common::fsp::SERVICE_NAME;
 /// Sessions to the proxy at once.
 pub const MAX_SESSIONS: u32 = 0x40;
 /// A path X descriptor's exact size (libnx `FS_MAX_PATH` = 0x301, screen-output.md §3).
-pub const PATH_SIZE: usize = 0x301;
+pub use xcbuf_common::fsp::PATH_SIZE;
 /// Largest file the bench keeps (a report is a few KiB).
 pub const FILE_SIZE_MAX: u64 = 16 << 20;
 /// The owner recorded for the service in sm's registry: no guest process.
 const NO_OWNER: ProcessId = usize::MAX;
 
 /// fs results (module 2; AMS `fs_results.hpp` names).
-pub mod results {
-    use xcbuf_common::result::ResultCode;
-    pub const MODULE: u32 = 2;
-    /// 0x202.
-    pub const PATH_NOT_FOUND: ResultCode = ResultCode::new(MODULE, 1);
-    /// 0x402.
-    pub const PATH_ALREADY_EXISTS: ResultCode = ResultCode::new(MODULE, 2);
-    /// 0x2ee202: a required argument (the A buffer) is missing.
-    pub const INVALID_ARGUMENT: ResultCode = ResultCode::new(MODULE, 6001);
-    /// 0x2ee602: no NUL inside the 0x301 bytes.
-    pub const TOO_LONG_PATH: ResultCode = ResultCode::new(MODULE, 6003);
-    /// 0x2ee802: bytes that are not UTF-8.
-    pub const INVALID_CHARACTER: ResultCode = ResultCode::new(MODULE, 6004);
-    /// 0x2eea02: not absolute, a mount name, an empty / `.` / `..` component, or a path
-    /// X descriptor that is missing or not 0x301 bytes.
-    pub const INVALID_PATH_FORMAT: ResultCode = ResultCode::new(MODULE, 6005);
-    /// 0x2f5a02.
-    pub const INVALID_OFFSET: ResultCode = ResultCode::new(MODULE, 6061);
-    /// 0x2f5c02: negative, larger than the A buffer, or past [`super::FILE_SIZE_MAX`].
-    pub const INVALID_SIZE: ResultCode = ResultCode::new(MODULE, 6062);
-    /// 0x2f7002.
-    pub const INVALID_OPEN_MODE: ResultCode = ResultCode::new(MODULE, 6072);
-    /// 0x307202: a write past the end of a file not opened with Append.
-    pub const FILE_EXTENSION_WITHOUT_OPEN_MODE_ALLOW_APPEND: ResultCode = ResultCode::new(MODULE, 6201);
-    /// 0x307602: a write to a file not opened with Write.
-    pub const WRITE_NOT_PERMITTED: ResultCode = ResultCode::new(MODULE, 6203);
-}
-
-/// OpenFile modes (libnx `FsOpenMode`).
-const OPEN_MODE_READ: u32 = 1;
-const OPEN_MODE_WRITE: u32 = 2;
-const OPEN_MODE_APPEND: u32 = 4;
+pub use xcbuf_common::result::fs as results;
 
 /// What an `fsp-srv` session is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,7 +96,7 @@ fn done() -> Result<Done, ResultCode> {
 pub fn handle_request(k: &mut Kernel, t: ThreadId, s: SessionId) -> Result<(), ResultCode> {
     let p = k.threads[t].process;
     let tls = k.threads[t].tls;
-    let mut bytes = [0u8; 0x100];
+    let mut bytes = [0u8; TLS_MESSAGE_BUFFER_SIZE];
     k.processes[p].cpu.read(tls, &mut bytes).map_err(|_| kernel::INVALID_CURRENT_MEMORY)?;
     let words: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
     let SessionServer::HleFsp(mut object) = k.sessions[s].server.clone() else {
@@ -154,7 +128,7 @@ pub fn handle_request(k: &mut Kernel, t: ThreadId, s: SessionId) -> Result<(), R
     } else {
         ReplySpec::error(result)
     };
-    let mut reply = [0u32; 64];
+    let mut reply = [0u32; TLS_MESSAGE_BUFFER_SIZE / 4];
     cmif::build_reply(&mut reply, &spec).map_err(|_| kernel::INVALID_CURRENT_MEMORY)?;
     let out: Vec<u8> = reply.iter().flat_map(|w| w.to_le_bytes()).collect();
     k.processes[p].cpu.write(tls, &out).map_err(|_| kernel::INVALID_CURRENT_MEMORY)?;
@@ -206,17 +180,17 @@ fn dispatch(
     }
     match (&*object, req.command_id()) {
         // IFileSystemProxy 1 SetCurrentProcess(u64 0) + PID
-        (FspObject::Proxy { .. }, 1) => {
+        (FspObject::Proxy { .. }, proxy::SET_CURRENT_PROCESS) => {
             // The kernel writes the sender's pid over what the client put there.
             req.message().process_id().ok_or(results::INVALID_ARGUMENT)?;
             *object = FspObject::Proxy { pid: Some(pid) };
             done()
         }
         // IFileSystemProxy 18 OpenSdCardFileSystem -> IFileSystem
-        (FspObject::Proxy { .. }, 18) => Ok(Done { payload: Vec::new(), object: Some(FspObject::SdCardFileSystem) }),
+        (FspObject::Proxy { .. }, proxy::OPEN_SD_CARD_FILE_SYSTEM) => Ok(Done { payload: Vec::new(), object: Some(FspObject::SdCardFileSystem) }),
         // IFileSystem 0 CreateFile(u32 option, u32 pad, s64 size) + X path
-        (FspObject::SdCardFileSystem, 0) => {
-            let size = payload_i64(req, 8)?;
+        (FspObject::SdCardFileSystem, file_system::CREATE_FILE) => {
+            let size = payload_i64(req, CreateFileArgs::SIZE_OFFSET)?;
             let path = read_path(memory, req)?;
             let size = u64::try_from(size).map_err(|_| results::INVALID_SIZE)?;
             if size > FILE_SIZE_MAX {
@@ -231,13 +205,13 @@ fn dispatch(
             done()
         }
         // IFileSystem 1 DeleteFile(X path)
-        (FspObject::SdCardFileSystem, 1) => {
+        (FspObject::SdCardFileSystem, file_system::DELETE_FILE) => {
             let path = read_path(memory, req)?;
             sd.files.remove(&path).ok_or(results::PATH_NOT_FOUND)?;
             done()
         }
         // IFileSystem 2 CreateDirectory(X path)
-        (FspObject::SdCardFileSystem, 2) => {
+        (FspObject::SdCardFileSystem, file_system::CREATE_DIRECTORY) => {
             let path = read_path(memory, req)?;
             check_parent(sd, &path)?;
             if sd.files.contains_key(&path) || sd.directories.contains(&path) {
@@ -247,10 +221,10 @@ fn dispatch(
             done()
         }
         // IFileSystem 8 OpenFile(u32 mode) + X path -> IFile
-        (FspObject::SdCardFileSystem, 8) => {
+        (FspObject::SdCardFileSystem, file_system::OPEN_FILE) => {
             let mode = req.payload_u32(0).map_err(|_| results::INVALID_ARGUMENT)?;
             let path = read_path(memory, req)?;
-            if mode == 0 || mode & !(OPEN_MODE_READ | OPEN_MODE_WRITE | OPEN_MODE_APPEND) != 0 {
+            if mode == 0 || mode & !open_mode::ALL != 0 {
                 return Err(results::INVALID_OPEN_MODE);
             }
             if !sd.files.contains_key(&path) {
@@ -259,9 +233,9 @@ fn dispatch(
             Ok(Done { payload: Vec::new(), object: Some(FspObject::File { path, mode }) })
         }
         // IFile 1 Write(u32 option, u32 pad, s64 offset, s64 size) + A buffer
-        (FspObject::File { path, mode }, 1) => {
-            let offset = payload_i64(req, 8)?;
-            let size = payload_i64(req, 16)?;
+        (FspObject::File { path, mode }, file::WRITE) => {
+            let offset = payload_i64(req, WriteArgs::OFFSET_OFFSET)?;
+            let size = payload_i64(req, WriteArgs::SIZE_OFFSET)?;
             let a = req.message().send_buffers().next().ok_or(results::INVALID_ARGUMENT)?;
             let offset = u64::try_from(offset).map_err(|_| results::INVALID_OFFSET)?;
             let size = u64::try_from(size).map_err(|_| results::INVALID_SIZE)?;
@@ -272,13 +246,13 @@ fn dispatch(
             if end > FILE_SIZE_MAX {
                 return Err(results::INVALID_SIZE);
             }
-            if mode & OPEN_MODE_WRITE == 0 {
+            if mode & open_mode::WRITE == 0 {
                 return Err(results::WRITE_NOT_PERMITTED);
             }
             let current = sd.files.get(path).ok_or(results::PATH_NOT_FOUND)?.len();
             let (start, end) = (usize::try_from(offset), usize::try_from(end));
             let (Ok(start), Ok(end)) = (start, end) else { return Err(results::INVALID_SIZE) };
-            if end > current && mode & OPEN_MODE_APPEND == 0 {
+            if end > current && mode & open_mode::APPEND == 0 {
                 return Err(results::FILE_EXTENSION_WITHOUT_OPEN_MODE_ALLOW_APPEND);
             }
             let data = memory(a.address(), size).ok_or(kernel::INVALID_CURRENT_MEMORY)?;
@@ -290,7 +264,7 @@ fn dispatch(
             done()
         }
         // IFile 2 Flush: the bench's files are always flushed.
-        (FspObject::File { .. }, 2) => done(),
+        (FspObject::File { .. }, file::FLUSH) => done(),
         _ => Err(xcbuf_common::result::cmif::UNKNOWN_COMMAND_ID),
     }
 }
@@ -390,7 +364,7 @@ mod tests {
             .map(|s| MapAliasDescriptor::new(DATA_AT, s, MapAliasAttribute::NonSecureIpc).unwrap())
             .into_iter()
             .collect();
-        let mut words = [0u32; 64];
+        let mut words = [0u32; TLS_MESSAGE_BUFFER_SIZE / 4];
         let spec = RequestSpec { command_id: id, in_pointers: &x, sends: &a, payload, ..RequestSpec::default() };
         cmif::build_request(&mut words, &spec).unwrap();
         words
@@ -503,7 +477,7 @@ mod tests {
         let mut sd = SdCard::default();
         let mut proxy = FspObject::Proxy { pid: None };
         assert_eq!(result(&mut sd, &mut proxy, &memory, &request(1, &[0; 8], None, None)), results::INVALID_ARGUMENT);
-        let mut words = [0u32; 64];
+        let mut words = [0u32; TLS_MESSAGE_BUFFER_SIZE / 4];
         let spec = RequestSpec { command_id: 1, process_id: Some(0), payload: &[0; 8], ..RequestSpec::default() };
         cmif::build_request(&mut words, &spec).unwrap();
         assert_eq!(result(&mut sd, &mut proxy, &memory, &words), ResultCode::SUCCESS);
@@ -513,7 +487,7 @@ mod tests {
     #[test]
     fn close_ends_the_session() {
         let memory = memory_with(REPORT, &[]);
-        let mut words = [0u32; 64];
+        let mut words = [0u32; TLS_MESSAGE_BUFFER_SIZE / 4];
         cmif::build_close(&mut words).unwrap();
         assert!(serve(&mut SdCard::default(), &mut FspObject::SdCardFileSystem, 1, &memory, &words).is_none());
     }

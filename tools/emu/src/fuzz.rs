@@ -56,12 +56,11 @@ impl SplitMix64 {
 
 /// The fill of C buffers before a request: bytes the server never writes unless asked.
 pub const CANARY: u8 = 0xA5;
-/// SFCI (horizon-ipc.md §6.2).
-const SFCI: u32 = 0x4943_4653;
-/// SFCO.
-const SFCO: u32 = 0x4F43_4653;
-/// The pseudo-handle of the current process (horizon-ipc.md §3.2 step 7).
-const CURRENT_PROCESS: u32 = 0xFFFF_8001;
+// The wire constants the oracle checks against: SFCI and SFCO (horizon-ipc.md §6.2), the
+// pseudo-handle of the current process (horizon-ipc.md §3.2 step 7). Only the constants
+// are shared with the codec; the oracle's rules stay its own.
+use xcbuf_common::cmif::{IN_HEADER_MAGIC as SFCI, OUT_HEADER_MAGIC as SFCO};
+use xcbuf_common::hipc::PSEUDO_HANDLE_CURRENT_PROCESS as CURRENT_PROCESS;
 /// Where X payloads of the cases are written (client memory: one low, one high region).
 const SRC_AREAS: [u64; 2] = [LOW_BUFFERS, HIGH_BUFFERS];
 /// Where C buffers go: after the sources in each region.

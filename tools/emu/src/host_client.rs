@@ -39,10 +39,9 @@ use crate::loader::{self, ProcessSetup};
 use crate::memory::{AddressSpace, MemoryState};
 use crate::symbols::Symbols;
 
-/// Message buffer size (horizon-ipc.md §1.1: the TLS message buffer is 0x100 bytes).
-pub const MESSAGE_BUFFER_SIZE: usize = 0x100;
-/// Words of the message buffer.
-pub const MESSAGE_WORDS: usize = MESSAGE_BUFFER_SIZE / 4;
+/// Message buffer size and words (horizon-ipc.md §1.1: the TLS message buffer is 0x100
+/// bytes).
+pub use xcbuf_common::hipc::{TLS_MESSAGE_BUFFER_SIZE as MESSAGE_BUFFER_SIZE, TLS_MESSAGE_BUFFER_WORDS as MESSAGE_WORDS};
 /// A buffer region below 4 GiB (inside the ASLR region, memory.rs).
 pub const LOW_BUFFERS: u64 = 0x1000_0000;
 /// A buffer region above 4 GiB: X and C descriptors carry address bits 32-38

@@ -347,7 +347,7 @@ pub fn message_bytes(header: [u32; 2]) -> u64 {
 /// Header+raw of the client's Echo request, built by the same code the client uses.
 pub fn echo_request_header(len: usize) -> Result<[u32; 2], String> {
     use xcbuf_common::client::{Buffer, build_echo};
-    let mut msg = [0u32; 64];
+    let mut msg = [0u32; xcbuf_common::hipc::TLS_MESSAGE_BUFFER_WORDS];
     // Any addresses will do: only the header's counts are read.
     build_echo(&mut msg, Buffer::new(0x1000, len), Buffer::new(0x2000, len)).map_err(|e| format!("build_echo: {e}"))?;
     Ok([msg[0], msg[1]])

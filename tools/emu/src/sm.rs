@@ -34,8 +34,10 @@
 //! wildcard).
 
 use xcbuf_common::cmif::{self, Incoming};
-use xcbuf_common::hipc::{Message, MessageBuilder, MessageHeader, SpecialHeader};
+use xcbuf_common::hipc::TLS_MESSAGE_BUFFER_SIZE;
 use xcbuf_common::result::{ResultCode, kernel, sm as results};
+use xcbuf_common::sm::{RegisterServiceArgs, RegisterServiceLayout, ServiceName, command, shim};
+use xcbuf_common::tipc;
 
 use crate::kernel::port::{KPort, PortServer};
 use crate::kernel::session::SessionServer;
@@ -43,7 +45,7 @@ use crate::kernel::thread::{ThreadState, Wait};
 use crate::kernel::{KObjectRef, Kernel, RegisteredService, SessionId, ThreadId};
 
 /// The named port's name.
-pub const PORT_NAME: &str = "sm:";
+pub const PORT_NAME: ServiceName = xcbuf_common::sm::PORT_NAME;
 /// sm's own session limit (generous; Atmosphère's sm allows many).
 pub const MAX_SESSIONS: u32 = 0x40;
 
@@ -56,24 +58,12 @@ pub struct SmSession {
     pub initialized: bool,
 }
 
-/// HIPC types (horizon-ipc.md §6.1).
-const TYPE_CLOSE: u32 = 2;
-const TYPE_REQUEST: u32 = 4;
-const TYPE_CONTROL: u32 = 5;
-const TYPE_REQUEST_WITH_CONTEXT: u32 = 6;
-const TYPE_CONTROL_WITH_CONTEXT: u32 = 7;
-const TIPC_TYPE_CLOSE: u32 = 15;
-const TIPC_COMMAND_BASE: u32 = 16;
-
-/// Command ids (runtime-abi.md §5; `sm_user_service.hpp`).
-mod command {
-    pub const REGISTER_CLIENT: u32 = 0;
-    pub const GET_SERVICE_HANDLE: u32 = 1;
-    pub const REGISTER_SERVICE: u32 = 2;
-    pub const UNREGISTER_SERVICE: u32 = 3;
-    pub const DETACH_CLIENT: u32 = 4;
-    pub const HAS_SERVICE: u32 = 65100;
-}
+/// CMIF's HIPC types (horizon-ipc.md §6.1).
+const TYPE_CLOSE: u32 = cmif::CommandType::Close.tag() as u32;
+const TYPE_REQUEST: u32 = cmif::CommandType::Request.tag() as u32;
+const TYPE_CONTROL: u32 = cmif::CommandType::Control.tag() as u32;
+const TYPE_REQUEST_WITH_CONTEXT: u32 = cmif::CommandType::RequestWithContext.tag() as u32;
+const TYPE_CONTROL_WITH_CONTEXT: u32 = cmif::CommandType::ControlWithContext.tag() as u32;
 
 /// The TIPC commands the bench's sm serves; Atmosphère's mitm extensions (65000-65007)
 /// and WaitService (65101) are not modelled, and close the session like an unknown one.
@@ -85,15 +75,6 @@ const SERVED_TIPC: [u32; 6] = [
     command::DETACH_CLIENT,
     command::HAS_SERVICE,
 ];
-
-/// The fixed header words Atmosphère's CMIF shim compares before it translates a request
-/// (`sm_user_service.cpp`): RegisterClient/DetachClient (12 bytes: type 4, 10 raw words +
-/// special header, send-PID), GetServiceHandle/UnregisterService (8 bytes: type 4, 10 raw
-/// words), RegisterService (8 bytes: type 4, 12 raw words). The command id is read at byte
-/// 0x28 for the first form and 0x18 for the others, the name at 0x20.
-const SHIM_CLIENT_HEADER: [u32; 3] = [4, 0x8000_000A, 1];
-const SHIM_NAME_HEADER: [u32; 2] = [4, 0x0000_000A];
-const SHIM_REGISTER_HEADER: [u32; 2] = [4, 0x0000_000C];
 
 /// Creates the `sm:` named port.
 pub fn install(k: &mut Kernel) {
@@ -107,7 +88,7 @@ pub fn install(k: &mut Kernel) {
 /// How a request was encoded, which decides the reply's layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Encoding {
-    Tipc { tag: u32 },
+    Tipc { tag: u16 },
     /// Through the CMIF shim; the reply is the shim's fixed layout for the command.
     Cmif,
 }
@@ -116,8 +97,9 @@ enum Encoding {
 struct Request {
     encoding: Encoding,
     command: u32,
-    /// The command's arguments: TIPC raw data, or the shim's fields (name at 0, then
-    /// RegisterService's is_light at 8 and max_sessions at 0xC).
+    /// The command's arguments: TIPC raw data, or the shim's fields (from byte
+    /// [`shim::ARGS_OFFSET`]: the name, then RegisterService's in
+    /// [`RegisterServiceLayout::CMIF`]).
     args: Vec<u8>,
 }
 
@@ -141,22 +123,23 @@ fn parse(words: &[u32]) -> Parsed {
     let hipc_type = w0 & 0xffff;
     match hipc_type {
         TYPE_CLOSE => return Parsed::Close("CMIF Close (type 2): sm answers it with InvalidMethod".into()),
-        TIPC_TYPE_CLOSE => return Parsed::Close("TIPC Close (type 15)".into()),
         TYPE_CONTROL | TYPE_CONTROL_WITH_CONTEXT => return Parsed::Control,
+        t if t == u32::from(tipc::CLOSE_TYPE) => return Parsed::Close("TIPC Close (type 15)".into()),
         _ => {}
     }
-    if hipc_type >= TIPC_COMMAND_BASE {
-        let command = hipc_type - TIPC_COMMAND_BASE;
+    // TIPC: type 16 and above is a command (type − 16).
+    if let Some(command) = u16::try_from(hipc_type).ok().and_then(tipc::command_id) {
         // A method sm does not have is InvalidMethod, which closes the session
         // (`tipc_object_manager.hpp` `ProcessRequest`).
         if !SERVED_TIPC.contains(&command) {
             return Parsed::Close(format!("TIPC command {command} is not one the bench's sm serves (InvalidMethod)"));
         }
-        return match Message::parse(words) {
-            Ok(message) => Parsed::Request(Request {
-                encoding: Encoding::Tipc { tag: hipc_type },
-                command,
-                args: word_bytes(message.raw()),
+        return match tipc::parse_request(words) {
+            Ok(tipc::Incoming::Close(_)) => Parsed::Close("TIPC Close (type 15)".into()),
+            Ok(tipc::Incoming::Request(r)) => Parsed::Request(Request {
+                encoding: Encoding::Tipc { tag: r.hipc_type() },
+                command: r.command_id(),
+                args: word_bytes(r.raw()),
             }),
             Err(e) => Parsed::Close(format!("malformed TIPC request: {e}")),
         };
@@ -167,9 +150,9 @@ fn parse(words: &[u32]) -> Parsed {
     // The shim first treats RequestWithContext as Request, then compares the header bytes.
     let mut w = words.to_vec();
     w[0] = (w[0] & !0xffff) | TYPE_REQUEST;
-    let at = |i: usize| w.get(i).copied().unwrap_or(0);
-    if w.get(..3) == Some(&SHIM_CLIENT_HEADER[..]) {
-        let command = at(0x28 / 4);
+    let at = |byte: usize| w.get(byte / 4).copied().unwrap_or(0);
+    if w.get(..3) == Some(&shim::CLIENT_HEADER[..]) {
+        let command = at(shim::CLIENT_COMMAND_OFFSET);
         return match command {
             command::REGISTER_CLIENT | command::DETACH_CLIENT => {
                 Parsed::Request(Request { encoding: Encoding::Cmif, command, args: Vec::new() })
@@ -177,23 +160,22 @@ fn parse(words: &[u32]) -> Parsed {
             other => Parsed::Close(format!("CMIF command {other} in the RegisterClient form: InvalidMethod")),
         };
     }
-    let name = word_bytes(&[at(0x20 / 4), at(0x24 / 4)]);
-    if w.get(..2) == Some(&SHIM_NAME_HEADER[..]) {
-        let command = at(0x18 / 4);
+    let arg_words = |count: usize| (0..count).map(|i| at(shim::ARGS_OFFSET + 4 * i)).collect::<Vec<u32>>();
+    if w.get(..2) == Some(&shim::NAME_HEADER[..]) {
+        let command = at(shim::COMMAND_OFFSET);
         return match command {
             command::GET_SERVICE_HANDLE | command::UNREGISTER_SERVICE => {
-                Parsed::Request(Request { encoding: Encoding::Cmif, command, args: name })
+                Parsed::Request(Request { encoding: Encoding::Cmif, command, args: word_bytes(&arg_words(2)) })
             }
             other => Parsed::Close(format!("CMIF command {other} is not shimmed (InvalidMethod)")),
         };
     }
-    if w.get(..2) == Some(&SHIM_REGISTER_HEADER[..]) {
-        let command = at(0x18 / 4);
+    if w.get(..2) == Some(&shim::REGISTER_HEADER[..]) {
+        let command = at(shim::COMMAND_OFFSET);
         if command != command::REGISTER_SERVICE {
             return Parsed::Close(format!("CMIF command {command} is not shimmed (InvalidMethod)"));
         }
-        let mut args = name;
-        args.extend_from_slice(&word_bytes(&[at(0x28 / 4), at(0x2C / 4)]));
+        let args = word_bytes(&arg_words(RegisterServiceLayout::SIZE / 4));
         return Parsed::Request(Request { encoding: Encoding::Cmif, command, args });
     }
     // Not one of the shim's forms: say what it was, for the trace.
@@ -205,66 +187,35 @@ fn parse(words: &[u32]) -> Parsed {
     Parsed::Close(format!("{what} (InvalidMethod)"))
 }
 
-/// The reply words: the shim's fixed CMIF layouts (`sm_user_service.cpp`:
-/// `CmifResponseTo...`), or TIPC (type = the request's, raw = result then outputs, move
-/// handles in the special header; libnx `tipc.h`).
+/// The reply words: the shim's fixed CMIF layouts ([`shim`]), or TIPC (the request's
+/// type, raw = result then outputs, move handles in the special header; [`tipc`]).
 fn reply_words(req: &Request, result: ResultCode, out: &[u8], move_handles: &[u32]) -> Result<Vec<u32>, String> {
     let rc = result.raw();
-    let magic = cmif::OUT_HEADER_MAGIC;
     match req.encoding {
         Encoding::Cmif => Ok(match req.command {
-            // RegisterClient / DetachClient: 6 raw words, SFCO at word 4, always success.
-            command::REGISTER_CLIENT | command::DETACH_CLIENT => vec![0, 6, 0, 0, magic, 0, 0, 0],
-            // GetServiceHandle / RegisterService: one move-handle slot (0 on failure),
-            // 4 raw words, SFCO at word 4, the result at byte 0x18.
+            command::REGISTER_CLIENT | command::DETACH_CLIENT => shim::CLIENT_REPLY.to_vec(),
             command::GET_SERVICE_HANDLE | command::REGISTER_SERVICE => {
-                let handle = move_handles.first().copied().unwrap_or(0);
-                vec![0, 0x8000_0004, 0x20, handle, magic, 0, rc, 0]
+                shim::handle_reply(move_handles.first().copied().unwrap_or(0), rc).to_vec()
             }
-            // UnregisterService: 8 raw words, the result at byte 0x18.
-            _ => vec![0, 8, 0, 0, magic, 0, rc, 0, 0, 0],
+            _ => shim::unregister_reply(rc).to_vec(),
         }),
         Encoding::Tipc { tag } => {
-            let mut buf = [0u32; 64];
-            let mut raw = rc.to_le_bytes().to_vec();
-            raw.extend_from_slice(out);
+            let mut buf = [0u32; TLS_MESSAGE_BUFFER_SIZE / 4];
+            let mut raw = out.to_vec();
             raw.resize(raw.len().div_ceil(4) * 4, 0);
-            let raw_words: Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-            let header = MessageHeader {
-                tag: u16::try_from(tag).map_err(|_| "TIPC type past 16 bits".to_string())?,
-                raw_count: u16::try_from(raw_words.len()).map_err(|_| "TIPC reply too large".to_string())?,
-                has_special_header: !move_handles.is_empty(),
-                ..MessageHeader::default()
-            };
-            let move_handle_count = u8::try_from(move_handles.len()).map_err(|_| "too many move handles".to_string())?;
-            let special = (move_handle_count > 0).then(|| SpecialHeader { move_handle_count, ..SpecialHeader::default() });
-            let mut builder = MessageBuilder::new(&mut buf, header, special).map_err(|e| e.to_string())?;
-            for (i, &h) in move_handles.iter().enumerate() {
-                builder.set_move_handle(i, h).map_err(|e| e.to_string())?;
-            }
-            builder.raw_mut().copy_from_slice(&raw_words);
-            let size = builder.message_size_bytes();
-            Ok(buf[..size / 4].to_vec())
+            let out_words: Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            let spec = tipc::ReplySpec { hipc_type: tag, result, out: &out_words, move_handles };
+            let size = tipc::build_reply(&mut buf, &spec).map_err(|e| e.to_string())?;
+            Ok(buf[..size].to_vec())
         }
     }
 }
 
-/// The shim's reply to any control request: QueryPointerBufferSize = 0, sm has no
-/// pointer buffer (`CmifResponseToQueryPointerBufferSize`).
-const CONTROL_REPLY: [u32; 9] = [0, 7, 0, 0, cmif::OUT_HEADER_MAGIC, 0, 0, 0, 0];
-
-/// `ValidateServiceName`: non-empty, and nothing but zeros after the first zero byte.
+/// The name in a request's arguments, checked as `ValidateServiceName` does
+/// ([`ServiceName::from_args`]); the registry's key.
 fn service_name(args: &[u8]) -> Result<String, ResultCode> {
-    let bytes = args.get(0..8).ok_or(results::INVALID_SERVICE_NAME)?;
-    let len = bytes.iter().position(|&b| b == 0).unwrap_or(8);
-    if len == 0 || bytes[len..].iter().any(|&b| b != 0) {
-        return Err(results::INVALID_SERVICE_NAME);
-    }
-    Ok(String::from_utf8_lossy(&bytes[..len]).into_owned())
-}
-
-fn u32_at(args: &[u8], at: usize) -> u32 {
-    args.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0)
+    let name = ServiceName::from_args(args)?;
+    Ok(String::from_utf8_lossy(name.as_bytes()).into_owned())
 }
 
 /// What one request gave.
@@ -290,12 +241,12 @@ fn sm_session(k: &mut Kernel, s: SessionId) -> Option<&mut SmSession> {
 pub fn handle_request(k: &mut Kernel, t: ThreadId, s: SessionId) -> Result<(), ResultCode> {
     let p = k.threads[t].process;
     let tls = k.threads[t].tls;
-    let mut bytes = [0u8; 0x100];
+    let mut bytes = [0u8; TLS_MESSAGE_BUFFER_SIZE];
     k.processes[p].cpu.read(tls, &mut bytes).map_err(|_| kernel::INVALID_CURRENT_MEMORY)?;
     let words: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
     let req = match parse(&words) {
         Parsed::Request(r) => r,
-        Parsed::Control => return write_reply(k, t, &CONTROL_REPLY),
+        Parsed::Control => return write_reply(k, t, &shim::CONTROL_REPLY),
         Parsed::Close(why) => {
             let line = format!("sm: closing session #{s} of {}: {why}", k.thread_name(t));
             k.trace_line(line);
@@ -310,7 +261,7 @@ pub fn handle_request(k: &mut Kernel, t: ThreadId, s: SessionId) -> Result<(), R
 fn write_reply(k: &mut Kernel, t: ThreadId, words: &[u32]) -> Result<(), ResultCode> {
     let bytes = word_bytes(words);
     let (p, tls) = (k.threads[t].process, k.threads[t].tls);
-    if bytes.len() > 0x100 || k.processes[p].cpu.write(tls, &bytes).is_err() {
+    if bytes.len() > TLS_MESSAGE_BUFFER_SIZE || k.processes[p].cpu.write(tls, &bytes).is_err() {
         return Err(kernel::INVALID_CURRENT_MEMORY);
     }
     k.threads[t].wake(&[(0, 0)]);
@@ -405,11 +356,11 @@ fn dispatch(k: &mut Kernel, t: ThreadId, s: SessionId, req: &Request) -> Outcome
                 Ok(n) => n,
                 Err(e) => return reply(e),
             };
-            // Shim/CMIF: is_light@8, max_sessions@0xC; TIPC: max_sessions@8, is_light@0xC.
-            let (max, light) = match req.encoding {
-                Encoding::Tipc { .. } => (u32_at(&req.args, 8), req.args.get(12).copied().unwrap_or(0) & 1 != 0),
-                Encoding::Cmif => (u32_at(&req.args, 12), req.args.get(8).copied().unwrap_or(0) & 1 != 0),
+            let layout = match req.encoding {
+                Encoding::Tipc { .. } => RegisterServiceLayout::TIPC,
+                Encoding::Cmif => RegisterServiceLayout::CMIF,
             };
+            let (max, light) = RegisterServiceArgs::decode_counts(&req.args, layout);
             if !k.processes[p].services.may_host(&name) {
                 return reply(results::NOT_ALLOWED);
             }
@@ -532,6 +483,7 @@ fn retry_deferred(k: &mut Kernel, name: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xcbuf_common::xcbuf::{INDEXED, SINGLE};
 
     fn request(words: &[u32]) -> Request {
         match parse(words) {
@@ -541,7 +493,7 @@ mod tests {
     }
 
     fn libnx_cmif(command: u32, send_pid: bool, payload: &[u8]) -> Vec<u32> {
-        let mut buf = [0u32; 64];
+        let mut buf = [0u32; TLS_MESSAGE_BUFFER_SIZE / 4];
         let spec = cmif::RequestSpec {
             command_id: command,
             process_id: send_pid.then_some(0),
@@ -565,10 +517,10 @@ mod tests {
     #[test]
     fn the_shim_takes_get_service_handle_with_its_name_at_byte_0x20() {
         // libnx's layout: type 4, 10 raw words (16 padding + SFCI + name), SFCI at word 4.
-        let r = request(&libnx_cmif(1, false, b"xcbuf\0\0\0"));
+        let r = request(&libnx_cmif(1, false, &SINGLE.sm_name()));
         assert_eq!(r.encoding, Encoding::Cmif);
         assert_eq!(r.command, command::GET_SERVICE_HANDLE);
-        assert_eq!(service_name(&r.args).unwrap(), "xcbuf");
+        assert_eq!(service_name(&r.args).unwrap(), SINGLE.name);
     }
 
     #[test]
@@ -581,19 +533,18 @@ mod tests {
 
     #[test]
     fn register_service_through_the_shim_reads_is_light_at_0x28_and_max_sessions_at_0x2c() {
-        let mut payload = b"xcbuf\0\0\0".to_vec();
+        let mut payload = SINGLE.sm_name().to_vec();
         payload.extend_from_slice(&[1, 0, 0, 0]);
         payload.extend_from_slice(&16u32.to_le_bytes());
         let r = request(&libnx_cmif(2, false, &payload));
         assert_eq!(r.command, command::REGISTER_SERVICE);
-        assert_eq!(r.args[8], 1);
-        assert_eq!(u32_at(&r.args, 12), 16);
+        assert_eq!(RegisterServiceArgs::decode_counts(&r.args, RegisterServiceLayout::CMIF), (16, true));
     }
 
     #[test]
     fn has_service_over_cmif_a_cmif_close_and_unknown_tipc_commands_close_the_session() {
         // Atmosphère's extensions are not shimmed; Close answers InvalidMethod; both close.
-        assert!(matches!(parse(&libnx_cmif(65100, false, b"xcbuf\0\0\0")), Parsed::Close(_)));
+        assert!(matches!(parse(&libnx_cmif(command::HAS_SERVICE, false, &SINGLE.sm_name())), Parsed::Close(_)));
         assert!(matches!(parse(&[2, 0]), Parsed::Close(_)));
         assert!(matches!(parse(&[15, 0]), Parsed::Close(_)));
         assert!(matches!(parse(&[65005 + 16, 2, 0, 0]), Parsed::Close(_)));
@@ -602,7 +553,7 @@ mod tests {
 
     #[test]
     fn tipc_request_command_is_type_minus_16() {
-        let mut words = vec![0u32; 64];
+        let mut words = vec![0u32; TLS_MESSAGE_BUFFER_SIZE / 4];
         words[0] = 16 + 1;
         words[1] = 2;
         words[2] = u32::from_le_bytes(*b"xcbu");
@@ -610,7 +561,7 @@ mod tests {
         let r = request(&words);
         assert_eq!(r.encoding, Encoding::Tipc { tag: 17 });
         assert_eq!(r.command, 1);
-        assert_eq!(service_name(&r.args).unwrap(), "xcbuf:i");
+        assert_eq!(service_name(&r.args).unwrap(), INDEXED.name);
     }
 
     #[test]

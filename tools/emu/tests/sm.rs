@@ -12,6 +12,9 @@ use std::path::PathBuf;
 
 use xcbuf_common::cmif;
 use xcbuf_common::result::{ResultCode, kernel, sm};
+use xcbuf_common::sm::{PORT_NAME, ServiceName, command};
+use xcbuf_common::tipc;
+use xcbuf_common::xcbuf::{INDEXED, SINGLE};
 use xcbuf_emu::bench::RunConfig;
 use xcbuf_emu::host_client::{HostBench, HostClient};
 use xcbuf_emu::loader::{ProcessSetup, ProgramImage};
@@ -35,7 +38,7 @@ fn name_bytes(name: &str) -> [u8; 8] {
 
 /// A CMIF request laid out as libnx's `cmifMakeRequest` (what rt sends).
 fn cmif_request(command: u32, send_pid: bool, payload: &[u8]) -> Vec<u32> {
-    let mut buf = [0u32; 64];
+    let mut buf = [0u32; xcbuf_common::hipc::TLS_MESSAGE_BUFFER_WORDS];
     let spec = cmif::RequestSpec {
         command_id: command,
         process_id: send_pid.then_some(0),
@@ -46,10 +49,13 @@ fn cmif_request(command: u32, send_pid: bool, payload: &[u8]) -> Vec<u32> {
     buf.to_vec()
 }
 
-/// A TIPC request: type = command + 16, raw = the name.
+/// A TIPC request whose raw data is the name.
 fn tipc_name_request(command: u32, name: &str) -> Vec<u32> {
-    let b = name_bytes(name);
-    vec![command + 16, 2, u32::from_le_bytes(b[..4].try_into().unwrap()), u32::from_le_bytes(b[4..].try_into().unwrap())]
+    let mut buf = [0u32; xcbuf_common::hipc::TLS_MESSAGE_BUFFER_WORDS];
+    let raw = ServiceName::new(name).expect("name").words();
+    let words = tipc::build_request(&mut buf, &tipc::RequestSpec { command_id: command, raw: &raw, ..Default::default() })
+        .expect("TIPC request");
+    buf[..words].to_vec()
 }
 
 /// The result word of a shim CMIF reply (byte 0x18) after checking SFCO at word 4.
@@ -67,7 +73,7 @@ impl SmClient {
     /// ConnectToNamedPort("sm:") then RegisterClient.
     fn connect(bench: &mut HostBench, name: &str) -> SmClient {
         let mut client = HostClient::new(bench, name).expect("host client");
-        let session = client.connect_named_port(bench, "sm:").expect("sm: session");
+        let session = client.connect_named_port(bench, &PORT_NAME.to_string()).expect("sm: session");
         let mut sm = SmClient { client, session };
         assert_eq!(sm.call(bench, &cmif_request(0, true, &[0; 8])), ResultCode::SUCCESS, "RegisterClient");
         sm
@@ -97,9 +103,10 @@ impl SmClient {
 
     /// Atmosphère's HasService (TIPC 65100): (result, bool).
     fn has_service(&mut self, bench: &mut HostBench, name: &str) -> (ResultCode, bool) {
-        let answer = self.send(bench, &tipc_name_request(65100, name));
+        let answer = self.send(bench, &tipc_name_request(command::HAS_SERVICE, name));
         assert_eq!(answer.svc_result, ResultCode::SUCCESS);
-        (ResultCode::from_raw(answer.words[2]), answer.words[3] & 1 != 0)
+        let reply = tipc::parse_reply(&answer.words).expect("TIPC reply");
+        (reply.result(), reply.out().first().is_some_and(|w| w & 1 != 0))
     }
 
     /// GetServiceHandle through the shim: (result, the move-handle slot).
@@ -120,17 +127,17 @@ fn a_process_that_closes_its_sm_session_without_detach_client_loses_its_services
     // The old sysmodule: RegisterService twice, then only svcCloseHandle on the sm session.
     let mut bench = idle_bench();
     let mut host = SmClient::connect(&mut bench, "old-sysmodule");
-    assert_eq!(host.register_service(&mut bench, "xcbuf", 16), ResultCode::SUCCESS);
-    assert_eq!(host.register_service(&mut bench, "xcbuf:i", 16), ResultCode::SUCCESS);
+    assert_eq!(host.register_service(&mut bench, SINGLE.name, 16), ResultCode::SUCCESS);
+    assert_eq!(host.register_service(&mut bench, INDEXED.name, 16), ResultCode::SUCCESS);
     let mut client = SmClient::connect(&mut bench, "client");
-    assert_eq!(client.has_service(&mut bench, "xcbuf"), (ResultCode::SUCCESS, true));
+    assert_eq!(client.has_service(&mut bench, SINGLE.name), (ResultCode::SUCCESS, true));
     host.close(&mut bench);
     // Atmosphère's ~UserService -> OnClientDisconnected unregistered both.
-    assert_eq!(client.has_service(&mut bench, "xcbuf"), (ResultCode::SUCCESS, false));
-    assert_eq!(client.has_service(&mut bench, "xcbuf:i"), (ResultCode::SUCCESS, false));
-    assert!(bench.kernel.services.get("xcbuf").is_none());
+    assert_eq!(client.has_service(&mut bench, SINGLE.name), (ResultCode::SUCCESS, false));
+    assert_eq!(client.has_service(&mut bench, INDEXED.name), (ResultCode::SUCCESS, false));
+    assert!(bench.kernel.services.get(SINGLE.name).is_none());
     // GetServiceHandle is now deferred: the request stays unanswered.
-    let pending = client.client.begin(&mut bench, client.session, &cmif_request(1, false, &name_bytes("xcbuf"))).expect("queued");
+    let pending = client.client.begin(&mut bench, client.session, &cmif_request(1, false, &name_bytes(SINGLE.name))).expect("queued");
     bench.settle().expect("settle");
     assert!(!client.client.is_answered(&bench, pending), "GetServiceHandle of an unregistered name is deferred");
 }
@@ -139,15 +146,15 @@ fn a_process_that_closes_its_sm_session_without_detach_client_loses_its_services
 fn a_process_that_detaches_before_closing_keeps_its_services() {
     let mut bench = idle_bench();
     let mut host = SmClient::connect(&mut bench, "sysmodule");
-    assert_eq!(host.register_service(&mut bench, "xcbuf", 16), ResultCode::SUCCESS);
+    assert_eq!(host.register_service(&mut bench, SINGLE.name, 16), ResultCode::SUCCESS);
     assert_eq!(host.detach_client(&mut bench), ResultCode::SUCCESS);
     // Detached: the session is no longer registered (InvalidClient for anything but
     // RegisterClient), and closing it unregisters nothing.
     assert_eq!(host.register_service(&mut bench, "other", 1), sm::INVALID_CLIENT);
     host.close(&mut bench);
     let mut client = SmClient::connect(&mut bench, "client");
-    assert_eq!(client.has_service(&mut bench, "xcbuf"), (ResultCode::SUCCESS, true));
-    let (result, handle) = client.get_service_handle(&mut bench, "xcbuf");
+    assert_eq!(client.has_service(&mut bench, SINGLE.name), (ResultCode::SUCCESS, true));
+    let (result, handle) = client.get_service_handle(&mut bench, SINGLE.name);
     assert_eq!(result, ResultCode::SUCCESS);
     assert_ne!(handle, 0);
 }
@@ -156,15 +163,15 @@ fn a_process_that_detaches_before_closing_keeps_its_services() {
 fn a_session_that_never_registered_gets_invalid_client_and_its_close_unregisters_nothing() {
     let mut bench = idle_bench();
     let mut host = SmClient::connect(&mut bench, "sysmodule");
-    assert_eq!(host.register_service(&mut bench, "xcbuf", 16), ResultCode::SUCCESS);
+    assert_eq!(host.register_service(&mut bench, SINGLE.name, 16), ResultCode::SUCCESS);
     assert_eq!(host.detach_client(&mut bench), ResultCode::SUCCESS);
     // A second session of the same process that never sent RegisterClient.
     let mut raw = HostClient::new(&mut bench, "raw").expect("client");
-    let session = raw.connect_named_port(&mut bench, "sm:").expect("sm:");
-    let answer = raw.send(&mut bench, session, &tipc_name_request(65100, "xcbuf")).expect("answer");
-    assert_eq!(ResultCode::from_raw(answer.words[2]), sm::INVALID_CLIENT);
+    let session = raw.connect_named_port(&mut bench, &PORT_NAME.to_string()).expect("sm:");
+    let answer = raw.send(&mut bench, session, &tipc_name_request(command::HAS_SERVICE, SINGLE.name)).expect("answer");
+    assert_eq!(tipc::parse_reply(&answer.words).expect("TIPC reply").result(), sm::INVALID_CLIENT);
     raw.close(&mut bench, session).expect("close");
-    assert!(bench.kernel.services.contains_key("xcbuf"));
+    assert!(bench.kernel.services.contains_key(SINGLE.name));
 }
 
 #[test]
@@ -174,26 +181,26 @@ fn a_request_sm_cannot_process_closes_the_session_and_unregisters_like_a_close()
     // services go with it.
     let mut bench = idle_bench();
     let mut host = SmClient::connect(&mut bench, "sysmodule");
-    assert_eq!(host.register_service(&mut bench, "xcbuf", 16), ResultCode::SUCCESS);
-    let answer = host.send(&mut bench, &cmif_request(65100, false, &name_bytes("xcbuf")));
+    assert_eq!(host.register_service(&mut bench, SINGLE.name, 16), ResultCode::SUCCESS);
+    let answer = host.send(&mut bench, &cmif_request(command::HAS_SERVICE, false, &name_bytes(SINGLE.name)));
     assert_eq!(answer.svc_result, kernel::SESSION_CLOSED);
-    let answer = host.send(&mut bench, &tipc_name_request(65100, "xcbuf"));
+    let answer = host.send(&mut bench, &tipc_name_request(command::HAS_SERVICE, SINGLE.name));
     assert_eq!(answer.svc_result, kernel::SESSION_CLOSED, "the session stays closed");
-    assert!(bench.kernel.services.get("xcbuf").is_none());
+    assert!(bench.kernel.services.get(SINGLE.name).is_none());
 }
 
 #[test]
 fn unregister_service_is_for_the_owner_and_a_second_register_is_already_registered() {
     let mut bench = idle_bench();
     let mut owner = SmClient::connect(&mut bench, "owner");
-    assert_eq!(owner.register_service(&mut bench, "xcbuf", 16), ResultCode::SUCCESS);
+    assert_eq!(owner.register_service(&mut bench, SINGLE.name, 16), ResultCode::SUCCESS);
     let mut other = SmClient::connect(&mut bench, "other");
-    assert_eq!(other.register_service(&mut bench, "xcbuf", 16), sm::ALREADY_REGISTERED);
+    assert_eq!(other.register_service(&mut bench, SINGLE.name, 16), sm::ALREADY_REGISTERED);
     let unregister = |name: &str| cmif_request(3, false, &name_bytes(name));
-    assert_eq!(other.call(&mut bench, &unregister("xcbuf")), sm::NOT_ALLOWED);
+    assert_eq!(other.call(&mut bench, &unregister(SINGLE.name)), sm::NOT_ALLOWED);
     assert_eq!(other.call(&mut bench, &unregister("nothing")), sm::NOT_REGISTERED);
-    assert_eq!(owner.call(&mut bench, &unregister("xcbuf")), ResultCode::SUCCESS);
-    assert_eq!(other.has_service(&mut bench, "xcbuf"), (ResultCode::SUCCESS, false));
+    assert_eq!(owner.call(&mut bench, &unregister(SINGLE.name)), ResultCode::SUCCESS);
+    assert_eq!(other.has_service(&mut bench, SINGLE.name), (ResultCode::SUCCESS, false));
 }
 
 #[test]
@@ -225,9 +232,9 @@ fn the_real_sysmodule_detaches_so_its_services_stay_registered() {
     let exefs = dist().join("sd/atmosphere/contents/4200000000000c0b/exefs.nsp");
     let mut bench = HostBench::start_sysmodule(&exefs, RunConfig::default()).expect("sysmodule");
     let mut client = SmClient::connect(&mut bench, "client");
-    assert_eq!(client.has_service(&mut bench, "xcbuf"), (ResultCode::SUCCESS, true));
-    assert_eq!(client.has_service(&mut bench, "xcbuf:i"), (ResultCode::SUCCESS, true));
-    let (result, handle) = client.get_service_handle(&mut bench, "xcbuf");
+    assert_eq!(client.has_service(&mut bench, SINGLE.name), (ResultCode::SUCCESS, true));
+    assert_eq!(client.has_service(&mut bench, INDEXED.name), (ResultCode::SUCCESS, true));
+    let (result, handle) = client.get_service_handle(&mut bench, SINGLE.name);
     assert_eq!(result, ResultCode::SUCCESS);
     assert_ne!(handle, 0);
 }

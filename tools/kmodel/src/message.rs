@@ -100,10 +100,9 @@ use crate::receive_list::ReceiveList;
 // Ryujinx's copy (`--kernel ryujinx`): same bytes on success, other failure paths.
 pub mod ryujinx;
 
-/// Pseudo-handle for the calling thread (AMS-HT; `horizon-ipc.md` §3.2 step 7).
-pub const PSEUDO_HANDLE_CURRENT_THREAD: u32 = 0xFFFF_8000;
-/// Pseudo-handle for the calling process (AMS-HT; `horizon-ipc.md` §3.2 step 7).
-pub const PSEUDO_HANDLE_CURRENT_PROCESS: u32 = 0xFFFF_8001;
+/// The pseudo-handles for the calling thread and process (AMS-HT; `horizon-ipc.md` §3.2
+/// step 7), defined with the codec.
+pub use xcbuf_common::hipc::{PSEUDO_HANDLE_CURRENT_PROCESS, PSEUDO_HANDLE_CURRENT_THREAD};
 /// The invalid handle: a handle slot holding 0 stays 0 (§3.2 step 7).
 pub const INVALID_HANDLE_VALUE: u32 = 0;
 /// Top 16 bits of a pid slot value that Atmosphère passes through (§3.2 step 7,

@@ -9,10 +9,10 @@ use xcbuf_common::result::{ResultCode, kernel};
 
 use super::KObjectRef;
 
-/// Pseudo-handle for the calling thread (runtime-abi.md §3 "Constants").
-pub const CURRENT_THREAD: u32 = 0xFFFF_8000;
-/// Pseudo-handle for the calling process.
-pub const CURRENT_PROCESS: u32 = 0xFFFF_8001;
+/// The pseudo-handles for the calling thread and process (runtime-abi.md §3 "Constants").
+pub use xcbuf_common::hipc::{
+    PSEUDO_HANDLE_CURRENT_PROCESS as CURRENT_PROCESS, PSEUDO_HANDLE_CURRENT_THREAD as CURRENT_THREAD,
+};
 /// Default table size when the NPDM gives none (KAC HandleTableSize, formats.md §3.5).
 pub const DEFAULT_TABLE_SIZE: usize = 1024;
 

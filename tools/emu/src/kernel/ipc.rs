@@ -133,7 +133,7 @@ pub enum ReceiveOutcome {
 impl Kernel {
     fn tls_message(&self, t: ThreadId) -> MessageLocation {
         let th = &self.threads[t];
-        MessageLocation { process: th.process, address: th.tls, size: 0x100 }
+        MessageLocation { process: th.process, address: th.tls, size: xcbuf_common::hipc::TLS_MESSAGE_BUFFER_SIZE as u64 }
     }
 
     fn read_message_words(&self, loc: MessageLocation) -> Vec<u32> {
