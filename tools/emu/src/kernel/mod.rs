@@ -1,5 +1,6 @@
 //! The bench's model of the Horizon kernel: one file per kernel object, as in
-//! mesosphere (`kern_k_*.cpp`): [`handle_table`], [`port`], [`session`], [`thread`],
+//! mesosphere (`kern_k_*.cpp`): [`handle_table`], [`port`], [`session`],
+//! [`server_session`] (a server session's requests: send, receive, reply), [`thread`],
 //! [`process`]; the svc layer in [`svc`]; the message copy in [`message`] and
 //! [`receive_list`] (horizon-ipc.md §3-§4).
 //!
@@ -8,12 +9,12 @@
 //! one host thread). Objects are kept in arenas and named by index.
 
 pub mod handle_table;
-pub mod ipc;
 pub mod message;
 pub mod port;
 pub mod process;
 pub mod profile;
 pub mod receive_list;
+pub mod server_session;
 pub mod session;
 pub mod svc;
 pub mod thread;
