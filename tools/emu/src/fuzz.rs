@@ -1263,7 +1263,7 @@ pub fn command(
         }
     };
     println!("seed: {seed}");
-    let config = crate::bench::RunConfig { sysmodule_elf: sysmodule_elf.map(|p| p.to_path_buf()), ..Default::default() };
+    let config = crate::run::RunConfig { sysmodule_elf: sysmodule_elf.map(|p| p.to_path_buf()), ..Default::default() };
     let mut bench = match HostBench::start_sysmodule(sysmodule, config) {
         Ok(b) => b,
         Err(e) => {

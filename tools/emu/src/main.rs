@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use xcbuf_emu::bench::{self, RunConfig};
+use xcbuf_emu::run::{self, RunConfig};
 use xcbuf_emu::kernel::process::LaunchKind;
 use xcbuf_emu::kernel::profile::KernelProfile;
 
@@ -63,11 +63,11 @@ enum Command {
         #[arg(long)]
         nro_elf: Option<PathBuf>,
         /// Stop with a report after this many guest instructions (all processes).
-        #[arg(long, default_value_t = bench::DEFAULT_MAX_INSTRUCTIONS)]
+        #[arg(long, default_value_t = run::DEFAULT_MAX_INSTRUCTIONS)]
         max_instructions: u64,
         /// Stop with a report after this many milliseconds of bench time (instructions
         /// at 1 ns each plus the idle jumps from deadline to deadline).
-        #[arg(long, default_value_t = bench::DEFAULT_MAX_BENCH_NS / 1_000_000)]
+        #[arg(long, default_value_t = run::DEFAULT_MAX_BENCH_NS / 1_000_000)]
         max_bench_ms: u64,
         /// Stop with a report after this many seconds of host time.
         #[arg(long)]
@@ -83,7 +83,7 @@ enum Command {
         #[arg(long)]
         sdmc: Option<PathBuf>,
         /// Instructions per time slice.
-        #[arg(long, default_value_t = bench::DEFAULT_SLICE)]
+        #[arg(long, default_value_t = run::DEFAULT_SLICE)]
         slice: u64,
     },
     /// Measure the figures of issue 7 and print them as `name: value unit`.
@@ -177,7 +177,7 @@ fn main() -> ExitCode {
                     Kernel::Ryujinx => KernelProfile::Ryujinx,
                 },
             };
-            let report = bench::run(&config);
+            let report = run::run(&config);
             eprint!("{}", report.summary());
             if let Some(path) = json {
                 let text = serde_json::to_string_pretty(&report.to_json()).unwrap_or_default();

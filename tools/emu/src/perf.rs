@@ -34,7 +34,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::bench::{self, RunConfig};
+use crate::run::{self, RunConfig};
 use crate::kernel::process::LaunchKind;
 use crate::kernel::thread::ThreadState;
 use crate::kernel::{Kernel, KernelOptions, ProcessId};
@@ -208,11 +208,11 @@ pub fn run_loop(sysmodule: &Path, nro: &Path, config: &RunConfig, idle_ns: u64) 
     let mut k = Kernel::new(KernelOptions { trace_ipc: false, echo_output: config.echo_output, kernel: config.kernel });
     crate::sm::install(&mut k);
     let server = loader::spawn(&mut k, server_setup)?;
-    if let Some(end) = bench::settle(&mut k, config, started) {
+    if let Some(end) = run::settle(&mut k, config, started) {
         return Err(format!("the sysmodule did not start: {end:?}"));
     }
     let client = loader::spawn(&mut k, client_setup)?;
-    let end = bench::schedule(&mut k, &[client], config, started);
+    let end = run::schedule(&mut k, &[client], config, started);
     if end != RunEnd::Completed {
         return Err(format!("the bench-loop run did not complete: {end:?}"));
     }
@@ -273,7 +273,7 @@ fn idle_step(k: &mut Kernel, server: ProcessId, slice: u64) -> (u64, usize) {
         .filter(|&t| k.threads[t].is_runnable() && k.processes[k.threads[t].process].is_running())
         .collect();
     for &t in &runnable {
-        bench::run_thread(k, t, slice);
+        run::run_thread(k, t, slice);
     }
     (woken, runnable.len())
 }
@@ -617,7 +617,7 @@ pub fn run_bench(config: &BenchConfig) -> Result<BenchResult, String> {
         ..config.run.clone()
     };
     let t0 = Instant::now();
-    let suite = bench::run(&suite_config);
+    let suite = run::run(&suite_config);
     let wall = t0.elapsed().as_millis();
     if suite.exit_code() != 0 {
         return Err(format!("the end-to-end suite failed:\n{}", suite.summary()));

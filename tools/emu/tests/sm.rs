@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use xcbuf_common::cmif;
 use xcbuf_common::result::{ResultCode, kernel, sm};
-use xcbuf_emu::bench::RunConfig;
+use xcbuf_emu::run::RunConfig;
 use xcbuf_emu::host_client::{HostBench, HostClient};
 use xcbuf_emu::loader::{ProcessSetup, ProgramImage};
 use xcbuf_emu::kernel::process::LaunchKind;
