@@ -86,8 +86,8 @@ enum Command {
         #[arg(long, default_value_t = run::DEFAULT_SLICE)]
         slice: u64,
     },
-    /// Measure the figures of issue 7 and print them as `name: value unit`.
-    Bench {
+    /// Measure the performance figures (`make bench`) and print them as `name: value unit`.
+    Perf {
         /// The shipped sysmodule's exefs.nsp.
         #[arg(long)]
         sysmodule: PathBuf,
@@ -97,9 +97,9 @@ enum Command {
         /// The shipped client NRO (end-to-end suite, nro size).
         #[arg(long)]
         nro: PathBuf,
-        /// The client built with the `bench-loop` feature.
+        /// The client built with the `perf-loop` feature.
         #[arg(long)]
-        bench_nro: PathBuf,
+        perf_loop_nro: PathBuf,
         /// The sysmodule built with the `two-svc` feature.
         #[arg(long)]
         two_svc_sysmodule: Option<PathBuf>,
@@ -197,12 +197,12 @@ fn main() -> ExitCode {
         Command::Fuzz { sysmodule, sysmodule_elf, iterations, seed, churn, isolation } => {
             xcbuf_emu::fuzz::command(&sysmodule, sysmodule_elf.as_deref(), iterations, &seed, churn, isolation)
         }
-        Command::Bench { sysmodule, sysmodule_elf, nro, bench_nro, two_svc_sysmodule, markdown, idle_ms } => {
-            bench_command(xcbuf_emu::perf::BenchConfig {
+        Command::Perf { sysmodule, sysmodule_elf, nro, perf_loop_nro, two_svc_sysmodule, markdown, idle_ms } => {
+            perf_command(xcbuf_emu::perf::PerfConfig {
                 sysmodule,
                 sysmodule_elf: Some(sysmodule_elf),
                 nro,
-                bench_nro,
+                perf_loop_nro,
                 two_svc_sysmodule,
                 idle_ns: idle_ms.saturating_mul(1_000_000),
                 run: RunConfig::default(),
@@ -211,14 +211,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// `bench`: runs [`xcbuf_emu::perf::run_bench`], prints one line per figure, writes the
+/// `perf`: runs [`xcbuf_emu::perf::measure`], prints one line per figure, writes the
 /// markdown.
-fn bench_command(config: xcbuf_emu::perf::BenchConfig, markdown: Option<PathBuf>) -> ExitCode {
+fn perf_command(config: xcbuf_emu::perf::PerfConfig, markdown: Option<PathBuf>) -> ExitCode {
     use xcbuf_emu::perf;
-    let result = match perf::run_bench(&config) {
+    let result = match perf::measure(&config) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("bench: {e}");
+            eprintln!("perf: {e}");
             return ExitCode::from(1);
         }
     };

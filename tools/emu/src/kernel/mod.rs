@@ -76,7 +76,7 @@ pub struct Kernel {
     pub options: KernelOptions,
     /// Trace lines (also printed when tracing).
     pub trace: Vec<String>,
-    /// Counter snapshots taken at `@bench ` debug lines (perf.rs).
+    /// Counter snapshots taken at `@perf ` debug lines (perf/markers.rs).
     pub marks: Vec<crate::perf::Mark>,
     /// The SD card the HLE `fsp-srv` serves (crate::fsp).
     pub sd_card: crate::fsp::SdCard,
