@@ -48,7 +48,7 @@ test: dist lint
 
 # No panic site reachable from input on the server's request path (issue 6): the server
 # framework and its serve loop (common/src/sf), the xcbuf service (common/src/xcbuf), the
-# codec it uses (cmif.rs, hipc/builder.rs) deny clippy's unwrap_used, expect_used,
+# codec it uses (cmif/, hipc/builder.rs) deny clippy's unwrap_used, expect_used,
 # indexing_slicing and panic outside tests; clippy runs them on the host and, with the
 # sysmodule and rt's server glue, on the Switch target, warnings as errors.
 lint: setup
