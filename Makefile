@@ -48,7 +48,7 @@ test: dist lint
 
 # No panic site reachable from input on the server's request path (issue 6): the server
 # framework and its serve loop (common/src/sf), the xcbuf service (common/src/xcbuf), the
-# codec it uses (cmif.rs, hipc/builder.rs) deny clippy's unwrap_used, expect_used,
+# codec it uses (cmif/, hipc/builder.rs) deny clippy's unwrap_used, expect_used,
 # indexing_slicing and panic outside tests; clippy runs them on the host and, with the
 # sysmodule and rt's server glue, on the Switch target, warnings as errors.
 #
@@ -59,22 +59,22 @@ lint: setup
 	$(CARGO) clippy --release -p xcbuf-common --lib -- -D warnings
 	$(CARGO) clippy $(SWITCH_FLAGS) -p xcbuf-sysmodule -p xcbuf-rt -- -D warnings
 
-# Issue 7's figures, printed and written to docs/BENCHMARKS.md. Besides dist it builds,
-# in a target dir of its own (the shipped ELFs stay as they are), the sysmodule with
-# `two-svc` (the two-call pattern, for comparison) and the client with `bench-loop` (the
-# request loops between marker lines), packed as the SD tree $(BENCH)/sd.
-BENCH        := $(DIST)/bench
-BENCH_TARGET := target/bench
-BENCH_OUT    := $(BENCH_TARGET)/$(SWITCH_TARGET)/switch
+# The performance figures (`xcbuf-emu perf`), printed and written to docs/BENCHMARKS.md.
+# Besides dist it builds, in a target dir of its own (the shipped ELFs stay as they are),
+# the sysmodule with `two-svc` (the two-call pattern, for comparison) and the client with
+# `perf-loop` (the request loops between marker lines), packed as the SD tree $(PERF)/sd.
+PERF         := $(DIST)/perf
+PERF_TARGET  := target/perf
+PERF_OUT     := $(PERF_TARGET)/$(SWITCH_TARGET)/switch
 
 bench: dist
-	$(CARGO) build $(SWITCH_FLAGS) --target-dir $(BENCH_TARGET) -p xcbuf-sysmodule -p xcbuf-client \
-	    --features xcbuf-sysmodule/two-svc,xcbuf-client/bench-loop
-	$(PACK) sd --sysmodule-elf $(BENCH_OUT)/xcbuf-sysmodule --npdm-json sysmodule/npdm.json \
-	    --nro-elf $(BENCH_OUT)/xcbuf-client --out $(BENCH)/sd
-	$(EMU) bench --sysmodule $(NSP) --sysmodule-elf $(SWITCH_OUT)/xcbuf-sysmodule --nro $(NRO) \
-	    --bench-nro $(BENCH)/sd/switch/xcbuf/xcbuf.nro \
-	    --two-svc-sysmodule $(BENCH)/sd/atmosphere/contents/$(PROGRAM_ID)/exefs.nsp \
+	$(CARGO) build $(SWITCH_FLAGS) --target-dir $(PERF_TARGET) -p xcbuf-sysmodule -p xcbuf-client \
+	    --features xcbuf-sysmodule/two-svc,xcbuf-client/perf-loop
+	$(PACK) sd --sysmodule-elf $(PERF_OUT)/xcbuf-sysmodule --npdm-json sysmodule/npdm.json \
+	    --nro-elf $(PERF_OUT)/xcbuf-client --out $(PERF)/sd
+	$(EMU) perf --sysmodule $(NSP) --sysmodule-elf $(SWITCH_OUT)/xcbuf-sysmodule --nro $(NRO) \
+	    --perf-loop-nro $(PERF)/sd/switch/xcbuf/xcbuf.nro \
+	    --two-svc-sysmodule $(PERF)/sd/atmosphere/contents/$(PROGRAM_ID)/exefs.nsp \
 	    --markdown docs/BENCHMARKS.md
 
 fuzz: dist

@@ -8,10 +8,10 @@
 
 extern crate alloc;
 
-#[cfg(feature = "bench-loop")]
-pub mod bench_loop;
 pub mod ipc;
 pub mod mode;
+#[cfg(feature = "perf-loop")]
+pub mod perf_loop;
 pub mod report;
 pub mod scenarios;
 

@@ -24,9 +24,9 @@ fn main() -> Result<(), ResultCode> {
     let mut report = Report::start(Keep::new(DebugSink), kind);
     match Ctx::open(&mut transport) {
         Ok(mut ctx) => {
-            #[cfg(feature = "bench-loop")]
-            xcbuf_client::bench_loop::record(&mut ctx, &mut report, &mut DebugSink);
-            #[cfg(not(feature = "bench-loop"))]
+            #[cfg(feature = "perf-loop")]
+            xcbuf_client::perf_loop::record(&mut ctx, &mut report, &mut DebugSink);
+            #[cfg(not(feature = "perf-loop"))]
             xcbuf_client::scenarios::run_all(&mut ctx, &mut report);
             ctx.close();
         }

@@ -3,7 +3,7 @@
 
 mod server_support;
 
-use server_support::{Bench, CLIENT_BASE};
+use server_support::{RoundTrip, CLIENT_BASE};
 use xcbuf_common::xcbuf;
 use xcbuf_common::client::{self, Buffer};
 use xcbuf_common::xcbuf::{
@@ -20,7 +20,7 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
 
 #[test]
 fn echo_of_exactly_the_pointer_buffer_size_is_replied_from_where_the_kernel_put_it() {
-    let mut b = Bench::new(xcbuf::SINGLE.config(BASE));
+    let mut b = RoundTrip::new(xcbuf::SINGLE.config(BASE));
     let slot = b.server.open_session(0x201).unwrap();
     let data = pattern(POINTER_BUFFER_SIZE, 3);
     b.client.write(CLIENT_BASE, &data);
@@ -44,7 +44,7 @@ fn echo_of_exactly_the_pointer_buffer_size_is_replied_from_where_the_kernel_put_
 
 #[test]
 fn echo_writes_at_most_the_c_size() {
-    let mut b = Bench::new(xcbuf::SINGLE.config(BASE));
+    let mut b = RoundTrip::new(xcbuf::SINGLE.config(BASE));
     let slot = b.server.open_session(0x201).unwrap();
     let data = pattern(0x40, 9);
     b.client.write(CLIENT_BASE, &data);
@@ -60,7 +60,7 @@ fn echo_writes_at_most_the_c_size() {
 
 #[test]
 fn split_reply_writes_index_1_first_then_index_0() {
-    let mut b = Bench::new(xcbuf::SINGLE.config(BASE));
+    let mut b = RoundTrip::new(xcbuf::SINGLE.config(BASE));
     let slot = b.server.open_session(0x201).unwrap();
     let data = pattern(0x25, 1);
     b.client.write(CLIENT_BASE, &data);
@@ -84,7 +84,7 @@ fn split_reply_writes_index_1_first_then_index_0() {
 
 #[test]
 fn split_point_past_the_input_is_bad_split_point() {
-    let mut b = Bench::new(xcbuf::SINGLE.config(BASE));
+    let mut b = RoundTrip::new(xcbuf::SINGLE.config(BASE));
     let slot = b.server.open_session(0x201).unwrap();
     client::build_split(
         &mut b.client_tls,
@@ -112,7 +112,7 @@ fn split_point_past_the_input_is_bad_split_point() {
 
 #[test]
 fn concat_joins_the_inputs_in_order() {
-    let mut b = Bench::new(xcbuf::SINGLE.config(BASE));
+    let mut b = RoundTrip::new(xcbuf::SINGLE.config(BASE));
     let slot = b.server.open_session(0x201).unwrap();
     let parts = [pattern(3, 0x10), pattern(0x11, 0x20), pattern(0, 0), pattern(0x20, 0x30)];
     let mut inputs = Vec::new();
@@ -134,7 +134,7 @@ fn concat_joins_the_inputs_in_order() {
 
 #[test]
 fn get_info_reports_version_buffer_mode_and_sessions() {
-    let mut b = Bench::new(xcbuf::SINGLE.config(BASE));
+    let mut b = RoundTrip::new(xcbuf::SINGLE.config(BASE));
     let slot = b.server.open_session(0x201).unwrap();
     client::build_get_info(&mut b.client_tls).unwrap();
     b.call(slot).unwrap();
@@ -152,7 +152,7 @@ fn get_info_reports_version_buffer_mode_and_sessions() {
 
 #[test]
 fn query_pointer_buffer_size_answers_0x800_as_u16() {
-    let mut b = Bench::new(xcbuf::SINGLE.config(BASE));
+    let mut b = RoundTrip::new(xcbuf::SINGLE.config(BASE));
     let slot = b.server.open_session(0x201).unwrap();
     client::build_query_pointer_buffer_size(&mut b.client_tls).unwrap();
     b.call(slot).unwrap();
@@ -164,7 +164,7 @@ fn query_pointer_buffer_size_answers_0x800_as_u16() {
 
 #[test]
 fn stats_count_requests_bytes_errors_sessions_and_high_water() {
-    let mut b = Bench::new(xcbuf::SINGLE.config(BASE));
+    let mut b = RoundTrip::new(xcbuf::SINGLE.config(BASE));
     let s0 = b.server.open_session(0x201).unwrap();
     let s1 = b.server.open_session(0x201).unwrap();
     b.server.close_session(s0).unwrap();

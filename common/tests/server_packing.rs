@@ -3,7 +3,7 @@
 
 mod server_support;
 
-use server_support::{Bench, CLIENT_BASE, deliver_request};
+use server_support::{RoundTrip, CLIENT_BASE, deliver_request};
 use xcbuf_common::xcbuf;
 use xcbuf_common::client::{self, Buffer};
 use xcbuf_common::xcbuf::{ConcatResponse, NO_OFFSET, POINTER_BUFFER_TOO_SMALL, SplitResponse};
@@ -18,7 +18,7 @@ fn example_config() -> ServerConfig {
 }
 
 /// Client inputs of 0x13, 0x20 and 0xB8 bytes, distinct patterns.
-fn example_inputs(b: &mut Bench) -> [Buffer; 3] {
+fn example_inputs(b: &mut RoundTrip) -> [Buffer; 3] {
     let sizes = [0x13usize, 0x20, 0xB8];
     let mut at = CLIENT_BASE;
     let mut out = [Buffer::default(); 3];
@@ -33,7 +33,7 @@ fn example_inputs(b: &mut Bench) -> [Buffer; 3] {
 
 #[test]
 fn single_buffer_packing_example_is_seen_at_offsets_8_0x28_0x48() {
-    let mut b = Bench::new(example_config());
+    let mut b = RoundTrip::new(example_config());
     let slot = b.server.open_session(0x201).unwrap();
     let inputs = example_inputs(&mut b);
     client::build_concat(&mut b.client_tls, &inputs, Buffer::new(CLIENT_BASE + 0x1000, 0)).unwrap();
@@ -56,7 +56,7 @@ fn single_buffer_packing_example_is_seen_at_offsets_8_0x28_0x48() {
 fn one_out_byte_over_a_full_buffer_is_pointer_buffer_too_small() {
     // The inputs end at 0x1108, the very end of the entry: head = AlignDown(0x1108 - 1,
     // 16) = 0x1100 lies below the tail, so 0x11a0b.
-    let mut b = Bench::new(example_config());
+    let mut b = RoundTrip::new(example_config());
     let slot = b.server.open_session(0x201).unwrap();
     let inputs = example_inputs(&mut b);
     client::build_concat(&mut b.client_tls, &inputs, Buffer::new(CLIENT_BASE + 0x1000, 1)).unwrap();
@@ -72,7 +72,7 @@ fn one_out_byte_over_a_full_buffer_is_pointer_buffer_too_small() {
 #[test]
 fn out_regions_are_carved_from_the_top_at_16_byte_aligned_addresses_above_4_gib() {
     let base = 0x1_2345_6000;
-    let mut b = Bench::new(xcbuf::SINGLE.config(base));
+    let mut b = RoundTrip::new(xcbuf::SINGLE.config(base));
     let slot = b.server.open_session(0x201).unwrap();
     let data: Vec<u8> = (0..0x30u8).collect();
     b.client.write(CLIENT_BASE, &data);
@@ -104,7 +104,7 @@ fn out_regions_are_carved_from_the_top_at_16_byte_aligned_addresses_above_4_gib(
 #[test]
 fn out_region_that_would_overlap_the_input_is_pointer_buffer_too_small() {
     let base = 0x8000_0000;
-    let mut b = Bench::new(xcbuf::SINGLE.config(base));
+    let mut b = RoundTrip::new(xcbuf::SINGLE.config(base));
     let slot = b.server.open_session(0x201).unwrap();
     // 0x400 bytes of input end at base + 0x400; a C of 0x401 bytes would start at
     // AlignDown(base + 0x800 - 0x401) = base + 0x3F0 < base + 0x400.

@@ -3,7 +3,7 @@
 
 mod server_support;
 
-use server_support::{Bench, CLIENT_BASE};
+use server_support::{RoundTrip, CLIENT_BASE};
 use xcbuf_common::xcbuf;
 use xcbuf_common::client::{self, Buffer};
 use xcbuf_common::hipc::{Message, ReceiveListEntry, ReceiveListMode};
@@ -55,7 +55,7 @@ fn prepare_receive_arms_one_entry_at_word_32() {
 #[test]
 fn every_reply_keeps_the_receive_list_valid_at_the_fixed_offset() {
     let base = 0x7F_0000_0000;
-    let mut b = Bench::new(xcbuf::SINGLE.config(base));
+    let mut b = RoundTrip::new(xcbuf::SINGLE.config(base));
     let slot = b.server.open_session(0x201).unwrap();
     b.client.write(CLIENT_BASE, &[7; 0x40]);
     type Build<'a> = &'a dyn Fn(&mut [u32]) -> usize;
@@ -88,7 +88,7 @@ fn every_reply_keeps_the_receive_list_valid_at_the_fixed_offset() {
 #[test]
 fn indexed_service_arms_three_entries_and_inputs_land_at_their_starts() {
     let base = 0x5_0000_0000;
-    let mut b = Bench::new(xcbuf::INDEXED.config(base));
+    let mut b = RoundTrip::new(xcbuf::INDEXED.config(base));
     let slot = b.server.open_session(0x201).unwrap();
     let m = Message::parse(&b.tls).unwrap();
     assert_eq!(m.header().receive_list_mode, ReceiveListMode::Index(3));
@@ -121,7 +121,7 @@ fn indexed_service_arms_three_entries_and_inputs_land_at_their_starts() {
 #[test]
 fn no_stale_bytes_of_earlier_requests_leak_into_replies() {
     let base = 0x9000_0000;
-    let mut b = Bench::new(xcbuf::SINGLE.config(base));
+    let mut b = RoundTrip::new(xcbuf::SINGLE.config(base));
     let slot = b.server.open_session(0x201).unwrap();
     // An earlier request fills the top of the pointer buffer with secret bytes.
     b.client.write(CLIENT_BASE, &[0x5A; 0x200]);

@@ -4,7 +4,7 @@
 
 mod server_support;
 
-use server_support::{Bench, CLIENT_BASE};
+use server_support::{RoundTrip, CLIENT_BASE};
 use xcbuf_common::client::{self, Buffer, Call};
 use xcbuf_common::cmif::CommandType;
 use xcbuf_common::result::{ResultCode, hipc};
@@ -47,7 +47,7 @@ fn thirds(state: &mut Thirds, call: &mut sf::Call<'_>) -> Result<(), ResultCode>
     call.set_out_raw(&EchoResponse { bytes_written: total as u32 })
 }
 
-fn thirds_request(b: &mut Bench<Thirds>, outputs: usize) {
+fn thirds_request(b: &mut RoundTrip<Thirds>, outputs: usize) {
     b.client.write(CLIENT_BASE, b"aaabbbccc");
     let x = [Buffer::new(CLIENT_BASE, 9)];
     let c: Vec<Buffer> = (0..outputs).map(|k| Buffer::new(CLIENT_BASE + 0x100 + 0x10 * k as u64, 3)).collect();
@@ -64,7 +64,7 @@ fn thirds_request(b: &mut Bench<Thirds>, outputs: usize) {
 
 #[test]
 fn a_third_out_pointer_is_carved_and_replied_like_the_first_two() {
-    let mut b = Bench::with_handler(Thirds { calls: 0 }, xcbuf::SINGLE.config(BASE));
+    let mut b = RoundTrip::with_handler(Thirds { calls: 0 }, xcbuf::SINGLE.config(BASE));
     let slot = b.server.open_session(0x201).unwrap();
     thirds_request(&mut b, 3);
     let handled = b.call(slot).unwrap();
@@ -84,7 +84,7 @@ fn a_third_out_pointer_is_carved_and_replied_like_the_first_two() {
 
 #[test]
 fn a_size_table_shorter_than_the_row_is_refused_before_the_handler_runs() {
-    let mut b = Bench::with_handler(Thirds { calls: 0 }, xcbuf::SINGLE.config(BASE));
+    let mut b = RoundTrip::with_handler(Thirds { calls: 0 }, xcbuf::SINGLE.config(BASE));
     let slot = b.server.open_session(0x201).unwrap();
     // Two size-table entries where the row says three: row 9, InvalidCmifRequest.
     thirds_request(&mut b, 2);

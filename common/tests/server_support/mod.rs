@@ -195,7 +195,7 @@ pub fn deliver_reply(
 
 /// A server, its message buffer and pointer buffer (filled with a canary), and one
 /// client with its memory: the whole round trip of design.md "Data flow".
-pub struct Bench<S: ServiceHandler = xcbuf::Xcbuf> {
+pub struct RoundTrip<S: ServiceHandler = xcbuf::Xcbuf> {
     pub server: Server<S>,
     pub tls: [u32; MESSAGE_BUFFER_WORDS],
     pub pointer_buffer: Vec<u8>,
@@ -209,19 +209,19 @@ pub const POINTER_BUFFER_CANARY: u8 = 0xCC;
 /// Guest address of the client's memory.
 pub const CLIENT_BASE: u64 = 0x0850_0000;
 
-impl Bench {
-    pub fn new(config: ServerConfig) -> Bench {
-        Bench::with_handler(xcbuf::Xcbuf, config)
+impl RoundTrip {
+    pub fn new(config: ServerConfig) -> RoundTrip {
+        RoundTrip::with_handler(xcbuf::Xcbuf, config)
     }
 }
 
-impl<S: ServiceHandler> Bench<S> {
-    /// A bench for any service on the framework.
-    pub fn with_handler(handler: S, config: ServerConfig) -> Bench<S> {
+impl<S: ServiceHandler> RoundTrip<S> {
+    /// A round trip for any service on the framework.
+    pub fn with_handler(handler: S, config: ServerConfig) -> RoundTrip<S> {
         let server = Server::new(handler, config).expect("valid config");
         let mut tls = [0u32; MESSAGE_BUFFER_WORDS];
         server.prepare_receive(&mut tls).unwrap();
-        Bench {
+        RoundTrip {
             pointer_buffer: vec![POINTER_BUFFER_CANARY; config.area.size],
             base: config.area.guest_addr,
             server,

@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use xcbuf_common::result::{ResultCode, kernel};
 
-use crate::bench::{self, RunConfig};
+use crate::run::{self, RunConfig};
 use crate::cpu::{Cpu, PAGE_SIZE, Perm};
 use crate::kernel::process::{KProcess, ProcessState};
 use crate::kernel::thread::{InitialRegisters, ThreadState};
@@ -271,7 +271,7 @@ impl HostBench {
                 }
             };
             last = Some((prio, creation));
-            bench::run_thread(&mut self.kernel, t, self.config.slice);
+            run::run_thread(&mut self.kernel, t, self.config.slice);
         }
     }
 
@@ -280,7 +280,7 @@ impl HostBench {
     }
 
     /// Runs the guests until no thread can run (idle), without jumping bench time (as
-    /// bench.rs `settle` does, so a server polling with a timeout settles at its wait).
+    /// run.rs `settle` does, so a server polling with a timeout settles at its wait).
     /// Err when the server faults or the guests do not go idle within the request budget.
     pub fn settle(&mut self) -> Result<(), String> {
         let idle = self.drive(self.request_budget, false, &|_| false).map_err(|e| e.to_string())?;

@@ -11,11 +11,11 @@
 //! | [`sm`] | the host's `sm:` (CMIF and TIPC) |
 //! | [`fsp`] | the host's `fsp-srv`: an in-memory SD card (create, open, write files) |
 //! | [`loader`] | exefs.nsp / .nro / ELF into a process, entry ABIs |
-//! | [`bench`] | scheduler and the library entry point [`bench::run`] |
+//! | [`run`] | a whole run: the scheduler and the library entry point [`run::run`] |
 //! | [`host_client`] | a client process driven from the host (requests through the kernel model) |
 //! | [`fuzz`] | `fuzz`: hostile messages, session churn, isolation against the sysmodule |
 //! | [`observe`] | counters, the run report and its JSON |
-//! | [`perf`] | `bench`: figures from marker snapshots, idle window, footprint, BENCHMARKS.md |
+//! | [`perf`] | `perf` (`make bench`): figures from marker snapshots, idle window, footprint, BENCHMARKS.md |
 //! | [`symbols`] | nearest-symbol lookup for fault reports; data objects by name |
 //! | [`heap_stats`] | the runtime's live heap figures read from guest memory |
 //!
@@ -23,7 +23,6 @@
 //! (emulator-bench.md B.5 test 6).
 #![forbid(unsafe_code)]
 
-pub mod bench;
 pub mod cpu;
 pub mod fsp;
 pub mod fuzz;
@@ -34,5 +33,6 @@ pub mod loader;
 pub mod memory;
 pub mod observe;
 pub mod perf;
+pub mod run;
 pub mod sm;
 pub mod symbols;

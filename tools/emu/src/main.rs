@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use xcbuf_emu::bench::{self, RunConfig};
+use xcbuf_emu::run::{self, RunConfig};
 use xcbuf_emu::kernel::process::LaunchKind;
 use xcbuf_emu::kernel::profile::KernelProfile;
 
@@ -63,11 +63,11 @@ enum Command {
         #[arg(long)]
         nro_elf: Option<PathBuf>,
         /// Stop with a report after this many guest instructions (all processes).
-        #[arg(long, default_value_t = bench::DEFAULT_MAX_INSTRUCTIONS)]
+        #[arg(long, default_value_t = run::DEFAULT_MAX_INSTRUCTIONS)]
         max_instructions: u64,
         /// Stop with a report after this many milliseconds of bench time (instructions
         /// at 1 ns each plus the idle jumps from deadline to deadline).
-        #[arg(long, default_value_t = bench::DEFAULT_MAX_BENCH_NS / 1_000_000)]
+        #[arg(long, default_value_t = run::DEFAULT_MAX_BENCH_NS / 1_000_000)]
         max_bench_ms: u64,
         /// Stop with a report after this many seconds of host time.
         #[arg(long)]
@@ -83,11 +83,11 @@ enum Command {
         #[arg(long)]
         sdmc: Option<PathBuf>,
         /// Instructions per time slice.
-        #[arg(long, default_value_t = bench::DEFAULT_SLICE)]
+        #[arg(long, default_value_t = run::DEFAULT_SLICE)]
         slice: u64,
     },
-    /// Measure the figures of issue 7 and print them as `name: value unit`.
-    Bench {
+    /// Measure the performance figures (`make bench`) and print them as `name: value unit`.
+    Perf {
         /// The shipped sysmodule's exefs.nsp.
         #[arg(long)]
         sysmodule: PathBuf,
@@ -97,9 +97,9 @@ enum Command {
         /// The shipped client NRO (end-to-end suite, nro size).
         #[arg(long)]
         nro: PathBuf,
-        /// The client built with the `bench-loop` feature.
+        /// The client built with the `perf-loop` feature.
         #[arg(long)]
-        bench_nro: PathBuf,
+        perf_loop_nro: PathBuf,
         /// The sysmodule built with the `two-svc` feature.
         #[arg(long)]
         two_svc_sysmodule: Option<PathBuf>,
@@ -177,7 +177,7 @@ fn main() -> ExitCode {
                     Kernel::Ryujinx => KernelProfile::Ryujinx,
                 },
             };
-            let report = bench::run(&config);
+            let report = run::run(&config);
             eprint!("{}", report.summary());
             if let Some(path) = json {
                 let text = serde_json::to_string_pretty(&report.to_json()).unwrap_or_default();
@@ -197,12 +197,12 @@ fn main() -> ExitCode {
         Command::Fuzz { sysmodule, sysmodule_elf, iterations, seed, churn, isolation } => {
             xcbuf_emu::fuzz::command(&sysmodule, sysmodule_elf.as_deref(), iterations, &seed, churn, isolation)
         }
-        Command::Bench { sysmodule, sysmodule_elf, nro, bench_nro, two_svc_sysmodule, markdown, idle_ms } => {
-            bench_command(xcbuf_emu::perf::BenchConfig {
+        Command::Perf { sysmodule, sysmodule_elf, nro, perf_loop_nro, two_svc_sysmodule, markdown, idle_ms } => {
+            perf_command(xcbuf_emu::perf::PerfConfig {
                 sysmodule,
                 sysmodule_elf: Some(sysmodule_elf),
                 nro,
-                bench_nro,
+                perf_loop_nro,
                 two_svc_sysmodule,
                 idle_ns: idle_ms.saturating_mul(1_000_000),
                 run: RunConfig::default(),
@@ -211,14 +211,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// `bench`: runs [`xcbuf_emu::perf::run_bench`], prints one line per figure, writes the
+/// `perf`: runs [`xcbuf_emu::perf::measure`], prints one line per figure, writes the
 /// markdown.
-fn bench_command(config: xcbuf_emu::perf::BenchConfig, markdown: Option<PathBuf>) -> ExitCode {
+fn perf_command(config: xcbuf_emu::perf::PerfConfig, markdown: Option<PathBuf>) -> ExitCode {
     use xcbuf_emu::perf;
-    let result = match perf::run_bench(&config) {
+    let result = match perf::measure(&config) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("bench: {e}");
+            eprintln!("perf: {e}");
             return ExitCode::from(1);
         }
     };

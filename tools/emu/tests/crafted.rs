@@ -1,7 +1,7 @@
 //! Whole-bench tests with tiny guest programs: hand-assembled aarch64 words (assembled
 //! once with `aarch64-linux-gnu-as`; the source is in each comment).
 
-use xcbuf_emu::bench::{Role, RunConfig, run_setups};
+use xcbuf_emu::run::{Role, RunConfig, run_setups};
 use xcbuf_emu::kernel::process::LaunchKind;
 use xcbuf_emu::loader::{ProcessSetup, ProgramImage};
 use xcbuf_emu::observe::RunEnd;

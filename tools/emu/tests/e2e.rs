@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use xcbuf_emu::bench::{self, RunConfig};
+use xcbuf_emu::run::{self, RunConfig};
 use xcbuf_emu::kernel::process::LaunchKind;
 use xcbuf_emu::kernel::profile::KernelProfile;
 use xcbuf_emu::observe::{RunEnd, RunReport};
@@ -108,7 +108,7 @@ fn every_scenario_passes_against_the_sysmodule() {
         launch: LaunchKind::Hbmenu,
         ..RunConfig::default()
     };
-    let report = bench::run(&config);
+    let report = run::run(&config);
     check_report(&report, "sysmodule");
     client_returned_to_hbloader(&report);
 }
@@ -133,7 +133,7 @@ fn missing_sysmodule_on_atmosphere_is_named_on_the_first_line_and_the_suite_runs
         return;
     };
     let config = RunConfig { nro: Some(nro(&dist)), no_sysmodule: true, launch: LaunchKind::Hbmenu, ..RunConfig::default() };
-    let report = bench::run(&config);
+    let report = run::run(&config);
     check_report(
         &report,
         "in-process, the sysmodule is MISSING (Atmosphère's sm has no xcbuf and xcbuf:i); \
@@ -155,7 +155,7 @@ fn every_scenario_passes_in_process_under_eden_with_arguments_and_the_report_fil
         return;
     };
     let config = RunConfig { nro: Some(nro(&dist)), no_sysmodule: true, launch: LaunchKind::EdenArgs, ..RunConfig::default() };
-    let report = bench::run(&config);
+    let report = run::run(&config);
     check_report(&report, "in-process");
     let client = report.processes.iter().find(|p| p.name == "client").expect("the client");
     assert!(client.heap_size_max > 0, "no OverrideHeap: rt must call svcSetHeapSize");
@@ -179,7 +179,7 @@ fn every_scenario_passes_against_the_in_process_server() {
         launch: LaunchKind::Emulator,
         ..RunConfig::default()
     };
-    let report = bench::run(&config);
+    let report = run::run(&config);
     check_report(&report, "in-process");
     let line = rt_exit_line(&report);
     assert!(line.starts_with("xcbuf-rt: exit 0x0 (success); svcExitProcess (no loader to return to);"), "{line}");
@@ -200,5 +200,5 @@ fn every_scenario_passes_against_the_in_process_server_on_ryujinx() {
         kernel: KernelProfile::Ryujinx,
         ..RunConfig::default()
     };
-    check_report(&bench::run(&config), "in-process");
+    check_report(&run::run(&config), "in-process");
 }

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use xcbuf_emu::bench::{self, RunConfig};
+use xcbuf_emu::run::{self, RunConfig};
 use xcbuf_emu::host_client::HostBench;
 use xcbuf_emu::observe::RunEnd;
 
@@ -69,11 +69,11 @@ fn run_report_carries_live_heap_for_the_sysmodule_and_the_exit_line_peak_for_the
         sysmodule_elf: Some(p.sysmodule_elf),
         ..RunConfig::default()
     };
-    let report = bench::run(&config);
+    let report = run::run(&config);
     assert_eq!(report.end, RunEnd::Completed, "{}", report.summary());
     let json = report.to_json();
     let procs = json["processes"].as_array().expect("processes");
-    // Processes in start order (bench::run_setups): the sysmodule, then the NRO.
+    // Processes in start order (run::run_setups): the sysmodule, then the NRO.
     let [sysmodule, nro] = procs.as_slice() else { panic!("two processes: {procs:?}") };
     assert!(sysmodule["heap_stats_error"].is_null(), "{}", sysmodule["heap_stats_error"]);
     let used = sysmodule["heap_used"].as_u64().expect("sysmodule heap_used");

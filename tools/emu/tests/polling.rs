@@ -1,6 +1,6 @@
 //! Servers that wait with a timeout in a loop (nx's ServerManager waits 100 µs), and runs
 //! that never end. The servers start first and the clients once no thread can run, with
-//! or without a deadline (bench.rs `settle`); while the clients run, bench time jumps from
+//! or without a deadline (run.rs `settle`); while the clients run, bench time jumps from
 //! deadline to deadline; every run ends, at the latest at the default budget, with a
 //! report of every thread.
 //!
@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use xcbuf_emu::bench::{DEFAULT_MAX_BENCH_NS, Role, RunConfig, run_setups};
+use xcbuf_emu::run::{DEFAULT_MAX_BENCH_NS, Role, RunConfig, run_setups};
 use xcbuf_emu::host_client::HostBench;
 use xcbuf_emu::kernel::process::LaunchKind;
 use xcbuf_emu::loader::{self, ProcessSetup, ProgramImage};

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use xcbuf_emu::bench::RunConfig;
+use xcbuf_emu::run::RunConfig;
 use xcbuf_emu::fuzz;
 use xcbuf_emu::host_client::HostBench;
 

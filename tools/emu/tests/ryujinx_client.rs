@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use xcbuf_common::client::{self, Buffer};
 use xcbuf_common::xcbuf::{EchoResponse, INDEXED, INDEXED_ENTRIES, POINTER_BUFFER_SIZE, SINGLE};
 use xcbuf_common::result::{ResultCode, kernel};
-use xcbuf_emu::bench::RunConfig;
+use xcbuf_emu::run::RunConfig;
 use xcbuf_emu::host_client::{HIGH_BUFFERS, HostBench, HostClient, LOW_BUFFERS, MESSAGE_WORDS};
 use xcbuf_emu::kernel::profile::KernelProfile;
 

@@ -15,7 +15,7 @@ use xcbuf_common::result::{ResultCode, kernel, sm};
 use xcbuf_common::sm::{PORT_NAME, ServiceName, command};
 use xcbuf_common::tipc;
 use xcbuf_common::xcbuf::{INDEXED, SINGLE};
-use xcbuf_emu::bench::RunConfig;
+use xcbuf_emu::run::RunConfig;
 use xcbuf_emu::host_client::{HostBench, HostClient};
 use xcbuf_emu::loader::{ProcessSetup, ProgramImage};
 use xcbuf_emu::kernel::process::LaunchKind;

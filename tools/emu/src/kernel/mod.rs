@@ -1,5 +1,6 @@
 //! The bench's model of the Horizon kernel: one file per kernel object, as in
-//! mesosphere (`kern_k_*.cpp`): [`handle_table`], [`port`], [`session`], [`thread`],
+//! mesosphere (`kern_k_*.cpp`): [`handle_table`], [`port`], [`session`],
+//! [`server_session`] (a server session's requests: send, receive, reply), [`thread`],
 //! [`process`]; the svc layer in [`svc`]. The message copy itself, [`message`] and
 //! [`receive_list`] (horizon-ipc.md §3-§4), is plain Rust in the `xcbuf-kmodel` crate
 //! (`tools/kmodel`); the bench implements its memory and handle traits over this kernel.
@@ -9,10 +10,10 @@
 //! one host thread). Objects are kept in arenas and named by index.
 
 pub mod handle_table;
-pub mod ipc;
 pub mod port;
 pub mod process;
 pub mod profile;
+pub mod server_session;
 pub mod session;
 pub mod svc;
 pub mod thread;
@@ -76,7 +77,7 @@ pub struct Kernel {
     pub options: KernelOptions,
     /// Trace lines (also printed when tracing).
     pub trace: Vec<String>,
-    /// Counter snapshots taken at `@bench ` debug lines (perf.rs).
+    /// Counter snapshots taken at `@perf ` debug lines (perf/markers.rs).
     pub marks: Vec<crate::perf::Mark>,
     /// The SD card the HLE `fsp-srv` serves (crate::fsp).
     pub sd_card: crate::fsp::SdCard,

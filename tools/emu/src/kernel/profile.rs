@@ -16,7 +16,7 @@
 //! | reply failures before the copy (client header checks, A/B/W): the client gets success, the server the error | `KServerSession.cs` `Reply` | [`super::message::ryujinx::send_message`] |
 //! | X data: only the client's range is checked, for read, both ways; the server's range unchecked | `KPageTableBase.cs` `CopyDataFromOrToCurrentProcess` | same module, `RyujinxChecks` |
 //! | the index of a failed reply is 0, not −1 | `Syscall.cs` `ReplyAndReceive` | [`KernelProfile::failed_reply_index`] (svc.rs) |
-//! | a reply is copied whatever state the client thread is in | `KServerSession.cs` `Reply` | `Kernel::send_reply` (ipc.rs) |
+//! | a reply is copied whatever state the client thread is in | `KServerSession.cs` `Reply` | `Kernel::send_reply` (server_session.rs) |
 //! | closing the client drops the queued and the current request without waking anyone | `KServerSession.cs` `CancelAllRequestsClientDisconnected`, `KSession.cs` `DisconnectClient` | `Kernel::cancel_all_requests_client_disconnected` (here) |
 //! | SendSyncRequest holds no reference on the client session | `Syscall.cs` `SendSyncRequest`, `KClientSession.cs` `SendSyncRequest` | [`KernelProfile::send_sync_request_holds_session`] |
 #![forbid(unsafe_code)]
@@ -107,7 +107,7 @@ mod tests {
     use super::*;
     use crate::cpu::{Cpu, PAGE_SIZE, Perm};
     use crate::kernel::handle_table::DEFAULT_TABLE_SIZE;
-    use crate::kernel::ipc::ReceiveOutcome;
+    use crate::kernel::server_session::ReceiveOutcome;
     use crate::kernel::process::KProcess;
     use crate::kernel::session::{KSession, SessionServer};
     use crate::kernel::thread::{InitialRegisters, ThreadState, Wait};

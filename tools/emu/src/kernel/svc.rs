@@ -11,7 +11,7 @@ use crate::cpu::{PAGE_SIZE, Perm};
 use crate::memory::{self, MemoryState};
 
 use super::extra_results::{BUSY, INVALID_CORE_ID, INVALID_ENUM_VALUE, INVALID_PRIORITY};
-use super::ipc::ReceiveOutcome;
+use super::server_session::ReceiveOutcome;
 use super::port::{KPort, PortServer};
 use super::process::ProcessState;
 use super::session::{KSession, SessionServer};

@@ -88,7 +88,7 @@ pub struct KThread {
     /// Global creation order (scheduling tie-break).
     pub creation: u64,
     pub handle_in_own_process: u32,
-    /// Guest instructions this thread has run (bench.rs `run_thread` adds each slice),
+    /// Guest instructions this thread has run (run.rs `run_thread` adds each slice),
     /// for the budget report.
     pub instructions: u64,
 }

@@ -1,13 +1,13 @@
-//! The bench loop (feature `bench-loop`, for `make bench` only): instead of the scenario
+//! The perf loop (feature `perf-loop`, for `make bench` only): instead of the scenario
 //! suite, N Echo requests of 16 bytes, N Echo of 1 KiB and N Concat of 4 X of 16 bytes on
-//! `xcbuf`, with a marker line before each phase. The bench (tools/emu perf.rs) snapshots
+//! `xcbuf`, with a marker line before each phase. The bench (tools/emu perf/) snapshots
 //! every counter inside the svcOutputDebugString of each marker line:
 //!
 //! ```text
-//! @bench begin echo16 <n>
-//! @bench begin echo1k <n>
-//! @bench begin concat4 <n>
-//! @bench end errors=<failed requests>
+//! @perf begin echo16 <n>
+//! @perf begin echo1k <n>
+//! @perf begin concat4 <n>
+//! @perf end errors=<failed requests>
 //! ```
 //!
 //! Every buffer is allocated before the first marker, so a phase holds only requests.
@@ -29,8 +29,8 @@ use crate::scenarios::{Ctx, pattern};
 pub const REQUESTS: u32 = 10_000;
 /// Requests before the first marker: the session is open and the server in steady state.
 pub const WARMUP: u32 = 8;
-/// Marker prefix the bench looks for (tools/emu perf.rs `MARK_PREFIX`).
-pub const MARK_PREFIX: &str = "@bench ";
+/// Marker prefix the bench looks for (tools/emu perf/markers.rs `MARK_PREFIX`).
+pub const MARK_PREFIX: &str = "@perf ";
 
 /// One Echo of `input` into `output`; true when the reply is whole.
 fn echo<I: Ipc>(ctx: &mut Ctx<'_, I>, input: &[u8], output: &mut [u8]) -> bool {
@@ -90,7 +90,7 @@ pub fn run<I: Ipc, S: Sink>(ctx: &mut Ctx<'_, I>, sink: &mut S, requests: u32) -
     errors
 }
 
-/// [`run`] with [`REQUESTS`] per phase, recorded as one report line (`bench-loop`), so
+/// [`run`] with [`REQUESTS`] per phase, recorded as one report line (`perf-loop`), so
 /// the NRO's exit result says whether every request succeeded.
 /// Markers go to `markers` (the same debug output as the report's).
 pub fn record<I: Ipc, S: Sink, M: Sink>(ctx: &mut Ctx<'_, I>, report: &mut Report<S>, markers: &mut M) {
@@ -100,5 +100,5 @@ pub fn record<I: Ipc, S: Sink, M: Sink>(ctx: &mut Ctx<'_, I>, report: &mut Repor
     } else {
         Err(Failure::new("no failed request", format!("{errors} failed")))
     };
-    report.record("bench-loop", &outcome);
+    report.record("perf-loop", &outcome);
 }

@@ -30,14 +30,14 @@ use crate::symbols::Symbols;
 pub const DEFAULT_SLICE: u64 = 100_000;
 /// Default instruction budget of a run (all processes). Measured: a whole `make run`
 /// executes 0.57 M instructions (sysmodule 0.2 M, client 0.38 M; in-process mode
-/// 0.55 M), the bench-loop client of `make bench` with the sysmodule 163 M (30 000
+/// 0.55 M), the perf-loop client of `make bench` with the sysmodule 163 M (30 000
 /// requests; 3.2 s of wall time). A run past 1 G is stuck; the bench gets there in under 1 s on
 /// straight-line code, 7 s on a one-instruction loop (`b .`, 155 M instructions/s: the
 /// engine counts by translated block) and about 20 s on IPC-heavy code.
 pub const DEFAULT_MAX_INSTRUCTIONS: u64 = 1_000_000_000;
 /// Default budget of bench time, in ns (instructions at 1 ns each plus the jumps from
 /// deadline to deadline while nothing can run): 10 s. A whole `make run` takes 0.57 ms
-/// of bench time, the bench-loop run 0.16 s (neither waits with a timeout). A thread
+/// of bench time, the perf-loop run 0.16 s (neither waits with a timeout). A thread
 /// waiting 100 µs in a loop (nx's ServerManager) reaches it after 100 000 waits, in well
 /// under a second of wall time.
 pub const DEFAULT_MAX_BENCH_NS: u64 = 10_000_000_000;

@@ -1,6 +1,6 @@
-//! KServerSession's request bookkeeping around the message copy of [`super::message`]:
-//! `send_sync_request` (client), `receive_request` and `send_reply` (server), with the
-//! result routing of horizon-ipc.md §3.4 and §4.
+//! KServerSession's request bookkeeping (mesosphere `kern_k_server_session.cpp`) around
+//! the message copy of [`super::message`]: `send_sync_request` (client), `receive_request`
+//! and `send_reply` (server), with the result routing of horizon-ipc.md §3.4 and §4.
 
 use std::cell::RefCell;
 
