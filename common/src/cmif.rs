@@ -96,11 +96,6 @@ impl CommandType {
     pub const fn tag(self) -> u16 {
         self as u16
     }
-
-    /// True for Control and ControlWithContext.
-    pub const fn is_control(self) -> bool {
-        matches!(self, CommandType::Control | CommandType::ControlWithContext)
-    }
 }
 
 /// An error of the CMIF layer.

@@ -153,20 +153,6 @@ pub struct ServiceIdentity {
 }
 
 impl ServiceIdentity {
-    /// The 8-byte, zero-padded `sm:` name (a longer name is cut at 8 bytes; the service
-    /// modules assert theirs fit).
-    #[allow(clippy::indexing_slicing)] // i < 8 and i < name length: both bound the loop
-    pub const fn sm_name(&self) -> [u8; 8] {
-        let mut out = [0u8; 8];
-        let bytes = self.name.as_bytes();
-        let mut i = 0;
-        while i < out.len() && i < bytes.len() {
-            out[i] = bytes[i];
-            i += 1;
-        }
-        out
-    }
-
     /// The receive area for a pointer buffer at `guest_addr`.
     pub const fn area(&self, guest_addr: u64) -> ReceiveArea {
         ReceiveArea { guest_addr, size: self.pointer_buffer_size, mode: self.receive_mode }
