@@ -99,8 +99,8 @@ pub const CONTROL_QUERY_POINTER_BUFFER_SIZE: u32 = 3;
 /// No free session slot (kernel OutOfSessions, 0xe01); returned by
 /// [`Server::open_session`], never replied.
 pub const OUT_OF_SESSIONS: ResultCode = result::kernel::OUT_OF_SESSIONS;
-/// An X descriptor that does not lie inside the pointer buffer (xcbuf 427/9, 0x13ab).
-pub const X_OUTSIDE_POINTER_BUFFER: ResultCode = result::xcbuf::MALFORMED_MESSAGE;
+/// An X descriptor that does not lie inside the pointer buffer (xcbuf 427/13, 0x1bab).
+pub const X_OUTSIDE_POINTER_BUFFER: ResultCode = result::xcbuf::X_OUTSIDE_POINTER_BUFFER;
 /// In-data plus out regions do not fit the pointer buffer (0x11a0b).
 pub const POINTER_BUFFER_TOO_SMALL: ResultCode = result::hipc::POINTER_BUFFER_TOO_SMALL;
 
