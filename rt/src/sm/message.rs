@@ -27,7 +27,7 @@
 
 use xcbuf_common::cmif;
 
-use crate::result::{BAD_SM_REPLY, INVALID_SERVICE_NAME, ResultCode};
+use crate::result::{BAD_SM_REPLY, BAD_SERVICE_NAME, ResultCode};
 
 /// Words of the TLS message buffer.
 pub const MESSAGE_WORDS: usize = 64;
@@ -54,17 +54,17 @@ pub struct ServiceName(u64);
 
 impl ServiceName {
     /// 1 to 8 bytes of printable ASCII (0x21-0x7E); anything else is
-    /// [`INVALID_SERVICE_NAME`].
+    /// [`BAD_SERVICE_NAME`].
     pub const fn new(name: &str) -> Result<ServiceName, ResultCode> {
         let bytes = name.as_bytes();
         if bytes.is_empty() || bytes.len() > 8 {
-            return Err(INVALID_SERVICE_NAME);
+            return Err(BAD_SERVICE_NAME);
         }
         let mut packed = [0u8; 8];
         let mut i = 0;
         while i < bytes.len() {
             if bytes[i] < 0x21 || bytes[i] > 0x7E {
-                return Err(INVALID_SERVICE_NAME);
+                return Err(BAD_SERVICE_NAME);
             }
             packed[i] = bytes[i];
             i += 1;
@@ -102,7 +102,7 @@ pub fn encode_cmif_request(
 ) -> Result<(), ResultCode> {
     // Every sm payload is at most 4 words (RegisterService).
     let mut bytes = [0u8; 16];
-    let len = payload.len().checked_mul(4).filter(|&n| n <= bytes.len()).ok_or(crate::result::OUT_OF_RANGE)?;
+    let len = payload.len().checked_mul(4).filter(|&n| n <= bytes.len()).ok_or(crate::result::DOES_NOT_FIT)?;
     for (chunk, word) in bytes.chunks_exact_mut(4).zip(payload) {
         chunk.copy_from_slice(&word.to_le_bytes());
     }
@@ -113,7 +113,7 @@ pub fn encode_cmif_request(
         payload: &bytes[..len],
         ..cmif::RequestSpec::default()
     };
-    cmif::build_request(words, &spec).map(|_| ()).map_err(|_| crate::result::OUT_OF_RANGE)
+    cmif::build_request(words, &spec).map(|_| ()).map_err(|_| crate::result::DOES_NOT_FIT)
 }
 
 /// Writes a TIPC request: type = command + 16, raw data = `payload`, no descriptors.
@@ -122,13 +122,13 @@ pub fn encode_tipc_request(
     command_id: u32,
     payload: &[u32],
 ) -> Result<(), ResultCode> {
-    let tag = command_id.checked_add(TIPC_COMMAND_BASE).ok_or(crate::result::OUT_OF_RANGE)?;
+    let tag = command_id.checked_add(TIPC_COMMAND_BASE).ok_or(crate::result::DOES_NOT_FIT)?;
     if tag > 0xFFFF || 2 + payload.len() > MESSAGE_WORDS {
-        return Err(crate::result::OUT_OF_RANGE);
+        return Err(crate::result::DOES_NOT_FIT);
     }
     words.fill(0);
     words[0] = tag;
-    words[1] = u32::try_from(payload.len()).map_err(|_| crate::result::OUT_OF_RANGE)?;
+    words[1] = u32::try_from(payload.len()).map_err(|_| crate::result::DOES_NOT_FIT)?;
     words[2..2 + payload.len()].copy_from_slice(payload);
     Ok(())
 }
@@ -376,9 +376,9 @@ mod tests {
     #[test]
     fn service_name_is_1_to_8_printable_bytes() {
         assert_eq!(ServiceName::new("sm:").unwrap().raw(), u64::from_le_bytes(*b"sm:\0\0\0\0\0"));
-        assert_eq!(ServiceName::new(""), Err(INVALID_SERVICE_NAME));
-        assert_eq!(ServiceName::new("123456789"), Err(INVALID_SERVICE_NAME));
-        assert_eq!(ServiceName::new("a b"), Err(INVALID_SERVICE_NAME));
+        assert_eq!(ServiceName::new(""), Err(BAD_SERVICE_NAME));
+        assert_eq!(ServiceName::new("123456789"), Err(BAD_SERVICE_NAME));
+        assert_eq!(ServiceName::new("a b"), Err(BAD_SERVICE_NAME));
         assert!(ServiceName::new("xcbuf:i").is_ok());
     }
 }
