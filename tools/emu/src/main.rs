@@ -86,7 +86,7 @@ enum Command {
         #[arg(long, default_value_t = bench::DEFAULT_SLICE)]
         slice: u64,
     },
-    /// Measure the figures of issue 7 and print them as `name: value unit`.
+    /// Measure the performance figures and print them as `name: value unit`.
     Bench {
         /// The shipped sysmodule's exefs.nsp.
         #[arg(long)]
@@ -110,7 +110,7 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         idle_ms: u64,
     },
-    /// Hostile messages, session churn and isolation against the sysmodule (issue 6).
+    /// Hostile messages, session churn and isolation against the sysmodule.
     Fuzz {
         /// The sysmodule's exefs.nsp.
         #[arg(long)]

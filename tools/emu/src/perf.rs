@@ -1,4 +1,4 @@
-//! Performance figures (issue 7): the real binaries run in the bench, the counters of
+//! Performance figures: the real binaries run in the bench, the counters of
 //! [`crate::observe`] are read at marker lines, and the figures are printed as
 //! `name: value unit` and written to `docs/BENCHMARKS.md`.
 //!
