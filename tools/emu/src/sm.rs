@@ -468,8 +468,8 @@ fn dispatch(k: &mut Kernel, t: ThreadId, s: SessionId, req: &Request) -> Outcome
 
 /// The pid of a registered service's owner (Atmosphère keeps it in its `ServiceInfo`'s
 /// `owner_process_id`, `impl/sm_service_manager.cpp`; the bench keeps the owner's
-/// [`crate::kernel::ProcessId`] in [`RegisteredService::owner`]); `None` for the bench's own HLE services,
-/// which no guest owns.
+/// [`crate::kernel::ProcessId`] in [`RegisteredService::owner`]); `None` for the bench's
+/// own HLE services, which no guest owns.
 fn owner_pid_of(k: &Kernel, service: &RegisteredService) -> Option<u64> {
     k.processes.get(service.owner).map(|p| p.pid)
 }
