@@ -25,7 +25,7 @@ use crate::ipc::{Ipc, SINGLE, address_of, address_of_mut};
 use crate::report::{Failure, Report, Sink};
 use crate::scenarios::{Ctx, pattern};
 
-/// Requests per phase (issue 7: 10,000 Echo requests in steady state).
+/// Requests per phase: 10,000 Echo requests in steady state.
 pub const REQUESTS: u32 = 10_000;
 /// Requests before the first marker: the session is open and the server in steady state.
 pub const WARMUP: u32 = 8;

@@ -300,35 +300,29 @@ pub mod sm {
 }
 
 /// The xcbuf project's own results, module 427 (0x1AB: fits the 9-bit module field and
-/// is not one of the modules above). Codes returned in the SFCO header by the xcbuf
-/// service and used by the client's report.
+/// is not one of the modules above). Each code says who returns it. Descriptions are never
+/// reused: a number once given keeps its meaning (the gaps are codes that were never
+/// returned). rt's own failures use descriptions from 100 up (`rt/src/result.rs`).
 pub mod xcbuf {
     use super::ResultCode;
     result_table! { 427;
-        /// An argument in the raw data is out of its allowed range.
-        INVALID_ARGUMENT = 1 => "InvalidArgument",
-        /// More X or C descriptors than the command allows (Concat: at most 8).
-        TOO_MANY_BUFFERS = 2 => "TooManyBuffers",
-        /// The raw payload is shorter than the command's arguments.
+        /// 0x7ab: a raw-data struct read from or written to fewer bytes than it has
+        /// (`sf::RawData`; the server checks the raw size before, with
+        /// `hipc::INVALID_CMIF_REQUEST`).
         RAW_DATA_TOO_SHORT = 3 => "RawDataTooShort",
-        /// An out-pointer size exceeds what the server can provide.
-        OUT_SIZE_TOO_LARGE = 4 => "OutSizeTooLarge",
-        /// Split: `at` lies past the end of the input.
+        /// 0xbab: Split's `at` lies past the end of its input (the xcbuf service's reply).
         BAD_SPLIT_POINT = 5 => "BadSplitPoint",
-        /// The service cannot take the request now (e.g. no session slot).
-        SERVICE_BUSY = 6 => "ServiceBusy",
-        /// The request has a different number of X or C descriptors than the command needs.
-        WRONG_BUFFER_COUNT = 7 => "WrongBufferCount",
-        /// An out buffer is smaller than the data the command must write.
-        OUT_BUFFER_TOO_SMALL = 8 => "OutBufferTooSmall",
-        /// A message could not be encoded or decoded (see `hipc::HipcError`).
+        /// 0x13ab: a message could not be encoded or decoded: the codec's encoding errors
+        /// (`hipc::HipcError::result`, `cmif::CmifError::result`) and a request or reply
+        /// of the client's report file that does not fit.
         MALFORMED_MESSAGE = 9 => "MalformedMessage",
-        /// The reply did not match what the request expected.
+        /// 0x15ab: the client got a reply that does not match its request (bad SFCO
+        /// header, too short; `client::ClientError::result`).
         UNEXPECTED_REPLY = 10 => "UnexpectedReply",
-        /// Client and server speak different protocol versions.
-        PROTOCOL_MISMATCH = 11 => "ProtocolMismatch",
-        /// A check of the client's suite failed (report summary code).
-        CHECK_FAILED = 12 => "CheckFailed",
+        /// 0x1bab: an X descriptor with a non-zero size that does not lie inside the
+        /// server's pointer buffer (the framework's reply, `sf::X_OUTSIDE_POINTER_BUFFER`;
+        /// the kernel never delivers one).
+        X_OUTSIDE_POINTER_BUFFER = 13 => "XOutsidePointerBuffer",
     }
 }
 
@@ -381,6 +375,11 @@ mod tests {
             (fs::INVALID_OPEN_MODE, 0x2f7002),
             (fs::FILE_EXTENSION_WITHOUT_OPEN_MODE_ALLOW_APPEND, 0x307202),
             (fs::WRITE_NOT_PERMITTED, 0x307602),
+            (xcbuf::RAW_DATA_TOO_SHORT, 0x7ab),
+            (xcbuf::BAD_SPLIT_POINT, 0xbab),
+            (xcbuf::MALFORMED_MESSAGE, 0x13ab),
+            (xcbuf::UNEXPECTED_REPLY, 0x15ab),
+            (xcbuf::X_OUTSIDE_POINTER_BUFFER, 0x1bab),
         ];
         for &(rc, raw) in expected {
             assert_eq!(rc.raw(), raw, "{rc}");

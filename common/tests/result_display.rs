@@ -11,6 +11,29 @@ fn display_names_known_codes() {
     assert_eq!(result::xcbuf::BAD_SPLIT_POINT.to_string(), "0xbab (xcbuf BadSplitPoint)");
 }
 
+/// The server's reply for an X outside its pointer buffer has a code of its own, not the
+/// codec's MalformedMessage, so a report names which of the two happened.
+#[test]
+fn x_outside_the_pointer_buffer_is_not_the_codecs_malformed_message() {
+    use xcbuf_common::sf::X_OUTSIDE_POINTER_BUFFER;
+    assert_eq!(X_OUTSIDE_POINTER_BUFFER.to_string(), "0x1bab (xcbuf XOutsidePointerBuffer)");
+    assert_ne!(X_OUTSIDE_POINTER_BUFFER, result::xcbuf::MALFORMED_MESSAGE);
+}
+
+/// Every named code of a module has a value of its own (a name shown for a code is then
+/// the only one it can be).
+#[test]
+fn no_two_names_of_a_module_share_a_code() {
+    use result::{cmif, fs, hipc, kernel, sm, xcbuf};
+    for table in [kernel::NAMES, cmif::NAMES, hipc::NAMES, sm::NAMES, fs::NAMES, xcbuf::NAMES] {
+        for (i, (a, name)) in table.iter().enumerate() {
+            for (b, other) in &table[i + 1..] {
+                assert_ne!(a, b, "{name} and {other} share {a}");
+            }
+        }
+    }
+}
+
 #[test]
 fn display_prints_numbers_for_unknown_codes() {
     assert_eq!(ResultCode::new(3, 21).to_string(), "0x2a03 (module 3, description 21)");

@@ -236,7 +236,7 @@ fn row10_x_outside_the_pointer_buffer_is_rejected() {
         let (mut b, slot) = round_trip();
         deliver(&mut b, &RequestSpec { in_pointers: &[d], out_pointers: &[out(0x10)], ..request(Command::Echo) });
         let h = handle(&mut b, slot);
-        assert_error_reply(&b, h, xcbuf::X_OUTSIDE_POINTER_BUFFER, 0x13ab);
+        assert_error_reply(&b, h, xcbuf::X_OUTSIDE_POINTER_BUFFER, 0x1bab);
     }
     // The last byte of the buffer is inside.
     let (mut b, slot) = round_trip();

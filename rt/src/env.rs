@@ -3,7 +3,9 @@
 //! Written once by the entry before `main` runs (no other thread exists then) and only
 //! read afterwards.
 
+#[cfg(target_os = "horizon")]
 use core::cell::UnsafeCell;
+#[cfg(target_os = "horizon")]
 use core::sync::atomic::{AtomicBool, Ordering};
 
 pub use crate::loader_config::{AppletType, HosVersion};
@@ -48,6 +50,9 @@ pub struct Env {
     pub is_atmosphere: bool,
 }
 
+/// Where startup stores the [`Env`] for [`crate::env()`] (Switch builds only: host builds
+/// have no startup).
+#[cfg(target_os = "horizon")]
 pub(crate) struct EnvCell {
     value: UnsafeCell<Option<Env>>,
     written: AtomicBool,
@@ -55,10 +60,13 @@ pub(crate) struct EnvCell {
 
 // SAFETY: the value is written once, by the main thread before any other thread exists
 // (`set` refuses a second write), and only read afterwards.
+#[cfg(target_os = "horizon")]
 unsafe impl Sync for EnvCell {}
 
+#[cfg(target_os = "horizon")]
 pub(crate) static ENV: EnvCell = EnvCell { value: UnsafeCell::new(None), written: AtomicBool::new(false) };
 
+#[cfg(target_os = "horizon")]
 impl EnvCell {
     /// Stores the environment; only the first call has an effect.
     pub(crate) fn set(&self, env: Env) {

@@ -77,6 +77,8 @@ impl HeapStrategy {
 /// A heap region inside the image. Only [`StaticHeap::region`] makes one, and rt gives it
 /// to the allocator at most once.
 #[derive(Clone, Copy, Debug)]
+// Read by rt's startup, which host builds (the unit tests) do not have.
+#[cfg_attr(not(target_os = "horizon"), allow(dead_code))]
 pub struct StaticRegion {
     pub(crate) start: *mut u8,
     pub(crate) size: usize,

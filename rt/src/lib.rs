@@ -123,8 +123,8 @@
 //! thread other than the main one, or on the main thread while other threads run, ends the
 //! process, and only a panic on the main thread alone returns to hbloader).
 #![cfg_attr(not(test), no_std)]
-// Host builds exist only for the unit tests of the pure parts; the rest is Switch-only.
-#![cfg_attr(not(target_os = "horizon"), allow(dead_code))]
+// Host builds exist only for the unit tests of the pure parts; the rest is Switch-only
+// (`#[cfg(target_os = "horizon")]` on the modules and items only the Switch build uses).
 
 extern crate alloc;
 

@@ -1,10 +1,11 @@
 //! Result codes the runtime itself returns.
 //!
-//! Kernel results that rt checks for before the kernel would (same values as the kernel's,
-//! `horizon-ipc.md` §8 numbering: module 1) and the runtime's own failures. The runtime's
-//! own codes use the xcbuf module ([`xcbuf_common::result::xcbuf::MODULE`], 427) with
-//! descriptions from 100 up, kept clear of the protocol's codes (1-99) in
-//! `xcbuf_common::result::xcbuf`.
+//! Kernel results that rt checks for before the kernel would (same values and names as the
+//! kernel's, `horizon-ipc.md` §8 numbering: module 1) and the runtime's own failures. The
+//! runtime's own codes use the xcbuf module ([`xcbuf_common::result::xcbuf::MODULE`], 427)
+//! with descriptions from 100 up, kept clear of the protocol's codes (1-99) in
+//! `xcbuf_common::result::xcbuf`; their names say what failed and are not the names of
+//! Horizon results with other values.
 #![forbid(unsafe_code)]
 
 pub use xcbuf_common::result::ResultCode;
@@ -30,10 +31,12 @@ pub const HEAP_INIT_FAILED: ResultCode = ResultCode::new(xcbuf::MODULE, 103);
 // InvalidServiceName (0xc15) now.
 /// An sm reply did not have the expected layout (header, magic, handle count).
 pub const BAD_SM_REPLY: ResultCode = ResultCode::new(xcbuf::MODULE, 105);
-/// A size or count does not fit the register or field it must go into.
-pub const OUT_OF_RANGE: ResultCode = ResultCode::new(xcbuf::MODULE, 106);
-/// Allocation for a thread (stack or start block) failed.
-pub const OUT_OF_MEMORY: ResultCode = ResultCode::new(xcbuf::MODULE, 107);
+/// A size, count or index does not fit the register or field it must go into (not the
+/// kernel's OutOfRange, 0xee01).
+pub const DOES_NOT_FIT: ResultCode = ResultCode::new(xcbuf::MODULE, 106);
+/// An allocation failed: a thread's stack or start block, a server's pointer buffer (not
+/// the kernel's OutOfMemory, 0xd001).
+pub const ALLOCATION_FAILED: ResultCode = ResultCode::new(xcbuf::MODULE, 107);
 
 #[cfg(test)]
 mod tests {

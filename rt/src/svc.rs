@@ -17,7 +17,7 @@
 use core::arch::asm;
 use core::ffi::CStr;
 
-use crate::result::{OUT_OF_RANGE, ResultCode};
+use crate::result::{DOES_NOT_FIT, ResultCode};
 
 /// A kernel handle.
 pub type Handle = u32;
@@ -64,9 +64,9 @@ fn check(rc: u32) -> Result<(), ResultCode> {
 #[inline(always)]
 fn handle_count(handles: &[Handle]) -> Result<u32, ResultCode> {
     if handles.len() > HANDLE_COUNT_MAX {
-        return Err(OUT_OF_RANGE);
+        return Err(DOES_NOT_FIT);
     }
-    u32::try_from(handles.len()).map_err(|_| OUT_OF_RANGE)
+    u32::try_from(handles.len()).map_err(|_| DOES_NOT_FIT)
 }
 
 /// 0x01 SetHeapSize: x1 = size (a multiple of 2 MiB) -> x1 = heap address.
@@ -195,7 +195,7 @@ pub fn wait_synchronization(handles: &[Handle], timeout_ns: i64) -> Result<usize
              clobber_abi("C"));
     }
     check(rc)?;
-    usize::try_from(index).map_err(|_| OUT_OF_RANGE)
+    usize::try_from(index).map_err(|_| DOES_NOT_FIT)
 }
 
 /// 0x1E GetSystemTick -> x0 = ticks (19.2 MHz).

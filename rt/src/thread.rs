@@ -78,7 +78,7 @@ mod horizon {
     use core::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::result::{OUT_OF_MEMORY, OUT_OF_RANGE};
+    use crate::result::{ALLOCATION_FAILED, DOES_NOT_FIT};
     use crate::svc::{self, Handle};
 
     /// Threads started and not joined (module doc).
@@ -106,13 +106,13 @@ mod horizon {
         /// Creates and starts a thread running `body`.
         pub fn spawn<F: FnOnce() + Send + 'static>(self, body: F) -> Result<JoinHandle, ResultCode> {
             check_placement(self.priority, self.core)?;
-            let layout = stack_layout(self.stack_size).ok_or(OUT_OF_RANGE)?;
+            let layout = stack_layout(self.stack_size).ok_or(DOES_NOT_FIT)?;
             // SAFETY: the layout has a non-zero size.
             let stack = unsafe { alloc::alloc::alloc(layout) };
             if stack.is_null() {
-                return Err(OUT_OF_MEMORY);
+                return Err(ALLOCATION_FAILED);
             }
-            let stack_top = (stack as usize).checked_add(layout.size()).ok_or(OUT_OF_RANGE)?;
+            let stack_top = (stack as usize).checked_add(layout.size()).ok_or(DOES_NOT_FIT)?;
             let start = Box::into_raw(Box::new(StartBlock { handle: 0, body: Some(Box::new(body)) }));
             // SAFETY: [stack, stack_top) is a fresh allocation only the new thread uses
             // until join frees it; `start` stays alive until join (or leaks).

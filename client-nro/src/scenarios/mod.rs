@@ -35,41 +35,36 @@ pub struct Scenario<I: Ipc> {
     pub run: fn(&mut Ctx<'_, I>) -> Outcome,
 }
 
-/// The names of every scenario, in report order (the bench's end-to-end test checks the
-/// report against this list).
-pub const NAMES: [&str; 13] = [
-    "query-pointer-buffer-size",
-    "echo-small",
-    "echo-exact-fit",
-    "echo-overflow",
-    "concat-packing",
-    "concat-overflow-by-alignment",
-    "split-index-matching",
-    "out-too-large",
-    "indexed-mode",
-    "zero-size-x",
-    "sessions",
-    "malformed",
-    "stats",
-];
+/// Declares the suite from its one table: [`NAMES`] and [`all`] both come from the rows, so
+/// adding or dropping a scenario is one row.
+macro_rules! suite {
+    ($($name:literal => $run:path,)*) => {
+        /// The names of every scenario, in report order (the bench's end-to-end test checks
+        /// the report against this list).
+        pub const NAMES: &[&str] = &[$($name),*];
 
-/// Every scenario, in report order.
-pub fn all<I: Ipc>() -> [Scenario<I>; 13] {
-    [
-        Scenario { name: NAMES[0], run: query::query_pointer_buffer_size },
-        Scenario { name: NAMES[1], run: echo::echo_small },
-        Scenario { name: NAMES[2], run: echo::echo_exact_fit },
-        Scenario { name: NAMES[3], run: echo::echo_overflow },
-        Scenario { name: NAMES[4], run: concat::concat_packing },
-        Scenario { name: NAMES[5], run: concat::concat_overflow_by_alignment },
-        Scenario { name: NAMES[6], run: split::split_index_matching },
-        Scenario { name: NAMES[7], run: concat::out_too_large },
-        Scenario { name: NAMES[8], run: indexed::indexed_mode },
-        Scenario { name: NAMES[9], run: concat::zero_size_x },
-        Scenario { name: NAMES[10], run: sessions::sessions },
-        Scenario { name: NAMES[11], run: malformed::malformed },
-        Scenario { name: NAMES[12], run: stats::stats },
-    ]
+        /// Every scenario, in report order.
+        pub fn all<I: Ipc>() -> impl Iterator<Item = Scenario<I>> {
+            [$(Scenario::<I> { name: $name, run: $run }),*].into_iter()
+        }
+    };
+}
+
+// The suite, in report order: report name => function.
+suite! {
+    "query-pointer-buffer-size" => query::query_pointer_buffer_size,
+    "echo-small" => echo::echo_small,
+    "echo-exact-fit" => echo::echo_exact_fit,
+    "echo-overflow" => echo::echo_overflow,
+    "concat-packing" => concat::concat_packing,
+    "concat-overflow-by-alignment" => concat::concat_overflow_by_alignment,
+    "split-index-matching" => split::split_index_matching,
+    "out-too-large" => concat::out_too_large,
+    "indexed-mode" => indexed::indexed_mode,
+    "zero-size-x" => concat::zero_size_x,
+    "sessions" => sessions::sessions,
+    "malformed" => malformed::malformed,
+    "stats" => stats::stats,
 }
 
 /// Runs every scenario against the sessions in `ctx`, recording each in `report`.

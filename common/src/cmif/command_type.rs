@@ -57,9 +57,4 @@ impl CommandType {
     pub const fn tag(self) -> u16 {
         self as u16
     }
-
-    /// True for Control and ControlWithContext.
-    pub const fn is_control(self) -> bool {
-        matches!(self, CommandType::Control | CommandType::ControlWithContext)
-    }
 }

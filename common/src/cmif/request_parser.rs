@@ -6,7 +6,7 @@ use super::command_type::CommandType;
 use super::error::CmifError;
 use super::header::{HEADER_SIZE, InHeader};
 use super::layout::{HEADER_ALIGNMENT, PADDING_BUDGET, align_up};
-use super::words::{PayloadWindow, check_range, header_words, read_bytes};
+use super::words::{PayloadWindow, check_range, header_words};
 use crate::hipc::Message;
 
 /// What a server received.

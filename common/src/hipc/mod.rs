@@ -28,7 +28,7 @@ pub use map_alias_descriptor::{
 pub use pointer_descriptor::{
     ADDRESS_MAX, POINTER_DESCRIPTOR_WORDS, POINTER_INDEX_MAX, POINTER_SIZE_MAX, PointerDescriptor,
 };
-pub use parser::{Descriptors, Message, ParsedMessage, WireDescriptor};
+pub use parser::{Descriptors, Message, WireDescriptor};
 pub use receive_list_entry::{RECEIVE_LIST_ENTRY_WORDS, RECEIVE_LIST_SIZE_MAX, ReceiveListEntry};
 pub use special_header::{HANDLE_COUNT_MAX, PROCESS_ID_WORDS, SpecialHeader};
 

@@ -87,9 +87,6 @@ pub struct Message<'a> {
     layout: MessageLayout,
 }
 
-/// The name the task list uses for a parsed message.
-pub type ParsedMessage<'a> = Message<'a>;
-
 impl<'a> Message<'a> {
     /// Parses the message at the start of `buf` (the TLS buffer is 64 words; any length
     /// works). Err when the buffer cannot hold the header, the special header, or the

@@ -99,8 +99,8 @@ pub const CONTROL_QUERY_POINTER_BUFFER_SIZE: u32 = 3;
 /// No free session slot (kernel OutOfSessions, 0xe01); returned by
 /// [`Server::open_session`], never replied.
 pub const OUT_OF_SESSIONS: ResultCode = result::kernel::OUT_OF_SESSIONS;
-/// An X descriptor that does not lie inside the pointer buffer (xcbuf 427/9, 0x13ab).
-pub const X_OUTSIDE_POINTER_BUFFER: ResultCode = result::xcbuf::MALFORMED_MESSAGE;
+/// An X descriptor that does not lie inside the pointer buffer (xcbuf 427/13, 0x1bab).
+pub const X_OUTSIDE_POINTER_BUFFER: ResultCode = result::xcbuf::X_OUTSIDE_POINTER_BUFFER;
 /// In-data plus out regions do not fit the pointer buffer (0x11a0b).
 pub const POINTER_BUFFER_TOO_SMALL: ResultCode = result::hipc::POINTER_BUFFER_TOO_SMALL;
 
@@ -153,20 +153,6 @@ pub struct ServiceIdentity {
 }
 
 impl ServiceIdentity {
-    /// The 8-byte, zero-padded `sm:` name (a longer name is cut at 8 bytes; the service
-    /// modules assert theirs fit).
-    #[allow(clippy::indexing_slicing)] // i < 8 and i < name length: both bound the loop
-    pub const fn sm_name(&self) -> [u8; 8] {
-        let mut out = [0u8; 8];
-        let bytes = self.name.as_bytes();
-        let mut i = 0;
-        while i < out.len() && i < bytes.len() {
-            out[i] = bytes[i];
-            i += 1;
-        }
-        out
-    }
-
     /// The receive area for a pointer buffer at `guest_addr`.
     pub const fn area(&self, guest_addr: u64) -> ReceiveArea {
         ReceiveArea { guest_addr, size: self.pointer_buffer_size, mode: self.receive_mode }

@@ -55,7 +55,7 @@
 //! | 7 | command id unknown (type 4: > 4; type 5: not 3) | [`UNKNOWN_COMMAND_ID`] 0x1ba0a |
 //! | 8 | A, B or W descriptors, a special header (PID, copy or move handles), or an X count the command does not take (Concat: 0 or more than 8; GetInfo, Stats, control: any) | [`INVALID_CMIF_REQUEST`] 0x3480b |
 //! | 9 | raw data too short for the command's arguments (Split: 4 bytes after SFCI) or its u16 size table | [`INVALID_CMIF_REQUEST`] 0x3480b |
-//! | 10 | an X with a non-zero size that does not lie inside the pointer buffer (the kernel never does this) | [`X_OUTSIDE_POINTER_BUFFER`] 0x13ab |
+//! | 10 | an X with a non-zero size that does not lie inside the pointer buffer (the kernel never does this) | [`X_OUTSIDE_POINTER_BUFFER`] 0x1bab |
 //! | 11 | Split: `at` greater than the size of X\[0\] | [`BAD_SPLIT_POINT`] 0xbab |
 //! | 12 | an out region (its size-table size, from the top, 16-byte aligned) would reach below the end of the input data | [`POINTER_BUFFER_TOO_SMALL`] 0x11a0b |
 //!

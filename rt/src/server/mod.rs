@@ -10,7 +10,7 @@ use core::fmt;
 use xcbuf_common::sf::serve_loop::{Handle, ServeLoop, ServerSyscalls, WaitError};
 use xcbuf_common::sf::{Server, ServiceHandler, ServiceIdentity};
 
-use crate::result::{OUT_OF_MEMORY, OUT_OF_RANGE, ResultCode};
+use crate::result::{ALLOCATION_FAILED, DOES_NOT_FIT, ResultCode};
 use crate::svc;
 use crate::tls::{MessageBuffer, with_message_buffer};
 
@@ -42,7 +42,7 @@ impl ServerSyscalls for Syscalls<'_> {
         #[cfg(not(feature = "two-svc"))]
         let result = self.buffer.reply_and_receive(handles, reply_target, -1);
         match result {
-            Ok(index) => usize::try_from(index).map_err(|_| WaitError { result: OUT_OF_RANGE, index }),
+            Ok(index) => usize::try_from(index).map_err(|_| WaitError { result: DOES_NOT_FIT, index }),
             Err(e) => Err(WaitError { result: e.result, index: e.index }),
         }
     }
@@ -86,21 +86,21 @@ pub fn serve_until<S: ServiceHandler>(
     stop: Handle,
 ) -> Result<(), ResultCode> {
     let size = service.pointer_buffer_size;
-    let layout = Layout::from_size_align(size, 16).map_err(|_| OUT_OF_RANGE)?;
+    let layout = Layout::from_size_align(size, 16).map_err(|_| DOES_NOT_FIT)?;
     if size == 0 {
-        return Err(OUT_OF_RANGE);
+        return Err(DOES_NOT_FIT);
     }
     // SAFETY: `layout` has a non-zero size (checked above). A null result is handled.
     let block = unsafe { alloc::alloc::alloc_zeroed(layout) };
     if block.is_null() {
-        return Err(OUT_OF_MEMORY);
+        return Err(ALLOCATION_FAILED);
     }
     // SAFETY: `block` is a fresh, zeroed (so initialised) allocation of `size` bytes that
     // is never freed and that nothing else refers to: this is the only reference.
     let bytes: &'static mut [u8] = unsafe { core::slice::from_raw_parts_mut(block, size) };
     // The kernel learns the buffer by this address (a C entry); casting exposes it.
     let guest_addr = bytes.as_mut_ptr() as usize as u64;
-    let server = Server::new(handler, service.config(guest_addr)).map_err(|_| OUT_OF_RANGE)?;
+    let server = Server::new(handler, service.config(guest_addr)).map_err(|_| DOES_NOT_FIT)?;
     with_message_buffer(|message| {
         let mut serve_loop = ServeLoop::new(Syscalls::new(message), server, service.name, port, bytes);
         serve_loop.set_stop_session(stop);

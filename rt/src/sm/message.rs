@@ -12,23 +12,23 @@
 use xcbuf_common::sm::{self as iface, RegisterServiceArgs};
 use xcbuf_common::{cmif, tipc};
 
-use crate::result::{BAD_SM_REPLY, OUT_OF_RANGE, ResultCode};
+use crate::result::{BAD_SM_REPLY, DOES_NOT_FIT, ResultCode};
 
 pub use xcbuf_common::sm::ServiceName;
 
 /// RegisterClient(pid).
 pub fn register_client(words: &mut [u32]) -> Result<(), ResultCode> {
-    iface::build_register_client(words).map(drop).map_err(|_| OUT_OF_RANGE)
+    iface::build_register_client(words).map(drop).map_err(|_| DOES_NOT_FIT)
 }
 
 /// DetachClient(pid), laid out as RegisterClient.
 pub fn detach_client(words: &mut [u32]) -> Result<(), ResultCode> {
-    iface::build_detach_client(words).map(drop).map_err(|_| OUT_OF_RANGE)
+    iface::build_detach_client(words).map(drop).map_err(|_| DOES_NOT_FIT)
 }
 
 /// GetServiceHandle(name).
 pub fn get_service_handle(words: &mut [u32], name: ServiceName) -> Result<(), ResultCode> {
-    iface::build_get_service_handle(words, name).map(drop).map_err(|_| OUT_OF_RANGE)
+    iface::build_get_service_handle(words, name).map(drop).map_err(|_| DOES_NOT_FIT)
 }
 
 /// RegisterService(name, is_light, max_sessions). A negative `max_sessions` travels as
@@ -40,17 +40,17 @@ pub fn register_service(
     max_sessions: i32,
 ) -> Result<(), ResultCode> {
     let args = RegisterServiceArgs { name, max_sessions: max_sessions.cast_unsigned(), is_light };
-    iface::build_register_service(words, &args).map(drop).map_err(|_| OUT_OF_RANGE)
+    iface::build_register_service(words, &args).map(drop).map_err(|_| DOES_NOT_FIT)
 }
 
 /// UnregisterService(name).
 pub fn unregister_service(words: &mut [u32], name: ServiceName) -> Result<(), ResultCode> {
-    iface::build_unregister_service(words, name).map(drop).map_err(|_| OUT_OF_RANGE)
+    iface::build_unregister_service(words, name).map(drop).map_err(|_| DOES_NOT_FIT)
 }
 
 /// HasService(name), as TIPC.
 pub fn has_service(words: &mut [u32], name: ServiceName) -> Result<(), ResultCode> {
-    iface::build_has_service(words, name).map(drop).map_err(|_| OUT_OF_RANGE)
+    iface::build_has_service(words, name).map(drop).map_err(|_| DOES_NOT_FIT)
 }
 
 /// A decoded successful reply: its move handles and its output words.
@@ -144,7 +144,7 @@ mod tests {
     #[test]
     fn requests_that_do_not_fit_the_buffer_are_out_of_range() {
         let mut short = [0u32; 4];
-        assert_eq!(register_client(&mut short), Err(OUT_OF_RANGE));
-        assert_eq!(has_service(&mut short[..3], ServiceName::literal("xcbuf")), Err(OUT_OF_RANGE));
+        assert_eq!(register_client(&mut short), Err(DOES_NOT_FIT));
+        assert_eq!(has_service(&mut short[..3], ServiceName::literal("xcbuf")), Err(DOES_NOT_FIT));
     }
 }

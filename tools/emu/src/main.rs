@@ -110,7 +110,7 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         idle_ms: u64,
     },
-    /// Hostile messages, session churn and isolation against the sysmodule (issue 6).
+    /// Hostile messages, session churn and isolation against the sysmodule.
     Fuzz {
         /// The sysmodule's exefs.nsp.
         #[arg(long)]

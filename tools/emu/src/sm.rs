@@ -417,7 +417,9 @@ fn dispatch(k: &mut Kernel, t: ThreadId, s: SessionId, req: &Request) -> Outcome
     }
 }
 
-/// The pid of a registered service's owner (`owner_process_id`); `None` for the bench's
+/// The pid of a registered service's owner (Atmosphère keeps it in its `ServiceInfo`'s
+/// `owner_process_id`, `impl/sm_service_manager.cpp`; the bench keeps the owner's
+/// [`crate::kernel::ProcessId`] in [`RegisteredService::owner`]); `None` for the bench's
 /// own HLE services, which no guest owns.
 fn owner_pid_of(k: &Kernel, service: &RegisteredService) -> Option<u64> {
     k.processes.get(service.owner).map(|p| p.pid)
@@ -517,7 +519,7 @@ mod tests {
     #[test]
     fn the_shim_takes_get_service_handle_with_its_name_at_byte_0x20() {
         // libnx's layout: type 4, 10 raw words (16 padding + SFCI + name), SFCI at word 4.
-        let r = request(&libnx_cmif(1, false, &SINGLE.sm_name()));
+        let r = request(&libnx_cmif(1, false, &ServiceName::literal(SINGLE.name).bytes()));
         assert_eq!(r.encoding, Encoding::Cmif);
         assert_eq!(r.command, command::GET_SERVICE_HANDLE);
         assert_eq!(service_name(&r.args).unwrap(), SINGLE.name);
@@ -533,7 +535,7 @@ mod tests {
 
     #[test]
     fn register_service_through_the_shim_reads_is_light_at_0x28_and_max_sessions_at_0x2c() {
-        let mut payload = SINGLE.sm_name().to_vec();
+        let mut payload = ServiceName::literal(SINGLE.name).bytes().to_vec();
         payload.extend_from_slice(&[1, 0, 0, 0]);
         payload.extend_from_slice(&16u32.to_le_bytes());
         let r = request(&libnx_cmif(2, false, &payload));
@@ -544,7 +546,7 @@ mod tests {
     #[test]
     fn has_service_over_cmif_a_cmif_close_and_unknown_tipc_commands_close_the_session() {
         // Atmosphère's extensions are not shimmed; Close answers InvalidMethod; both close.
-        assert!(matches!(parse(&libnx_cmif(command::HAS_SERVICE, false, &SINGLE.sm_name())), Parsed::Close(_)));
+        assert!(matches!(parse(&libnx_cmif(command::HAS_SERVICE, false, &ServiceName::literal(SINGLE.name).bytes())), Parsed::Close(_)));
         assert!(matches!(parse(&[2, 0]), Parsed::Close(_)));
         assert!(matches!(parse(&[15, 0]), Parsed::Close(_)));
         assert!(matches!(parse(&[65005 + 16, 2, 0, 0]), Parsed::Close(_)));

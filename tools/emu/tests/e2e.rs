@@ -1,45 +1,14 @@
 //! End to end: the real client NRO runs its scenario suite in the bench, against the real
 //! sysmodule and against its own in-process server (design.md "Acceptance figures":
-//! every scenario passes in both). Active when `XCBUF_DIST` names the `dist/` directory
-//! that `make dist` produced (`make test` sets it); otherwise each test prints that it was
-//! skipped.
+//! every scenario passes in both). The tests need `make dist`'s output: a plain
+//! `cargo test` lists them as ignored, `make test` runs them ([`xcbuf_pack::built`]).
 
-use std::path::PathBuf;
-
+use xcbuf_client::scenarios::NAMES;
 use xcbuf_emu::run::{self, RunConfig};
 use xcbuf_emu::kernel::process::LaunchKind;
 use xcbuf_emu::kernel::profile::KernelProfile;
 use xcbuf_emu::observe::{RunEnd, RunReport};
-
-/// Every scenario the client must report, in report order (the task's list; kept here,
-/// independent of the client's own table, so a scenario the client drops is caught).
-const SCENARIOS: [&str; 13] = [
-    "query-pointer-buffer-size",
-    "echo-small",
-    "echo-exact-fit",
-    "echo-overflow",
-    "concat-packing",
-    "concat-overflow-by-alignment",
-    "split-index-matching",
-    "out-too-large",
-    "indexed-mode",
-    "zero-size-x",
-    "sessions",
-    "malformed",
-    "stats",
-];
-
-fn dist() -> Option<PathBuf> {
-    std::env::var_os("XCBUF_DIST").map(PathBuf::from)
-}
-
-fn nsp(dist: &PathBuf) -> PathBuf {
-    dist.join("sd/atmosphere/contents/4200000000000c0b/exefs.nsp")
-}
-
-fn nro(dist: &PathBuf) -> PathBuf {
-    dist.join("sd/switch/xcbuf/xcbuf.nro")
-}
+use xcbuf_pack::built;
 
 /// The report lines of the run: from `server: ...` to `N passed, M failed`.
 fn check_report(report: &RunReport, server: &str) {
@@ -61,8 +30,8 @@ fn check_report(report: &RunReport, server: &str) {
     let results: Vec<&str> = lines.iter().copied().filter(|l| l.starts_with("PASS ") || l.starts_with("FAIL ")).collect();
     let names: Vec<&str> =
         results.iter().map(|l| l[5..].split(':').next().unwrap_or("")).collect();
-    assert_eq!(names, SCENARIOS, "scenario list differs\n{shown}");
-    let summary = format!("{} passed, 0 failed", SCENARIOS.len());
+    assert_eq!(names, NAMES, "the report's scenarios differ from the client's table\n{shown}");
+    let summary = format!("{} passed, 0 failed", NAMES.len());
     assert!(lines.contains(&summary.as_str()), "no `{summary}` line\n{shown}");
     assert_eq!(report.nro_result, Some(0), "the NRO's exit result\n{shown}");
     report_file_holds_the_report_lines(report, lines, &summary);
@@ -97,14 +66,11 @@ fn rt_exit_line(report: &RunReport) -> String {
 }
 
 #[test]
+#[ignore = "needs make dist: run by make test"]
 fn every_scenario_passes_against_the_sysmodule() {
-    let Some(dist) = dist() else {
-        eprintln!("skipped: XCBUF_DIST is not set (run `make dist`, then XCBUF_DIST=dist)");
-        return;
-    };
     let config = RunConfig {
-        sysmodule: Some(nsp(&dist)),
-        nro: Some(nro(&dist)),
+        sysmodule: Some(built::sysmodule_nsp()),
+        nro: Some(built::client_nro()),
         launch: LaunchKind::Hbmenu,
         ..RunConfig::default()
     };
@@ -127,12 +93,9 @@ fn client_returned_to_hbloader(report: &RunReport) {
 /// no, the first line says the sysmodule is missing and why, and the suite still runs on
 /// the in-process server; the report file is written (HasService finds fsp-srv).
 #[test]
+#[ignore = "needs make dist: run by make test"]
 fn missing_sysmodule_on_atmosphere_is_named_on_the_first_line_and_the_suite_runs_in_process() {
-    let Some(dist) = dist() else {
-        eprintln!("skipped: XCBUF_DIST is not set (run `make dist`, then XCBUF_DIST=dist)");
-        return;
-    };
-    let config = RunConfig { nro: Some(nro(&dist)), no_sysmodule: true, launch: LaunchKind::Hbmenu, ..RunConfig::default() };
+    let config = RunConfig { nro: Some(built::client_nro()), no_sysmodule: true, launch: LaunchKind::Hbmenu, ..RunConfig::default() };
     let report = run::run(&config);
     check_report(
         &report,
@@ -149,12 +112,9 @@ fn missing_sysmodule_on_atmosphere_is_named_on_the_first_line_and_the_suite_runs
 /// and without OverrideHeap. The client runs in-process, sets its heap up with
 /// svcSetHeapSize, and writes the report file through fsp-srv opened directly.
 #[test]
+#[ignore = "needs make dist: run by make test"]
 fn every_scenario_passes_in_process_under_eden_with_arguments_and_the_report_file_is_written() {
-    let Some(dist) = dist() else {
-        eprintln!("skipped: XCBUF_DIST is not set (run `make dist`, then XCBUF_DIST=dist)");
-        return;
-    };
-    let config = RunConfig { nro: Some(nro(&dist)), no_sysmodule: true, launch: LaunchKind::EdenArgs, ..RunConfig::default() };
+    let config = RunConfig { nro: Some(built::client_nro()), no_sysmodule: true, launch: LaunchKind::EdenArgs, ..RunConfig::default() };
     let report = run::run(&config);
     check_report(&report, "in-process");
     let client = report.processes.iter().find(|p| p.name == "client").expect("the client");
@@ -168,13 +128,10 @@ fn every_scenario_passes_in_process_under_eden_with_arguments_and_the_report_fil
 }
 
 #[test]
+#[ignore = "needs make dist: run by make test"]
 fn every_scenario_passes_against_the_in_process_server() {
-    let Some(dist) = dist() else {
-        eprintln!("skipped: XCBUF_DIST is not set (run `make dist`, then XCBUF_DIST=dist)");
-        return;
-    };
     let config = RunConfig {
-        nro: Some(nro(&dist)),
+        nro: Some(built::client_nro()),
         no_sysmodule: true,
         launch: LaunchKind::Emulator,
         ..RunConfig::default()
@@ -186,15 +143,12 @@ fn every_scenario_passes_against_the_in_process_server() {
 }
 
 #[test]
+#[ignore = "needs make dist: run by make test"]
 fn every_scenario_passes_against_the_in_process_server_on_ryujinx() {
     // `xcbuf-emu run --kernel ryujinx --no-sysmodule --nro xcbuf.nro`: Ryujinx launches
     // the NRO alone, and its kernel fails requests differently (kernel/profile.rs).
-    let Some(dist) = dist() else {
-        eprintln!("skipped: XCBUF_DIST is not set (run `make dist`, then XCBUF_DIST=dist)");
-        return;
-    };
     let config = RunConfig {
-        nro: Some(nro(&dist)),
+        nro: Some(built::client_nro()),
         no_sysmodule: true,
         launch: LaunchKind::Emulator,
         kernel: KernelProfile::Ryujinx,

@@ -1,5 +1,5 @@
 //! The kernel model's object rules at the svc level (sessions, ports, waits), on
-//! code-less processes whose registers the test sets before each svc: issue 10 items 4-6.
+//! code-less processes whose registers the test sets before each svc.
 //! Each test names the rule it proves and cites the mesosphere function it follows.
 
 use xcbuf_common::result::{ResultCode, kernel};

@@ -5,10 +5,9 @@
 //! report of every thread.
 //!
 //! The crafted guests are hand-assembled aarch64 words (`llvm-mc -triple=aarch64`; the
-//! source is in each comment). The tests with the real client need `XCBUF_DIST` (set by
-//! `make test`); without it they print that they were skipped.
+//! source is in each comment). The tests with the real client need `make dist`'s output:
+//! a plain `cargo test` lists them as ignored, `make test` runs them ([`xcbuf_pack::built`]).
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use xcbuf_emu::run::{DEFAULT_MAX_BENCH_NS, Role, RunConfig, run_setups};
@@ -16,6 +15,7 @@ use xcbuf_emu::host_client::HostBench;
 use xcbuf_emu::kernel::process::LaunchKind;
 use xcbuf_emu::loader::{self, ProcessSetup, ProgramImage};
 use xcbuf_emu::observe::{RunEnd, RunReport};
+use xcbuf_pack::built;
 
 /// loop: mov x1, xzr; mov w2, wzr; mov w3, wzr; mov x4, #0x86a0; movk x4, #1, lsl #16
 /// (100 000 ns); svc #0x43 (ReplyAndReceive: no handles, no reply target); b loop.
@@ -44,18 +44,14 @@ fn server(name: &str, words: &[u32]) -> Role {
     Role { setup: crafted(name, LaunchKind::Emulator, words), client: false }
 }
 
-fn dist() -> Option<PathBuf> {
-    std::env::var_os("XCBUF_DIST").map(PathBuf::from)
-}
-
-fn real_client(dist: &std::path::Path, kind: LaunchKind) -> Role {
-    let path = dist.join("sd/switch/xcbuf/xcbuf.nro");
+fn real_client(kind: LaunchKind) -> Role {
+    let path = built::client_nro();
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     Role { setup: loader::nro_from_file("xcbuf.nro", &bytes, kind).unwrap(), client: true }
 }
 
-fn real_sysmodule(dist: &std::path::Path) -> Role {
-    let path = dist.join("sd/atmosphere/contents/4200000000000c0b/exefs.nsp");
+fn real_sysmodule() -> Role {
+    let path = built::sysmodule_nsp();
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     Role { setup: loader::sysmodule_from_exefs("exefs.nsp", &bytes).unwrap(), client: false }
 }
@@ -94,18 +90,15 @@ fn a_server_polling_with_a_timeout_is_settled_at_its_first_wait() {
 }
 
 #[test]
+#[ignore = "needs make dist: run by make test"]
 fn the_real_client_runs_beside_servers_that_poll_and_the_sysmodule() {
-    let Some(dist) = dist() else {
-        eprintln!("skipped: XCBUF_DIST is not set (run `make dist`, then XCBUF_DIST=dist)");
-        return;
-    };
     let started = Instant::now();
     let roles = vec![
-        real_sysmodule(&dist),
+        real_sysmodule(),
         server("poller-0x43", &REPLY_AND_RECEIVE_POLLER),
         server("poller-0x18", &WAIT_SYNCHRONIZATION_POLLER),
         server("poller-0x0b", &SLEEP_POLLER),
-        real_client(&dist, LaunchKind::Hbmenu),
+        real_client(LaunchKind::Hbmenu),
     ];
     let report = run_setups(roles, &RunConfig::default());
     assert_client_passed(&report, "sysmodule");
@@ -120,12 +113,9 @@ fn the_real_client_runs_beside_servers_that_poll_and_the_sysmodule() {
 }
 
 #[test]
+#[ignore = "needs make dist: run by make test"]
 fn the_real_client_in_process_runs_beside_a_polling_server() {
-    let Some(dist) = dist() else {
-        eprintln!("skipped: XCBUF_DIST is not set (run `make dist`, then XCBUF_DIST=dist)");
-        return;
-    };
-    let roles = vec![server("poller", &REPLY_AND_RECEIVE_POLLER), real_client(&dist, LaunchKind::Emulator)];
+    let roles = vec![server("poller", &REPLY_AND_RECEIVE_POLLER), real_client(LaunchKind::Emulator)];
     let report = run_setups(roles, &RunConfig::default());
     assert_client_passed(&report, "in-process");
     assert!(svcs(&report, "poller", 0x43) >= 2, "{}", report.summary());

@@ -6,9 +6,8 @@
 //!
 //! The "sysmodule" of the first tests is a host client (a process with no code) that talks
 //! to sm through the same kernel path a guest's svcSendSyncRequest takes; the last test
-//! uses the real sysmodule from `make dist` (XCBUF_DIST).
-
-use std::path::PathBuf;
+//! uses the real sysmodule from `make dist` (ignored by a plain `cargo test`, run by
+//! `make test`: [`xcbuf_pack::built`]).
 
 use xcbuf_common::cmif;
 use xcbuf_common::result::{ResultCode, kernel, sm};
@@ -19,6 +18,7 @@ use xcbuf_emu::run::RunConfig;
 use xcbuf_emu::host_client::{HostBench, HostClient};
 use xcbuf_emu::loader::{ProcessSetup, ProgramImage};
 use xcbuf_emu::kernel::process::LaunchKind;
+use xcbuf_pack::built;
 
 /// A guest that blocks forever in WaitSynchronization(no handles, no timeout), so the
 /// bench has a (silent) server process: `mov x1, #0; mov w2, #0; mov x3, #-1;
@@ -222,14 +222,10 @@ fn get_service_handle_on_a_full_port_is_sm_out_of_sessions_0x615() {
     assert_eq!(handle, 0, "a failed GetServiceHandle carries handle 0 in its move slot");
 }
 
-fn dist() -> PathBuf {
-    let dist = std::env::var_os("XCBUF_DIST").expect("XCBUF_DIST must name make dist's output (make test sets it)");
-    PathBuf::from(dist)
-}
-
 #[test]
+#[ignore = "needs make dist: run by make test"]
 fn the_real_sysmodule_detaches_so_its_services_stay_registered() {
-    let exefs = dist().join("sd/atmosphere/contents/4200000000000c0b/exefs.nsp");
+    let exefs = built::sysmodule_nsp();
     let mut bench = HostBench::start_sysmodule(&exefs, RunConfig::default()).expect("sysmodule");
     let mut client = SmClient::connect(&mut bench, "client");
     assert_eq!(client.has_service(&mut bench, SINGLE.name), (ResultCode::SUCCESS, true));

@@ -17,12 +17,14 @@
 //! | [`pfs0`] | PFS0 (`exefs.nsp`) | formats.md §4 |
 //! | [`sd`] | the SD-card tree for Atmosphère and hbmenu | formats.md §1.5, §5 |
 //! | [`inspect`] | detects a file by magic and describes what the reader sees | |
+//! | [`built`] | where the tests on the built binaries find `make dist`'s output | |
 //!
 //! Every reader checks bounds with `checked_add` and reports bad input as a
 //! [`PackError`] naming the file and the field; nothing here panics on input.
 #![forbid(unsafe_code)]
 
 pub mod aset;
+pub mod built;
 mod bytes;
 pub mod elf;
 pub mod error;

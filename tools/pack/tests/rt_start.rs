@@ -1,6 +1,6 @@
 //! rt's entry contract, checked on the built Switch ELFs (rt/src/lib.rs crate doc,
-//! rt/link.ld). Active when XCBUF_SWITCH_OUT names the directory of the Switch ELFs
-//! (`make test` sets it); otherwise each test prints "skipped: XCBUF_SWITCH_OUT not set".
+//! rt/link.ld). The tests that read the ELFs are ignored by a plain `cargo test`; `make test`
+//! builds them and runs those tests with `--include-ignored` ([`xcbuf_pack::built`]).
 //!
 //! The central check decodes the AArch64 instructions of rt's entry by hand, from `_start`
 //! to the first call (`bl`/`blr`), and proves that the relocation loop and the `.bss`
@@ -8,30 +8,16 @@
 //! PC-relatively (`adrp`/`adr`), and that nothing there loads from the GOT. Moving the
 //! relocation (or the `.bss` clear) behind a call into Rust makes it fail.
 
-use std::path::PathBuf;
-
 use object::read::elf::{ElfFile64, ProgramHeader};
 use object::{Endianness, Object, ObjectSection, ObjectSymbol, elf};
+use xcbuf_pack::built;
 
-const BINARIES: [&str; 2] = ["xcbuf-sysmodule", "xcbuf-client"];
 const PAGE: u64 = 0x1000;
 /// R_AARCH64_RELATIVE.
 const RELATIVE: u32 = 1027;
 
-fn switch_out() -> Option<PathBuf> {
-    match std::env::var_os("XCBUF_SWITCH_OUT") {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None => {
-            println!("skipped: XCBUF_SWITCH_OUT not set");
-            None
-        }
-    }
-}
-
 fn each_binary(check: impl Fn(&str, &ElfFile64<'_, Endianness>)) {
-    let Some(dir) = switch_out() else { return };
-    for name in BINARIES {
-        let path = dir.join(name);
+    for (name, path) in [("xcbuf-sysmodule", built::sysmodule_elf()), ("xcbuf-client", built::client_elf())] {
         let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let file = ElfFile64::<Endianness>::parse(&*data)
             .unwrap_or_else(|e| panic!("{name}: not a 64-bit ELF: {e}"));
@@ -253,6 +239,7 @@ fn decoder_reads_the_instructions_of_the_entry_pattern() {
 }
 
 #[test]
+#[ignore = "needs make dist: run by make test"]
 fn start_is_a_branch_then_mod0_offset_then_homebrew() {
     each_binary(|name, file| {
         assert_eq!(symbol(file, "_start"), 0, "{name}: _start must be at image offset 0");
@@ -266,6 +253,7 @@ fn start_is_a_branch_then_mod0_offset_then_homebrew() {
 }
 
 #[test]
+#[ignore = "needs make dist: run by make test"]
 fn relocation_and_bss_clear_run_before_the_first_call_into_rust() {
     each_binary(|name, file| {
         let entry = entry_of(file);
@@ -313,6 +301,7 @@ fn relocation_and_bss_clear_run_before_the_first_call_into_rust() {
 }
 
 #[test]
+#[ignore = "needs make dist: run by make test"]
 fn mod0_offsets_resolve_to_dynamic_bss_eh_frame_hdr_and_lny2_revision_1() {
     each_binary(|name, file| {
         let mod0 = u64::from(u32_at(file, 4));
@@ -340,6 +329,7 @@ fn mod0_offsets_resolve_to_dynamic_bss_eh_frame_hdr_and_lny2_revision_1() {
 }
 
 #[test]
+#[ignore = "needs make dist: run by make test"]
 fn segments_are_text_rx_rodata_r_data_rw_bss_rw_on_page_boundaries() {
     each_binary(|name, file| {
         let endian = file.endian();
@@ -379,6 +369,7 @@ fn segments_are_text_rx_rodata_r_data_rw_bss_rw_on_page_boundaries() {
 }
 
 #[test]
+#[ignore = "needs make dist: run by make test"]
 fn only_relative_relocations_and_a_build_id() {
     each_binary(|name, file| {
         assert!(file.section_by_name(".relr.dyn").is_none(), "{name}: RELR is not handled by rt");

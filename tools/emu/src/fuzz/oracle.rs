@@ -136,8 +136,6 @@ pub(super) fn predict(service: Service, s: &Shape, raw_words_full: usize) -> Exp
     // decide alone.
     let raw_bytes = raw_words * 4;
     let table_end = ((32 + args + 1) & !1) + 2 * entries;
-    let pad = 0; // the header offset inside raw is at most 12 bytes; see below
-    let _ = pad;
     if table_end > raw_bytes {
         return Expect::Failure(xcbuf::INVALID_CMIF_REQUEST);
     }
