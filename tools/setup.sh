@@ -18,10 +18,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# The pinned nightly with rust-src (for -Zbuild-std) and clippy.
+# The pinned nightly with rust-src (for -Zbuild-std), clippy and rustfmt (make lint).
 if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1 \
    || ! rustup component list --toolchain "$toolchain" --installed 2>/dev/null | grep -q '^rust-src' \
-   || ! rustup component list --toolchain "$toolchain" --installed 2>/dev/null | grep -q '^clippy'; then
+   || ! rustup component list --toolchain "$toolchain" --installed 2>/dev/null | grep -q '^clippy' \
+   || ! rustup component list --toolchain "$toolchain" --installed 2>/dev/null | grep -q '^rustfmt'; then
   echo "setup: installing toolchain $toolchain"
-  rustup toolchain install "$toolchain" --profile minimal -c rust-src -c clippy >/dev/null
+  rustup toolchain install "$toolchain" --profile minimal -c rust-src -c clippy -c rustfmt >/dev/null
 fi

@@ -16,10 +16,6 @@
 //! Buffers are given by address because the kernel reads and writes them by address:
 //! on the Switch the address of the caller's own memory, in the bench a guest address.
 #![forbid(unsafe_code)]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
-)]
 
 use core::fmt;
 

@@ -6,7 +6,6 @@
 //!
 //! Results: [`crate::result::fs`].
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 use crate::sm::ServiceName;
 

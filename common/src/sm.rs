@@ -13,7 +13,6 @@
 //!
 //! Results: [`crate::result::sm`].
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 use core::fmt;
 

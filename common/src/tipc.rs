@@ -16,10 +16,6 @@
 //!
 //! Used by rt's sm client (HasService) and by the bench's HLE sm.
 #![forbid(unsafe_code)]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
-)]
 
 use core::fmt;
 

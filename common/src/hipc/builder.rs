@@ -1,9 +1,5 @@
 //! `MessageBuilder`: writes a HIPC message into a message buffer (`horizon-ipc.md` §1–§2).
 #![forbid(unsafe_code)]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
-)]
 
 use super::error::{Field, HipcError, Slot};
 use super::header::{MessageHeader, ReceiveListMode};

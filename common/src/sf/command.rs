@@ -25,10 +25,6 @@
 //!   order the handler pushes them;
 //! - what the server reports of itself ([`Call::status`]).
 #![forbid(unsafe_code)]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
-)]
 
 use crate::cmif;
 use crate::hipc::{DESCRIPTOR_COUNT_MAX, PointerDescriptor, RECEIVE_LIST_ENTRY_COUNT_MAX, TLS_MESSAGE_BUFFER_SIZE};

@@ -10,10 +10,6 @@
 //! by the kernel (an in-place reply, [`super::Call::reply_in_place`]) or by the handler,
 //! and the X size is exactly the number of bytes written.
 #![forbid(unsafe_code)]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
-)]
 
 use crate::cmif::{self, CommandType, Incoming, ReplySpec};
 use crate::hipc::{

@@ -2,10 +2,6 @@
 //! SFCI header, the out-data after SFCO), read and written through checked byte slices.
 //! A service's structs implement [`RawData`]; the control command's answer is here.
 #![forbid(unsafe_code)]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
-)]
 
 use crate::result::ResultCode;
 

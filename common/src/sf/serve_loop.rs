@@ -52,10 +52,6 @@
 //! a message, success) and [`ServeLoop::run`] closes every session, the stop session and
 //! the port, and returns. The sysmodule sets none and serves forever.
 #![forbid(unsafe_code)]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
-)]
 
 use core::fmt;
 
