@@ -59,7 +59,8 @@ test: dist lint
 lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) run --release -q -p xcbuf-doccheck -- $(CURDIR)
-	$(CARGO) clippy --release -p xcbuf-common -p xcbuf-kmodel -p xcbuf-pack -p xcbuf-emu -p xcbuf-doccheck --all-targets -- -D warnings
+	$(CARGO) clippy --release -p xcbuf-common --lib -- -D warnings
+	$(CARGO) clippy --release -p xcbuf-kmodel -p xcbuf-pack -p xcbuf-doccheck --all-targets -- -D warnings
 	$(CARGO) clippy $(SWITCH_FLAGS) -p xcbuf-sysmodule -p xcbuf-rt -- -D warnings
 
 # The performance figures (`xcbuf-emu perf`), printed and written to docs/BENCHMARKS.md.

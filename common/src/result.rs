@@ -34,6 +34,9 @@ impl ResultCode {
     /// Meant for constants: a module above 511 or a description above 8191 does not fit
     /// the format and stops compilation when evaluated in a `const` (and panics at run
     /// time). Use [`ResultCode::try_new`] for values that come from outside.
+    // The panic is a compile error in every `const` this crate defines, and no caller passes
+    // a value that comes from a message (those use `try_new` / `from_raw`).
+    #[allow(clippy::panic)]
     pub const fn new(module: u32, description: u32) -> ResultCode {
         match ResultCode::try_new(module, description) {
             Some(rc) => rc,

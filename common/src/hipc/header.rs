@@ -118,7 +118,10 @@ impl MessageHeader {
         ];
         let mut i = 0;
         while i < counts.len() {
-            if let Err(e) = check_field(counts[i].0, counts[i].1 as u64, DESCRIPTOR_COUNT_MAX as u64) {
+            // A const fn cannot use `get`: the loop bound keeps `i` inside `counts`.
+            #[allow(clippy::indexing_slicing)]
+            let (field, value) = counts[i];
+            if let Err(e) = check_field(field, value as u64, DESCRIPTOR_COUNT_MAX as u64) {
                 return Err(e);
             }
             i += 1;

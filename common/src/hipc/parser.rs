@@ -109,7 +109,11 @@ impl<'a> Message<'a> {
         let layout = MessageLayout::new(header, special);
         layout.check_receive_list_offset()?;
         layout.check_fits(buf.len())?;
-        Ok(Message { words: &buf[..layout.message_size_words()], layout })
+        let words = buf.get(..layout.message_size_words()).ok_or(HipcError::BufferTooSmall {
+            needed_words: layout.message_size_words(),
+            available_words: buf.len(),
+        })?;
+        Ok(Message { words, layout })
     }
 
     /// The header (words 0 and 1).
