@@ -4,12 +4,12 @@
 
 use core::fmt;
 
-use xcbuf_common::result::ResultCode;
-use xcbuf_rt as rt;
+use rt::LaunchKind;
 use rt::sm::{ServiceName, Sm};
 use rt::svc;
 use rt::tls::with_message_buffer;
-use rt::LaunchKind;
+use xcbuf_common::result::ResultCode;
+use xcbuf_rt as rt;
 
 use crate::in_process;
 use crate::ipc::{Handle, Ipc, Service};
@@ -89,9 +89,7 @@ impl Ipc for Transport {
 
     fn connect(&mut self, service: Service) -> Result<Handle, ResultCode> {
         match &self.backend {
-            Backend::Sysmodule(sm) => {
-                sm.get_service_handle(ServiceName::new(service.name)?)
-            }
+            Backend::Sysmodule(sm) => sm.get_service_handle(ServiceName::new(service.name)?),
             Backend::InProcess(ports) => svc::connect_to_port(ports.client_port(service)),
         }
     }

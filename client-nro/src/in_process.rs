@@ -3,10 +3,10 @@
 //! per service as in the sysmodule, each behind an unnamed port from svcCreatePort; the
 //! scenarios connect with svcConnectToPort.
 
+use rt::svc;
 use xcbuf_common::result::ResultCode;
 use xcbuf_common::xcbuf::Xcbuf;
 use xcbuf_rt as rt;
-use rt::svc;
 
 use crate::ipc::{Handle, INDEXED, SINGLE, Service};
 
@@ -64,7 +64,8 @@ fn start_one(service: Service) -> Result<Running, ResultCode> {
             return Err(rc);
         }
     };
-    let builder = rt::thread::Builder { stack_size: SERVER_STACK, priority: SERVER_PRIORITY, core: rt::thread::CORE_DEFAULT };
+    let builder =
+        rt::thread::Builder { stack_size: SERVER_STACK, priority: SERVER_PRIORITY, core: rt::thread::CORE_DEFAULT };
     let thread = builder.spawn(move || {
         if let Err(rc) = rt::server::serve_until(Xcbuf, service, server_port, stop_server) {
             rt::log!("xcbuf-client: in-process {} stopped: {}", service.name, rc);

@@ -35,7 +35,9 @@ fn main() -> Result<(), ResultCode> {
     let (passed, failed, mut kept) = report.finish();
     // The report file never changes the suite's result (screen-output.md §3).
     match xcbuf_client::report_file::write(&kept.text) {
-        Ok(n) => kept.inner.line(format_args!("report: written to sdmc:{} ({n} bytes)", xcbuf_client::report_file::REPORT_PATH)),
+        Ok(n) => kept
+            .inner
+            .line(format_args!("report: written to sdmc:{} ({n} bytes)", xcbuf_client::report_file::REPORT_PATH)),
         Err(why) => kept.inner.line(format_args!("report: not written ({why})")),
     }
     transport.shutdown()?;

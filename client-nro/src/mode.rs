@@ -65,11 +65,7 @@ pub fn choose_server<E>(
             let [single, indexed] = SERVICES;
             let single = has_service(single)?;
             let indexed = has_service(indexed)?;
-            Ok(if single && indexed {
-                ServerKind::Sysmodule
-            } else {
-                ServerKind::SysmoduleMissing { single, indexed }
-            })
+            Ok(if single && indexed { ServerKind::Sysmodule } else { ServerKind::SysmoduleMissing { single, indexed } })
         }
     }
 }

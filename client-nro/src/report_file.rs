@@ -24,6 +24,10 @@
 
 use core::fmt;
 
+use rt::LaunchKind;
+use rt::sm::Sm;
+use rt::svc;
+use rt::tls::with_message_buffer;
 use xcbuf_common::cmif::{self, RequestSpec};
 use xcbuf_common::fsp::{
     self, CreateFileArgs, PATH_SIZE, WRITE_OPTION_FLUSH, WriteArgs, file, file_system, open_mode, proxy,
@@ -31,10 +35,6 @@ use xcbuf_common::fsp::{
 use xcbuf_common::hipc::{MapAliasAttribute, MapAliasDescriptor, PointerDescriptor};
 use xcbuf_common::result::{ResultCode, fs};
 use xcbuf_rt as rt;
-use rt::sm::Sm;
-use rt::svc;
-use rt::tls::with_message_buffer;
-use rt::LaunchKind;
 
 use crate::ipc::{Handle, address_of};
 use crate::mode::Lookup;
@@ -139,7 +139,10 @@ impl Object {
         let a = match args.send {
             Some(b) => {
                 let size = u64::try_from(b.len()).map_err(|_| BAD_MESSAGE)?;
-                Some(MapAliasDescriptor::new(address_of(b), size, MapAliasAttribute::NonSecureIpc).map_err(|_| BAD_MESSAGE)?)
+                Some(
+                    MapAliasDescriptor::new(address_of(b), size, MapAliasAttribute::NonSecureIpc)
+                        .map_err(|_| BAD_MESSAGE)?,
+                )
             }
             None => None,
         };

@@ -21,11 +21,8 @@ use core::fmt;
 
 use crate::cmif::{self, CmifError, CommandType, OutPointer, RequestSpec};
 use crate::hipc::{POINTER_INDEX_MAX, PointerDescriptor, ReceiveListEntry, ReceiveListMode};
-use crate::xcbuf::{
-    Command, QueryPointerBufferSizeResponse, RawData, SplitRequest,
-    StatsResponse,
-};
 use crate::result::{self, ResultCode};
+use crate::xcbuf::{Command, QueryPointerBufferSizeResponse, RawData, SplitRequest, StatsResponse};
 
 /// A client buffer: address and size. Sizes travel as 16 bits (X size, C size); a larger
 /// size is rejected when the request is built, never truncated.
@@ -101,9 +98,7 @@ impl ClientError {
     pub const fn result(self) -> ResultCode {
         match self {
             ClientError::Build(e) => e.result(),
-            ClientError::MalformedReply(_) | ClientError::ShortReply { .. } => {
-                result::xcbuf::UNEXPECTED_REPLY
-            }
+            ClientError::MalformedReply(_) | ClientError::ShortReply { .. } => result::xcbuf::UNEXPECTED_REPLY,
             ClientError::Service(rc) => rc,
         }
     }
@@ -156,8 +151,7 @@ pub fn build_request(msg: &mut [u32], call: &Call<'_>) -> Result<usize, ClientEr
         return Err(ClientError::Build(CmifError::TooManyOutPointers { count: call.outputs.len() }));
     }
     for ((index, x), b) in (0u8..).zip(xs.iter_mut()).zip(call.inputs) {
-        *x = PointerDescriptor::new(index, b.address, size_u64(b.size))
-            .map_err(|e| ClientError::Build(e.into()))?;
+        *x = PointerDescriptor::new(index, b.address, size_u64(b.size)).map_err(|e| ClientError::Build(e.into()))?;
     }
     for (c, b) in cs.iter_mut().zip(call.outputs) {
         c.entry = ReceiveListEntry::new(b.address, size_u64(b.size)).map_err(|e| ClientError::Build(e.into()))?;

@@ -7,6 +7,7 @@
 // No unsafe anywhere in this crate: every byte is read and written through checked slices.
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod cmif;
 pub mod fsp;
 pub mod hipc;
@@ -15,4 +16,3 @@ pub mod sf;
 pub mod sm;
 pub mod tipc;
 pub mod xcbuf;
-pub mod client;

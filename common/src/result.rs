@@ -133,13 +133,7 @@ impl fmt::Display for ResultCode {
             (Some(module), None) => {
                 write!(f, "{:#x} ({} description {})", self.0, module, self.description())
             }
-            _ => write!(
-                f,
-                "{:#x} (module {}, description {})",
-                self.0,
-                self.module(),
-                self.description()
-            ),
+            _ => write!(f, "{:#x} (module {}, description {})", self.0, self.module(), self.description()),
         }
     }
 }

@@ -236,12 +236,8 @@ impl RegisterServiceArgs {
 /// Zeroes `buf`, then writes a CMIF request the way libnx's `cmifMakeRequest` does.
 fn cmif_request(buf: &mut [u32], command_id: u32, send_pid: bool, payload: &[u8]) -> Result<usize, CmifError> {
     buf.fill(0);
-    let spec = cmif::RequestSpec {
-        command_id,
-        process_id: send_pid.then_some(0),
-        payload,
-        ..cmif::RequestSpec::default()
-    };
+    let spec =
+        cmif::RequestSpec { command_id, process_id: send_pid.then_some(0), payload, ..cmif::RequestSpec::default() };
     cmif::build_request(buf, &spec)
 }
 
@@ -275,7 +271,10 @@ pub fn build_register_service(buf: &mut [u32], args: &RegisterServiceArgs) -> Re
 /// HasService(name): TIPC (the shim does not translate Atmosphère's extensions).
 pub fn build_has_service(buf: &mut [u32], name: ServiceName) -> Result<usize, TipcError> {
     buf.fill(0);
-    tipc::build_request(buf, &tipc::RequestSpec { command_id: command::HAS_SERVICE, raw: &name.words(), ..Default::default() })
+    tipc::build_request(
+        buf,
+        &tipc::RequestSpec { command_id: command::HAS_SERVICE, raw: &name.words(), ..Default::default() },
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -413,7 +412,8 @@ mod tests {
     #[test]
     fn register_service_matches_the_shim_with_is_light_at_0x28_and_max_sessions_at_0x2c() {
         let mut w = [0; TLS_MESSAGE_BUFFER_WORDS];
-        build_register_service(&mut w, &RegisterServiceArgs { name: xcbuf(), max_sessions: 32, is_light: true }).unwrap();
+        build_register_service(&mut w, &RegisterServiceArgs { name: xcbuf(), max_sessions: 32, is_light: true })
+            .unwrap();
         let b = bytes(&w);
         assert_eq!(&b[..8], &[0x04, 0, 0, 0, 0x0C, 0, 0, 0]);
         assert_eq!(b[0x18..0x1C], [2, 0, 0, 0]);

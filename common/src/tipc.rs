@@ -284,8 +284,11 @@ mod tests {
     #[test]
     fn request_is_type_then_raw_count_then_the_arguments() {
         let mut buf = [0xAAAA_AAAA; TLS_MESSAGE_BUFFER_WORDS];
-        let words = build_request(&mut buf, &RequestSpec { command_id: 65100, raw: &[0x7562_6378, 0x66], ..RequestSpec::default() })
-            .unwrap();
+        let words = build_request(
+            &mut buf,
+            &RequestSpec { command_id: 65100, raw: &[0x7562_6378, 0x66], ..RequestSpec::default() },
+        )
+        .unwrap();
         assert_eq!(words, 4);
         assert_eq!(buf[..4], [65116, 2, 0x7562_6378, 0x66]);
         assert_eq!(buf[4], 0xAAAA_AAAA, "words after the message are left alone");
@@ -294,7 +297,9 @@ mod tests {
     #[test]
     fn request_with_pid_has_the_special_header_and_pid_slot() {
         let mut buf = [0u32; TLS_MESSAGE_BUFFER_WORDS];
-        let words = build_request(&mut buf, &RequestSpec { command_id: 0, process_id: Some(0), ..RequestSpec::default() }).unwrap();
+        let words =
+            build_request(&mut buf, &RequestSpec { command_id: 0, process_id: Some(0), ..RequestSpec::default() })
+                .unwrap();
         assert_eq!(buf[..words], [16, 0x8000_0000, 1, 0, 0]);
     }
 
@@ -331,7 +336,9 @@ mod tests {
     fn reply_outputs_follow_the_result_and_round_trip() {
         let mut buf = [0u32; TLS_MESSAGE_BUFFER_WORDS];
         let failure = ResultCode::from_raw(0xC15);
-        let words = build_reply(&mut buf, &ReplySpec { hipc_type: 65116, result: failure, out: &[1], move_handles: &[] }).unwrap();
+        let words =
+            build_reply(&mut buf, &ReplySpec { hipc_type: 65116, result: failure, out: &[1], move_handles: &[] })
+                .unwrap();
         assert_eq!(buf[..words], [65116, 2, 0xC15, 1]);
         let reply = parse_reply(&buf).unwrap();
         assert_eq!((reply.result(), reply.out()), (failure, &[1][..]));

@@ -3,8 +3,8 @@
 use xcbuf_common::client::{self, Buffer, Call, ClientError};
 use xcbuf_common::cmif::{self, ReplySpec};
 use xcbuf_common::hipc::{Message, PointerDescriptor, ReceiveListMode};
-use xcbuf_common::xcbuf::{Command, EchoResponse, RawData};
 use xcbuf_common::result::{ResultCode, hipc, xcbuf};
+use xcbuf_common::xcbuf::{Command, EchoResponse, RawData};
 
 #[test]
 fn echo_request_has_the_libnx_layout() {

@@ -1,8 +1,8 @@
 //! CMIF worked examples of `horizon-ipc.md` §9 and §5.2 as literal expectations.
 
 use xcbuf_common::cmif::{
-    self, CommandType, Incoming, OutPointer, ReplySpec, RequestSpec, build_query_pointer_buffer_size,
-    build_reply, build_request, parse_reply, parse_request,
+    self, CommandType, Incoming, OutPointer, ReplySpec, RequestSpec, build_query_pointer_buffer_size, build_reply,
+    build_request, parse_reply, parse_request,
 };
 use xcbuf_common::hipc::{Message, PointerDescriptor, ReceiveListEntry, ReceiveListMode};
 use xcbuf_common::result::{self, ResultCode};
@@ -90,8 +90,7 @@ fn query_pointer_buffer_size_request_words_section_5_2() {
 #[test]
 fn query_pointer_buffer_size_reply_layout_section_5_2() {
     let mut buf = [0u32; 64];
-    let size = build_reply(&mut buf, &ReplySpec { payload: &0x800u16.to_le_bytes(), ..ReplySpec::default() })
-        .unwrap();
+    let size = build_reply(&mut buf, &ReplySpec { payload: &0x800u16.to_le_bytes(), ..ReplySpec::default() }).unwrap();
     assert_eq!(size, 4 * (2 + 9));
     assert_eq!(buf[0], 0);
     assert_eq!(buf[1], 9);

@@ -96,25 +96,16 @@ fn map_alias_address_bits_32_to_35_in_word2_bits_28_to_31_and_36_to_38_in_bits_2
 /// §2.2: attributes 0, 1, 3 are valid; 2 is invalid (kernel: 0xe801).
 #[test]
 fn map_alias_attribute_2_is_rejected_and_decodes_as_invalid() {
-    for (attr, raw) in [
-        (MapAliasAttribute::Ipc, 0),
-        (MapAliasAttribute::NonSecureIpc, 1),
-        (MapAliasAttribute::NonDeviceIpc, 3),
-    ] {
+    for (attr, raw) in
+        [(MapAliasAttribute::Ipc, 0), (MapAliasAttribute::NonSecureIpc, 1), (MapAliasAttribute::NonDeviceIpc, 3)]
+    {
         let a = MapAliasDescriptor::new(0, 0, attr).unwrap();
         assert_eq!(a.encode(), [0, 0, raw]);
         assert_eq!(MapAliasDescriptor::decode([0, 0, raw]).attribute(), attr);
     }
-    assert_eq!(
-        MapAliasDescriptor::new(0, 0, MapAliasAttribute::Invalid),
-        Err(HipcError::InvalidMapAliasAttribute)
-    );
+    assert_eq!(MapAliasDescriptor::new(0, 0, MapAliasAttribute::Invalid), Err(HipcError::InvalidMapAliasAttribute));
     assert_eq!(MapAliasDescriptor::decode([0, 0, 2]).attribute(), MapAliasAttribute::Invalid);
-    assert_eq!(
-        HipcError::InvalidMapAliasAttribute.result().raw(),
-        0xe801,
-        "the kernel's answer to attribute 2"
-    );
+    assert_eq!(HipcError::InvalidMapAliasAttribute.result().raw(), 0xe801, "the kernel's answer to attribute 2");
 }
 
 #[test]

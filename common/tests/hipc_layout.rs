@@ -1,9 +1,8 @@
 //! The §1.4 layout formulas, and the builder's and parser's checks against the buffer.
 
 use xcbuf_common::hipc::{
-    HipcError, MapAliasAttribute, MapAliasDescriptor, Message, MessageBuilder, MessageHeader,
-    MessageLayout, MessageSpec, PointerDescriptor, ReceiveListEntry, ReceiveListMode, Slot,
-    SpecialHeader,
+    HipcError, MapAliasAttribute, MapAliasDescriptor, Message, MessageBuilder, MessageHeader, MessageLayout,
+    MessageSpec, PointerDescriptor, ReceiveListEntry, ReceiveListMode, Slot, SpecialHeader,
 };
 
 /// §1.4 with every part present: special header with pid, 2 copy and 1 move handles,
@@ -71,14 +70,8 @@ fn parse_rejects_message_whose_receive_list_ends_past_the_buffer() {
     // 62 raw words: raw ends at word 64 = end of the TLS buffer; mode 2 needs 2 more.
     let mut buf = [0u32; 64];
     buf[1] = 62 | 2 << 10;
-    assert_eq!(
-        Message::parse(&buf).unwrap_err(),
-        HipcError::BufferTooSmall { needed_words: 66, available_words: 64 }
-    );
-    assert_eq!(
-        Message::parse(&buf).unwrap_err().to_string(),
-        "message needs 66 words but the buffer has 64"
-    );
+    assert_eq!(Message::parse(&buf).unwrap_err(), HipcError::BufferTooSmall { needed_words: 66, available_words: 64 });
+    assert_eq!(Message::parse(&buf).unwrap_err().to_string(), "message needs 66 words but the buffer has 64");
     assert_eq!(Message::parse(&buf).unwrap_err().result().raw(), 0xe801);
     buf[1] = 62;
     assert_eq!(Message::parse(&buf).unwrap().raw().len(), 62);
@@ -106,10 +99,7 @@ fn parse_rejects_buffers_too_short_for_the_header_or_special_header() {
 fn receive_list_offset_inside_raw_data_is_rejected() {
     let mut buf = [0u32; 64];
     buf[1] = 8 | 2 << 10 | 9 << 20; // raw ends at word 10, list at word 9
-    assert_eq!(
-        Message::parse(&buf).unwrap_err(),
-        HipcError::ReceiveListOffsetInsideMessage { offset: 9, raw_end: 10 }
-    );
+    assert_eq!(Message::parse(&buf).unwrap_err(), HipcError::ReceiveListOffsetInsideMessage { offset: 9, raw_end: 10 });
     buf[1] = 8 | 2 << 10 | 10 << 20;
     assert_eq!(Message::parse(&buf).unwrap().layout().recv_list_idx(), 10);
     let header = MessageHeader {
@@ -141,7 +131,10 @@ fn builder_rejects_slots_the_header_did_not_declare() {
     let mut b = MessageBuilder::new(&mut buf, header, None).unwrap();
     let x = PointerDescriptor::new(0, 0, 0).unwrap();
     assert!(b.set_pointer_descriptor(0, &x).is_ok());
-    assert_eq!(b.set_pointer_descriptor(1, &x), Err(HipcError::SlotOutOfRange { slot: Slot::Pointer, index: 1, count: 1 }));
+    assert_eq!(
+        b.set_pointer_descriptor(1, &x),
+        Err(HipcError::SlotOutOfRange { slot: Slot::Pointer, index: 1, count: 1 })
+    );
     assert!(b.set_process_id(1).is_err());
     assert!(b.set_copy_handle(0, 1).is_err());
     assert!(b.set_move_handle(0, 1).is_err());

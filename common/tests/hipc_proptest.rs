@@ -4,12 +4,12 @@
 use proptest::collection::vec;
 use proptest::prelude::*;
 use xcbuf_common::cmif::{
-    self, CommandType, Incoming, OutPointer, ReplySpec, RequestSpec, build_reply, build_request,
-    parse_reply, parse_request,
+    self, CommandType, Incoming, OutPointer, ReplySpec, RequestSpec, build_reply, build_request, parse_reply,
+    parse_request,
 };
 use xcbuf_common::hipc::{
-    MapAliasAttribute, MapAliasDescriptor, Message, MessageBuilder, MessageHeader, MessageLayout,
-    MessageSpec, PointerDescriptor, ReceiveListEntry, ReceiveListMode,
+    MapAliasAttribute, MapAliasDescriptor, Message, MessageBuilder, MessageHeader, MessageLayout, MessageSpec,
+    PointerDescriptor, ReceiveListEntry, ReceiveListMode,
 };
 use xcbuf_common::result::ResultCode;
 

@@ -1,8 +1,8 @@
 //! The worked examples of `horizon-ipc.md` §2 and §5.1 as literal expectations.
 
 use xcbuf_common::hipc::{
-    MapAliasAttribute, MapAliasDescriptor, Message, MessageBuilder, MessageHeader, MessageSpec,
-    PointerDescriptor, ReceiveListEntry, ReceiveListMode,
+    MapAliasAttribute, MapAliasDescriptor, Message, MessageBuilder, MessageHeader, MessageSpec, PointerDescriptor,
+    ReceiveListEntry, ReceiveListMode,
 };
 
 #[test]

@@ -1,8 +1,8 @@
 //! The protocol's wire facts: service names, raw struct layouts (little-endian at the
 //! documented offsets), and the receive-list offset rule.
 
-use xcbuf_common::xcbuf::*;
 use xcbuf_common::result::xcbuf::RAW_DATA_TOO_SHORT;
+use xcbuf_common::xcbuf::*;
 
 #[test]
 fn the_services_are_xcbuf_and_xcbuf_i_in_registration_order() {

@@ -6,9 +6,9 @@ use std::fmt;
 use xcbuf_common::client::{self, Buffer};
 use xcbuf_common::cmif;
 use xcbuf_common::hipc::{Message, ReceiveListMode};
+use xcbuf_common::result::ResultCode;
 use xcbuf_common::sf::ServiceIdentity;
 use xcbuf_common::xcbuf::{INDEXED, MAX_SESSIONS, POINTER_BUFFER_SIZE, RECEIVE_LIST_OFFSET, SINGLE, Xcbuf};
-use xcbuf_common::result::ResultCode;
 
 use xcbuf_common::sf::Server;
 use xcbuf_common::sf::serve_loop::*;
@@ -233,7 +233,8 @@ fn session_closed_on_receive_is_dropped_and_the_loop_goes_on() {
 #[test]
 fn receive_list_broken_rearms_and_keeps_the_session() {
     let mut pb = PointerBuffer::new();
-    let script = vec![Event::Signal(0), Event::Request(1, get_info()), Event::Fail(0x20401, 1), Event::Fail(0xea01, -1)];
+    let script =
+        vec![Event::Signal(0), Event::Request(1, get_info()), Event::Fail(0x20401, 1), Event::Fail(0xea01, -1)];
     let mut l = serve(SINGLE, script, &mut pb);
     l.step();
     l.step();
@@ -387,8 +388,13 @@ fn timed_out_after_a_reply_keeps_every_session() {
     // TimedOut comes from the wait, after the reply went out; its index is not written.
     for index in [1, 2, POISON, -1] {
         let mut pb = PointerBuffer::new();
-        let script =
-            vec![Event::Signal(0), Event::Signal(0), Event::Request(2, get_info()), Event::Fail(0xea01, index), Event::Fail(0xea01, POISON)];
+        let script = vec![
+            Event::Signal(0),
+            Event::Signal(0),
+            Event::Request(2, get_info()),
+            Event::Fail(0xea01, index),
+            Event::Fail(0xea01, POISON),
+        ];
         let mut l = serve(SINGLE, script, &mut pb);
         l.step();
         l.step();
@@ -406,7 +412,12 @@ fn any_reply_failure_with_index_minus_one_or_zero_drops_the_replied_session() {
     // SendReply's own failures, e.g. InvalidState 0xfa01: index -1 (0 on Ryujinx).
     for index in [-1, 0] {
         let mut pb = PointerBuffer::new();
-        let script = vec![Event::Signal(0), Event::Request(1, get_info()), Event::Fail(0xfa01, index), Event::Fail(0xea01, POISON)];
+        let script = vec![
+            Event::Signal(0),
+            Event::Request(1, get_info()),
+            Event::Fail(0xfa01, index),
+            Event::Fail(0xea01, POISON),
+        ];
         let mut l = serve(SINGLE, script, &mut pb);
         l.step();
         l.step();

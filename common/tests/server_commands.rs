@@ -3,9 +3,9 @@
 
 mod server_support;
 
-use server_support::{RoundTrip, CLIENT_BASE};
-use xcbuf_common::xcbuf;
+use server_support::{CLIENT_BASE, RoundTrip};
 use xcbuf_common::client::{self, Buffer};
+use xcbuf_common::xcbuf;
 use xcbuf_common::xcbuf::{
     BAD_SPLIT_POINT, ConcatResponse, EchoResponse, GetInfoResponse, MAX_SESSIONS, POINTER_BUFFER_SIZE,
     PROTOCOL_VERSION, SplitResponse, StatsResponse,
@@ -24,12 +24,8 @@ fn echo_of_exactly_the_pointer_buffer_size_is_replied_from_where_the_kernel_put_
     let slot = b.server.open_session(0x201).unwrap();
     let data = pattern(POINTER_BUFFER_SIZE, 3);
     b.client.write(CLIENT_BASE, &data);
-    client::build_echo(
-        &mut b.client_tls,
-        Buffer::new(CLIENT_BASE, 0x800),
-        Buffer::new(CLIENT_BASE + 0x1000, 0x800),
-    )
-    .unwrap();
+    client::build_echo(&mut b.client_tls, Buffer::new(CLIENT_BASE, 0x800), Buffer::new(CLIENT_BASE + 0x1000, 0x800))
+        .unwrap();
     let handled = b.call(slot).unwrap();
     assert!(handled.result.is_success(), "{}", handled.result);
     let xs = b.server_reply_pointers();

@@ -3,10 +3,10 @@
 //! list is armed afterwards (design.md "Acceptance figures", robustness).
 
 use proptest::prelude::*;
-use xcbuf_common::xcbuf;
 use xcbuf_common::hipc::{Message, ReceiveListEntry};
-use xcbuf_common::xcbuf::RECEIVE_LIST_OFFSET;
 use xcbuf_common::sf::{Action, Server};
+use xcbuf_common::xcbuf;
+use xcbuf_common::xcbuf::RECEIVE_LIST_OFFSET;
 
 const BASE: u64 = 0x1_0000_0000;
 

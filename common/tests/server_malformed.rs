@@ -11,14 +11,11 @@ use server_support::RoundTrip;
 use xcbuf_common::client::{self, ClientError};
 use xcbuf_common::cmif::{self, CommandType, OutPointer, RequestSpec};
 use xcbuf_common::hipc::{
-    MapAliasAttribute, MapAliasDescriptor, Message, MessageHeader, PointerDescriptor, ReceiveListEntry,
-    ReceiveListMode,
-};
-use xcbuf_common::xcbuf::{
-    self, Command, RECEIVE_LIST_OFFSET, SplitRequest, RawData,
+    MapAliasAttribute, MapAliasDescriptor, Message, MessageHeader, PointerDescriptor, ReceiveListEntry, ReceiveListMode,
 };
 use xcbuf_common::result::ResultCode;
 use xcbuf_common::sf::{Action, Handled, SESSION_NOT_OPEN};
+use xcbuf_common::xcbuf::{self, Command, RECEIVE_LIST_OFFSET, RawData, SplitRequest};
 
 const BASE: u64 = 0x2_0000_0000;
 
@@ -211,7 +208,10 @@ fn row9_raw_data_too_short_for_arguments_or_size_table_is_invalid_cmif_request()
     // cut to 8: `at` does not fit the CMIF view.
     for raw_count in [9u32, 8] {
         let (mut b, slot) = round_trip();
-        deliver(&mut b, &RequestSpec { in_pointers: &xs, out_pointers: &outs, payload: &at, ..request(Command::Split) });
+        deliver(
+            &mut b,
+            &RequestSpec { in_pointers: &xs, out_pointers: &outs, payload: &at, ..request(Command::Split) },
+        );
         assert_eq!(b.tls[1] & 0x3FF, 10);
         b.tls[1] = (b.tls[1] & !0x3FF) | raw_count;
         let h = handle(&mut b, slot);
@@ -240,7 +240,10 @@ fn row10_x_outside_the_pointer_buffer_is_rejected() {
     }
     // The last byte of the buffer is inside.
     let (mut b, slot) = round_trip();
-    deliver(&mut b, &RequestSpec { in_pointers: &[x(0, 0x7F0, 0x10)], out_pointers: &[out(0x10)], ..request(Command::Echo) });
+    deliver(
+        &mut b,
+        &RequestSpec { in_pointers: &[x(0, 0x7F0, 0x10)], out_pointers: &[out(0x10)], ..request(Command::Echo) },
+    );
     assert!(handle(&mut b, slot).result.is_success());
 }
 

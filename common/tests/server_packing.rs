@@ -3,18 +3,15 @@
 
 mod server_support;
 
-use server_support::{RoundTrip, CLIENT_BASE, deliver_request};
-use xcbuf_common::xcbuf;
+use server_support::{CLIENT_BASE, RoundTrip, deliver_request};
 use xcbuf_common::client::{self, Buffer};
-use xcbuf_common::xcbuf::{ConcatResponse, NO_OFFSET, POINTER_BUFFER_TOO_SMALL, SplitResponse};
 use xcbuf_common::sf::{Action, ReceiveArea, ReceiveMode, ServerConfig};
+use xcbuf_common::xcbuf;
+use xcbuf_common::xcbuf::{ConcatResponse, NO_OFFSET, POINTER_BUFFER_TOO_SMALL, SplitResponse};
 
 /// The §3.3 example: entry 0x1008/0x100 (end 0x1108).
 fn example_config() -> ServerConfig {
-    ServerConfig {
-        area: ReceiveArea { guest_addr: 0x1008, size: 0x100, mode: ReceiveMode::Single },
-        max_sessions: 1,
-    }
+    ServerConfig { area: ReceiveArea { guest_addr: 0x1008, size: 0x100, mode: ReceiveMode::Single }, max_sessions: 1 }
 }
 
 /// Client inputs of 0x13, 0x20 and 0xB8 bytes, distinct patterns.

@@ -3,14 +3,14 @@
 
 mod server_support;
 
-use server_support::{RoundTrip, CLIENT_BASE};
-use xcbuf_common::xcbuf;
+use server_support::{CLIENT_BASE, RoundTrip};
 use xcbuf_common::client::{self, Buffer};
 use xcbuf_common::hipc::{Message, ReceiveListEntry, ReceiveListMode};
+use xcbuf_common::sf::{SESSION_NOT_OPEN, Server, ServerConfig};
+use xcbuf_common::xcbuf;
 use xcbuf_common::xcbuf::{
     ConcatResponse, GetInfoResponse, INDEXED_ENTRIES, MAX_SESSIONS, OUT_OF_SESSIONS, RECEIVE_LIST_OFFSET,
 };
-use xcbuf_common::sf::{SESSION_NOT_OPEN, Server, ServerConfig};
 
 #[test]
 fn sixteen_sessions_open_and_the_seventeenth_is_out_of_sessions() {
@@ -28,7 +28,8 @@ fn sixteen_sessions_open_and_the_seventeenth_is_out_of_sessions() {
 
 #[test]
 fn closing_a_slot_twice_is_session_not_open() {
-    let mut server = Server::new(xcbuf::Xcbuf, ServerConfig { max_sessions: 2, ..xcbuf::SINGLE.config(0x1000) }).unwrap();
+    let mut server =
+        Server::new(xcbuf::Xcbuf, ServerConfig { max_sessions: 2, ..xcbuf::SINGLE.config(0x1000) }).unwrap();
     let s = server.open_session(0x201).unwrap();
     server.close_session(s).unwrap();
     assert_eq!(server.close_session(s), Err(SESSION_NOT_OPEN));
@@ -125,8 +126,12 @@ fn no_stale_bytes_of_earlier_requests_leak_into_replies() {
     let slot = b.server.open_session(0x201).unwrap();
     // An earlier request fills the top of the pointer buffer with secret bytes.
     b.client.write(CLIENT_BASE, &[0x5A; 0x200]);
-    client::build_concat(&mut b.client_tls, &[Buffer::new(CLIENT_BASE, 0x200)], Buffer::new(CLIENT_BASE + 0x1000, 0x200))
-        .unwrap();
+    client::build_concat(
+        &mut b.client_tls,
+        &[Buffer::new(CLIENT_BASE, 0x200)],
+        Buffer::new(CLIENT_BASE + 0x1000, 0x200),
+    )
+    .unwrap();
     b.call(slot).unwrap();
     // Now ask for much more than the inputs hold, in every command with out buffers.
     b.client.bytes.fill(0xEE);
@@ -144,7 +149,8 @@ fn no_stale_bytes_of_earlier_requests_leak_into_replies() {
     )
     .unwrap();
     b.call(slot).unwrap();
-    client::build_echo(&mut b.client_tls, Buffer::new(CLIENT_BASE, 3), Buffer::new(CLIENT_BASE + 0x3800, 0x100)).unwrap();
+    client::build_echo(&mut b.client_tls, Buffer::new(CLIENT_BASE, 3), Buffer::new(CLIENT_BASE + 0x3800, 0x100))
+        .unwrap();
     b.call(slot).unwrap();
     assert_eq!(b.client.read(CLIENT_BASE + 0x1000, 4), &[1, 2, 3, 0xEE]);
     assert_eq!(b.client.read(CLIENT_BASE + 0x2000, 2), &[1, 0xEE]);

@@ -4,7 +4,7 @@
 
 mod server_support;
 
-use server_support::{RoundTrip, CLIENT_BASE};
+use server_support::{CLIENT_BASE, RoundTrip};
 use xcbuf_common::client::{self, Buffer, Call};
 use xcbuf_common::cmif::CommandType;
 use xcbuf_common::result::{ResultCode, hipc};

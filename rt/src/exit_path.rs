@@ -58,10 +58,9 @@ impl fmt::Display for ExitPath {
             ExitPath::ExitProcess(ExitReason::NotMainThread) => {
                 f.write_str("svcExitProcess (not on the main thread: the whole process ends)")
             }
-            ExitPath::ExitProcess(ExitReason::ThreadsAlive(n)) => write!(
-                f,
-                "svcExitProcess instead of returning to the loader ({n} other thread(s) still running)"
-            ),
+            ExitPath::ExitProcess(ExitReason::ThreadsAlive(n)) => {
+                write!(f, "svcExitProcess instead of returning to the loader ({n} other thread(s) still running)")
+            }
         }
     }
 }

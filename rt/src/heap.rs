@@ -134,9 +134,9 @@ pub const fn set_heap_size_for(size: usize) -> Option<usize> {
 }
 
 #[cfg(target_os = "horizon")]
-pub use allocator::{peak, size, used};
-#[cfg(target_os = "horizon")]
 pub(crate) use allocator::try_stats;
+#[cfg(target_os = "horizon")]
+pub use allocator::{peak, size, used};
 
 #[cfg(target_os = "horizon")]
 pub(crate) use allocator::init;
@@ -164,8 +164,7 @@ mod allocator {
     }
 
     #[cfg_attr(not(test), global_allocator)]
-    static ALLOCATOR: Allocator =
-        Allocator { state: Mutex::new(State { heap: Heap::empty(), peak: 0 }) };
+    static ALLOCATOR: Allocator = Allocator { state: Mutex::new(State { heap: Heap::empty(), peak: 0 }) };
 
     // SAFETY: allocate_first_fit returns blocks that fit `layout` inside the region given
     // to `init`, disjoint from every live block; deallocate receives only pointers this

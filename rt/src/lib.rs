@@ -132,9 +132,9 @@ pub mod env;
 pub mod exit_path;
 pub mod heap;
 pub mod loader_config;
-pub mod mod0;
 #[cfg(target_os = "horizon")]
 pub mod log;
+pub mod mod0;
 pub mod result;
 #[cfg(target_os = "horizon")]
 mod runtime;

@@ -124,8 +124,8 @@ pub fn parse(mut entry: impl FnMut(usize) -> ConfigEntry) -> Result<LoaderConfig
                 return Ok(config);
             }
             KEY_MAIN_THREAD_HANDLE => {
-                let handle = u32::try_from(e.value[0])
-                    .map_err(|_| ConfigError::BadMainThreadHandle { value: e.value[0] })?;
+                let handle =
+                    u32::try_from(e.value[0]).map_err(|_| ConfigError::BadMainThreadHandle { value: e.value[0] })?;
                 config.main_thread_handle = Some(handle);
             }
             KEY_OVERRIDE_HEAP => {
@@ -137,8 +137,8 @@ pub fn parse(mut entry: impl FnMut(usize) -> ConfigEntry) -> Result<LoaderConfig
             }
             KEY_APPLET_TYPE => config.applet_type = Some(AppletType::from_raw(e.value[0])),
             KEY_HOS_VERSION => {
-                let version = HosVersion::from_packed(e.value[0])
-                    .ok_or(ConfigError::BadHosVersion { value: e.value[0] })?;
+                let version =
+                    HosVersion::from_packed(e.value[0]).ok_or(ConfigError::BadHosVersion { value: e.value[0] })?;
                 config.hos_version = Some(version);
                 config.is_atmosphere = e.value[1] == ATMOSPHERE_MAGIC;
             }
@@ -198,12 +198,7 @@ mod tests {
     /// OverrideHeap.
     #[test]
     fn eden_list_with_argv_is_not_atmosphere_and_gives_no_heap() {
-        let list = [
-            entry(1, 0, 0x1234, 0),
-            entry(7, 0, 0, 0),
-            entry(5, 0, 0, 0x7100_5060),
-            entry(0, 0, 0, 0),
-        ];
+        let list = [entry(1, 0, 0x1234, 0), entry(7, 0, 0, 0), entry(5, 0, 0, 0x7100_5060), entry(0, 0, 0, 0)];
         let config = parse_list(&list).unwrap();
         assert_eq!(config.main_thread_handle, Some(0x1234));
         assert_eq!(config.applet_type, Some(AppletType::Application));
@@ -239,10 +234,7 @@ mod tests {
     #[test]
     fn main_thread_handle_above_32_bits_is_rejected() {
         let list = [entry(1, 0, 1 << 32, 0), entry(0, 0, 0, 0)];
-        assert_eq!(
-            parse_list(&list),
-            Err(ConfigError::BadMainThreadHandle { value: 1 << 32 })
-        );
+        assert_eq!(parse_list(&list), Err(ConfigError::BadMainThreadHandle { value: 1 << 32 }));
     }
 
     #[test]

@@ -89,10 +89,7 @@ fn read_loader_config(list: usize) -> Result<LoaderConfig, loader_config::Config
     })
 }
 
-fn init_heap(
-    strategy: HeapStrategy,
-    override_heap: Option<(usize, usize)>,
-) -> Result<HeapRegion, ResultCode> {
+fn init_heap(strategy: HeapStrategy, override_heap: Option<(usize, usize)>) -> Result<HeapRegion, ResultCode> {
     let (address, size) = match (strategy, override_heap) {
         (HeapStrategy::Static(region), _) => (region.start.expose_provenance(), region.size),
         (HeapStrategy::Loader { .. }, Some(region)) => region,

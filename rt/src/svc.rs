@@ -328,8 +328,7 @@ pub unsafe fn reply_and_receive(
     reply_target: Handle,
     timeout_ns: i64,
 ) -> Result<i32, ReplyAndReceiveError> {
-    let count = handle_count(handles)
-        .map_err(|result| ReplyAndReceiveError { result, index: -1 })?;
+    let count = handle_count(handles).map_err(|result| ReplyAndReceiveError { result, index: -1 })?;
     let rc: u32;
     let index: i32;
     // SAFETY: the kernel reads `count` handles at x1 (pointing at `handles`) and the TLS
@@ -348,11 +347,7 @@ pub unsafe fn reply_and_receive(
 /// 0x70 CreatePort: w2 = max sessions, w3 = is_light, x4 = name -> w1 = server port,
 /// w2 = client port.
 #[inline]
-pub fn create_port(
-    max_sessions: i32,
-    is_light: bool,
-    name: u64,
-) -> Result<(Handle, Handle), ResultCode> {
+pub fn create_port(max_sessions: i32, is_light: bool, name: u64) -> Result<(Handle, Handle), ResultCode> {
     let rc: u32;
     let server: Handle;
     let client: Handle;

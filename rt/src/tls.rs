@@ -229,10 +229,7 @@ pub fn with_message_buffer<R>(f: impl FnOnce(&mut MessageBuffer) -> R) -> R {
     assert!(borrowed == 0, "TLS message buffer already in use on this thread");
     // SAFETY: as above.
     unsafe { flag.write_volatile(1) };
-    let mut buffer = MessageBuffer {
-        words: base().wrapping_add(MESSAGE_BUFFER_OFFSET).cast(),
-        _not_send: PhantomData,
-    };
+    let mut buffer = MessageBuffer { words: base().wrapping_add(MESSAGE_BUFFER_OFFSET).cast(), _not_send: PhantomData };
     f(&mut buffer)
 }
 

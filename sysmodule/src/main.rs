@@ -10,10 +10,10 @@
 #![no_main]
 #![deny(unsafe_code)]
 
+use rt::sm::{ServiceName, Sm};
 use xcbuf_common::result::ResultCode;
 use xcbuf_common::xcbuf::{INDEXED, SERVICES, SINGLE, Xcbuf};
 use xcbuf_rt as rt;
-use rt::sm::{ServiceName, Sm};
 
 /// The whole heap: the `xcbuf:i` thread's stack ([`INDEXED_THREAD_STACK`], page-aligned),
 /// two 0x800-byte pointer buffers and the thread's start block, with room for the

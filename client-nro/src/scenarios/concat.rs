@@ -7,12 +7,10 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use xcbuf_common::client::{self, Buffer};
-use xcbuf_common::xcbuf::{ConcatResponse, NO_OFFSET, POINTER_BUFFER_TOO_SMALL};
 use xcbuf_common::result::kernel::OUT_OF_RESOURCE;
+use xcbuf_common::xcbuf::{ConcatResponse, NO_OFFSET, POINTER_BUFFER_TOO_SMALL};
 
-use super::{
-    CallError, Ctx, align16, compare_bytes, expect_error, hex_list, pattern, single_mode_offsets, unexpected,
-};
+use super::{CallError, Ctx, align16, compare_bytes, expect_error, hex_list, pattern, single_mode_offsets, unexpected};
 use crate::ipc::{Ipc, SINGLE, Service, address_of, address_of_mut};
 use crate::report::{Failure, Outcome};
 
@@ -21,7 +19,12 @@ pub(super) type ConcatRun = (ConcatResponse, Vec<Vec<u8>>, Vec<u8>);
 
 /// Sends Concat of inputs with `sizes` (patterns seeded 0x10, 0x20, ...) into a C of
 /// `out_len` bytes.
-fn concat<I: Ipc>(ctx: &mut Ctx<'_, I>, service: Service, sizes: &[usize], out_len: usize) -> Result<ConcatRun, CallError> {
+fn concat<I: Ipc>(
+    ctx: &mut Ctx<'_, I>,
+    service: Service,
+    sizes: &[usize],
+    out_len: usize,
+) -> Result<ConcatRun, CallError> {
     let inputs: Vec<Vec<u8>> = sizes.iter().zip(1u8..).map(|(&n, i)| pattern(i.wrapping_mul(0x10), n)).collect();
     let mut output = vec![0u8; out_len];
     let xs: Vec<Buffer> = inputs.iter().map(|b| Buffer::new(address_of(b), b.len())).collect();
@@ -96,7 +99,12 @@ pub fn out_too_large<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
     let in_len = size - 0x100;
     let out_len = 0x200;
     let result = concat(ctx, &SINGLE, &[in_len], out_len);
-    expect_error(&format!("Concat of {in_len:#x} bytes into a {out_len:#x}-byte C"), result, POINTER_BUFFER_TOO_SMALL, false)?;
+    expect_error(
+        &format!("Concat of {in_len:#x} bytes into a {out_len:#x}-byte C"),
+        result,
+        POINTER_BUFFER_TOO_SMALL,
+        false,
+    )?;
     ctx.get_info(&SINGLE)?;
     Ok(format!(
         "in-data {in_len:#x} + out region {out_len:#x} > {size:#x}: the reply carried {POINTER_BUFFER_TOO_SMALL}; the session still answers"

@@ -8,8 +8,8 @@ use alloc::format;
 use alloc::vec;
 
 use xcbuf_common::client::{self, Buffer};
-use xcbuf_common::xcbuf::EchoResponse;
 use xcbuf_common::result::kernel::OUT_OF_RESOURCE;
+use xcbuf_common::xcbuf::EchoResponse;
 
 use super::{CallError, Ctx, compare_bytes, expect_error, pattern, unexpected};
 use crate::ipc::{Ipc, SINGLE, address_of, address_of_mut};
@@ -54,7 +54,8 @@ pub fn echo_overflow<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
     let c = Buffer::new(address_of_mut(&mut output), len);
     let result = ctx.call(&SINGLE, |m| client::build_echo(m, x, c));
     expect_error(&format!("Echo of {len:#x} bytes"), result, OUT_OF_RESOURCE, true)?;
-    echo(ctx, 16, 4).map_err(|f| Failure::new(format!("the next Echo on the session to work ({})", f.expected), f.got))?;
+    echo(ctx, 16, 4)
+        .map_err(|f| Failure::new(format!("the next Echo on the session to work ({})", f.expected), f.got))?;
     Ok(format!(
         "an X of {len:#x} bytes (one more than the pointer buffer): svcSendSyncRequest returned {OUT_OF_RESOURCE}; after the GetInfo that follows a rejected request, the next Echo on the same session succeeded"
     ))

@@ -8,8 +8,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use xcbuf_common::client::{self, Buffer};
-use xcbuf_common::xcbuf::{ConcatResponse, INDEXED_ENTRIES};
 use xcbuf_common::result::kernel::OUT_OF_RESOURCE;
+use xcbuf_common::xcbuf::{ConcatResponse, INDEXED_ENTRIES};
 
 use super::concat::{ConcatRun, check_concat};
 use super::{CallError, Ctx, expect_error, hex_list, pattern, unexpected};
@@ -46,14 +46,20 @@ pub fn indexed_mode<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
     // One X per entry, the last exactly its entry's size: accepted, each at its entry.
     let mut exact: Vec<usize> = (0..entries).map(|_| 0x10).collect();
     exact[entries - 1] = last.size;
-    let (resp, inputs, output) = concat_indexed(ctx, &exact).map_err(|e| unexpected("Concat filling every entry", e))?;
+    let (resp, inputs, output) =
+        concat_indexed(ctx, &exact).map_err(|e| unexpected("Concat filling every entry", e))?;
     let every_entry: Vec<Option<usize>> = INDEXED_ENTRIES.iter().map(|e| Some(e.offset)).collect();
     check_concat(&resp, &inputs, &output, &every_entry)?;
 
     // The same plus one X at index `entries`: past the last entry.
     let mut past = exact.clone();
     past.push(0x10);
-    expect_error(&format!("X index {entries} (past the last entry)"), concat_indexed(ctx, &past), OUT_OF_RESOURCE, true)?;
+    expect_error(
+        &format!("X index {entries} (past the last entry)"),
+        concat_indexed(ctx, &past),
+        OUT_OF_RESOURCE,
+        true,
+    )?;
 
     // The exact request with the last X one byte larger than its entry.
     let mut larger = exact.clone();
@@ -61,7 +67,8 @@ pub fn indexed_mode<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
     let what = format!("{:#x} bytes at index {} (entry of {:#x})", last.size + 1, entries - 1, last.size);
     expect_error(&what, concat_indexed(ctx, &larger), OUT_OF_RESOURCE, true)?;
     // And the exact one again: the session and the list are as before.
-    let (resp, inputs, output) = concat_indexed(ctx, &exact).map_err(|e| unexpected("the same Concat after the rejections", e))?;
+    let (resp, inputs, output) =
+        concat_indexed(ctx, &exact).map_err(|e| unexpected("the same Concat after the rejections", e))?;
     check_concat(&resp, &inputs, &output, &every_entry)?;
     ctx.get_info(&INDEXED)?;
     Ok(format!(

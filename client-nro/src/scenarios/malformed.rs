@@ -9,10 +9,10 @@ use alloc::vec::Vec;
 use xcbuf_common::client::{self, Buffer, Call, ClientError};
 use xcbuf_common::cmif::{CmifError, IN_HEADER_MAGIC};
 use xcbuf_common::hipc::MessageHeader;
+use xcbuf_common::result::ResultCode;
 use xcbuf_common::xcbuf::{
     INVALID_CMIF_REQUEST, INVALID_IN_HEADER, INVALID_REQUEST_SIZE, MAX_CONCAT_POINTERS, UNKNOWN_COMMAND_ID,
 };
-use xcbuf_common::result::ResultCode;
 
 use super::{Ctx, expect_error, pattern};
 use crate::ipc::{Ipc, SINGLE, address_of, address_of_mut};

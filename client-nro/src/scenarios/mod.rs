@@ -10,10 +10,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use xcbuf_common::client::{self, ClientError, Reply};
-use xcbuf_common::xcbuf::{GetInfoResponse, StatsResponse};
 use xcbuf_common::result::ResultCode;
-use xcbuf_common::sf::ReceiveMode;
 use xcbuf_common::result::kernel::SESSION_CLOSED;
+use xcbuf_common::sf::ReceiveMode;
+use xcbuf_common::xcbuf::{GetInfoResponse, StatsResponse};
 
 use crate::ipc::{Handle, INDEXED, Ipc, SINGLE, Service};
 use crate::report::{Failure, Outcome, Report, Sink};
@@ -104,7 +104,10 @@ impl core::fmt::Display for CallError {
             CallError::Kernel(rc) => write!(f, "svcSendSyncRequest {rc}"),
             CallError::Client(e) => write!(f, "{e}"),
             CallError::Rearm { rejected, rearm } => {
-                write!(f, "svcSendSyncRequest {rejected}, then the GetInfo that re-arms the server's receive list failed: {rearm}")
+                write!(
+                    f,
+                    "svcSendSyncRequest {rejected}, then the GetInfo that re-arms the server's receive list failed: {rearm}"
+                )
             }
         }
     }
@@ -227,7 +230,8 @@ impl<'i, I: Ipc> Ctx<'i, I> {
     /// The pointer-buffer size GetInfo reports for `service`.
     pub fn pointer_buffer_size(&mut self, service: Service) -> Result<usize, Failure> {
         let info = self.get_info(service)?;
-        usize::try_from(info.pointer_buffer_size).map_err(|_| Failure::new("a usize size", format!("{:#x}", info.pointer_buffer_size)))
+        usize::try_from(info.pointer_buffer_size)
+            .map_err(|_| Failure::new("a usize size", format!("{:#x}", info.pointer_buffer_size)))
     }
 }
 
@@ -238,7 +242,12 @@ pub fn unexpected(what: &str, e: CallError) -> Failure {
 
 /// Expects `result` to be the failure `expected` (a kernel result from
 /// svcSendSyncRequest when `from_kernel`, else the reply's result).
-pub fn expect_error<T>(what: &str, result: Result<T, CallError>, expected: ResultCode, from_kernel: bool) -> Result<(), Failure> {
+pub fn expect_error<T>(
+    what: &str,
+    result: Result<T, CallError>,
+    expected: ResultCode,
+    from_kernel: bool,
+) -> Result<(), Failure> {
     let place = if from_kernel { "svcSendSyncRequest" } else { "reply result" };
     match result {
         Ok(_) => Err(Failure::new(format!("{what}: {place} {expected}"), "success")),
@@ -260,10 +269,7 @@ pub fn compare_bytes(what: &str, want: &[u8], got: &[u8]) -> Result<(), Failure>
     }
     match want.iter().zip(got).position(|(a, b)| a != b) {
         None => Ok(()),
-        Some(i) => Err(Failure::new(
-            format!("{what}: byte {i:#x} = {:#04x}", want[i]),
-            format!("{:#04x}", got[i]),
-        )),
+        Some(i) => Err(Failure::new(format!("{what}: byte {i:#x} = {:#04x}", want[i]), format!("{:#04x}", got[i]))),
     }
 }
 

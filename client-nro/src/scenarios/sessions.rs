@@ -46,7 +46,8 @@ pub fn sessions<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
         ctx.ipc().sleep(CLOSE_POLL_SLEEP_NS);
     }
     // A freed slot takes a new session.
-    let again = ctx.ipc().connect(&SINGLE).map_err(|rc| Failure::new("a new session after closing", format!("{rc}")))?;
+    let again =
+        ctx.ipc().connect(&SINGLE).map_err(|rc| Failure::new("a new session after closing", format!("{rc}")))?;
     let works = ctx.call_on(again, client::build_get_info);
     ctx.ipc().close(again);
     works.map_err(|e| unexpected("GetInfo on a new session after closing", e))?;
@@ -84,7 +85,9 @@ fn fill_and_overflow<I: Ipc>(
                     Ok(format!("accepted then closed by the server: its first request returned {rc}"))
                 }
                 Ok(_) => Err(Failure::new(format!("session {} refused", max + 1), "it answered GetInfo")),
-                Err(e) => Err(Failure::new(format!("session {} refused with {SESSION_CLOSED}", max + 1), format!("{e}"))),
+                Err(e) => {
+                    Err(Failure::new(format!("session {} refused with {SESSION_CLOSED}", max + 1), format!("{e}")))
+                }
             }
         }
     }

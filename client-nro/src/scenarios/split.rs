@@ -24,9 +24,7 @@ pub fn split_index_matching<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
     let (c0_addr, c1_addr) = (base + HALF as u64, base);
     let x = Buffer::new(address_of(&input), LEN);
     let reply = ctx
-        .call(&SINGLE, |m| {
-            client::build_split(m, x, AT as u32, Buffer::new(c0_addr, HALF), Buffer::new(c1_addr, HALF))
-        })
+        .call(&SINGLE, |m| client::build_split(m, x, AT as u32, Buffer::new(c0_addr, HALF), Buffer::new(c1_addr, HALF)))
         .map_err(|e| unexpected("Split", e))?;
     let resp: SplitResponse = reply.read().map_err(|e| unexpected("Split", CallError::Client(e)))?;
     let order: alloc::vec::Vec<(u8, u64, u16)> =
@@ -35,7 +33,10 @@ pub fn split_index_matching<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
     let want = [(1u8, c1_addr, (LEN - AT) as u16), (0u8, c0_addr, AT as u16)];
     if order != want {
         return Err(Failure::new(
-            format!("reply X [(index, address, size)] = [(1, {c1_addr:#x}, {:#x}), (0, {c0_addr:#x}, {AT:#x})]", LEN - AT),
+            format!(
+                "reply X [(index, address, size)] = [(1, {c1_addr:#x}, {:#x}), (0, {c0_addr:#x}, {AT:#x})]",
+                LEN - AT
+            ),
             format!("{order:x?}"),
         ));
     }

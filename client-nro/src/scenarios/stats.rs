@@ -30,7 +30,8 @@ pub fn stats<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
         other => return Err(Failure::new("an error reply to command 77", format!("{other:?}"))),
     }
     let s1 = ctx.stats(&SINGLE)?;
-    let sent = StatsResponse { requests: 4, bytes_in: 16 + 0x33, bytes_out: 16 + 0x33, errors: 1, ..StatsResponse::default() };
+    let sent =
+        StatsResponse { requests: 4, bytes_in: 16 + 0x33, bytes_out: 16 + 0x33, errors: 1, ..StatsResponse::default() };
     let delta = StatsResponse {
         requests: s1.requests.wrapping_sub(s0.requests),
         bytes_in: s1.bytes_in.wrapping_sub(s0.bytes_in),
@@ -40,14 +41,20 @@ pub fn stats<I: Ipc>(ctx: &mut Ctx<'_, I>) -> Outcome {
     };
     if delta != sent {
         return Err(Failure::new(
-            format!("deltas requests +{}, bytes in +{:#x}, bytes out +{:#x}, errors +{}", sent.requests, sent.bytes_in, sent.bytes_out, sent.errors),
+            format!(
+                "deltas requests +{}, bytes in +{:#x}, bytes out +{:#x}, errors +{}",
+                sent.requests, sent.bytes_in, sent.bytes_out, sent.errors
+            ),
             format!("+{}, +{:#x}, +{:#x}, +{}", delta.requests, delta.bytes_in, delta.bytes_out, delta.errors),
         ));
     }
     if s1.open_sessions == 0 || s1.total_sessions < s1.open_sessions || s1.pointer_buffer_high_water == 0 {
         return Err(Failure::new(
             "open sessions > 0, total >= open, a non-zero pointer-buffer high-water mark",
-            format!("open {}, total {}, high-water {:#x}", s1.open_sessions, s1.total_sessions, s1.pointer_buffer_high_water),
+            format!(
+                "open {}, total {}, high-water {:#x}",
+                s1.open_sessions, s1.total_sessions, s1.pointer_buffer_high_water
+            ),
         ));
     }
     Ok(format!(

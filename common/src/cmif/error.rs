@@ -65,9 +65,7 @@ impl CmifError {
     /// (`horizon-ipc.md` §6.2, §6.3, §8).
     pub const fn result(self) -> ResultCode {
         match self {
-            CmifError::Hipc(_) | CmifError::RawDataTooShort { .. } => {
-                result::hipc::INVALID_REQUEST_SIZE
-            }
+            CmifError::Hipc(_) | CmifError::RawDataTooShort { .. } => result::hipc::INVALID_REQUEST_SIZE,
             CmifError::UnknownCommandType { .. } => result::hipc::UNKNOWN_COMMAND_TYPE,
             CmifError::HeaderTooShort { .. } => result::cmif::INVALID_HEADER_SIZE,
             CmifError::InvalidInHeader { .. } => result::cmif::INVALID_IN_HEADER,
@@ -109,10 +107,9 @@ impl fmt::Display for CmifError {
             CmifError::InvalidOutHeader { magic } => {
                 write!(f, "bad out header: magic {magic:#x} (want SFCO)")
             }
-            CmifError::OutOfRawData { offset, len, raw_end } => write!(
-                f,
-                "{len} bytes at byte {offset} lie past the raw data end (byte {raw_end})"
-            ),
+            CmifError::OutOfRawData { offset, len, raw_end } => {
+                write!(f, "{len} bytes at byte {offset} lie past the raw data end (byte {raw_end})")
+            }
             CmifError::PayloadTooLarge { len } => write!(f, "payload of {len} bytes is too large"),
             CmifError::TooManyOutPointers { count } => {
                 write!(f, "{count} out-pointers (a receive list holds at most 13)")

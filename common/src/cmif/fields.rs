@@ -16,7 +16,11 @@ pub(super) fn u8_count(len: usize, field: crate::hipc::Field) -> Result<u8, Cmif
 }
 
 /// Special header for a pid flag and handles, `None` when nothing is set (§1.3).
-pub(super) fn special_for(process_id: Option<u64>, copy: &[u32], mv: &[u32]) -> Result<Option<SpecialHeader>, CmifError> {
+pub(super) fn special_for(
+    process_id: Option<u64>,
+    copy: &[u32],
+    mv: &[u32],
+) -> Result<Option<SpecialHeader>, CmifError> {
     use crate::hipc::Field;
     let s = SpecialHeader {
         send_pid: process_id.is_some(),
@@ -26,7 +30,12 @@ pub(super) fn special_for(process_id: Option<u64>, copy: &[u32], mv: &[u32]) -> 
     Ok(if s.is_needed() { Some(s) } else { None })
 }
 
-pub(super) fn fill_special(b: &mut MessageBuilder<'_>, process_id: Option<u64>, copy: &[u32], mv: &[u32]) -> Result<(), CmifError> {
+pub(super) fn fill_special(
+    b: &mut MessageBuilder<'_>,
+    process_id: Option<u64>,
+    copy: &[u32],
+    mv: &[u32],
+) -> Result<(), CmifError> {
     if let Some(pid) = process_id {
         b.set_process_id(pid)?;
     }

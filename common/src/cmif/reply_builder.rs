@@ -3,13 +3,12 @@
 
 use super::command_type::CommandType;
 use super::error::CmifError;
-use super::fields::{fill_special, special_for, u16_count, u8_count};
+use super::fields::{fill_special, special_for, u8_count, u16_count};
 use super::header::OutHeader;
 use super::layout::ReplyLayout;
 use super::words::{write_bytes, write_header};
 use crate::hipc::{
-    HipcError, MessageBuilder, MessageHeader, MessageLayout, PointerDescriptor, ReceiveListEntry,
-    ReceiveListMode,
+    HipcError, MessageBuilder, MessageHeader, MessageLayout, PointerDescriptor, ReceiveListEntry, ReceiveListMode,
 };
 use crate::result::ResultCode;
 

@@ -3,13 +3,13 @@
 
 use super::command_type::{CommandType, control};
 use super::error::CmifError;
-use super::fields::{fill_special, special_for, u16_count, u8_count};
+use super::fields::{fill_special, special_for, u8_count, u16_count};
 use super::header::InHeader;
 use super::layout::RequestLayout;
 use super::words::{write_bytes, write_header};
 use crate::hipc::{
-    HipcError, MapAliasDescriptor, MessageBuilder, MessageHeader, MessageLayout, PointerDescriptor,
-    ReceiveListEntry, ReceiveListMode,
+    HipcError, MapAliasDescriptor, MessageBuilder, MessageHeader, MessageLayout, PointerDescriptor, ReceiveListEntry,
+    ReceiveListMode,
 };
 
 /// One output buffer of a request: a C entry of the receive list, and whether the command

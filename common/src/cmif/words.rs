@@ -65,10 +65,11 @@ impl PayloadWindow<'_> {
 
     /// Copies `out.len()` bytes from `offset` (relative to `start`); Err past `end`.
     pub(super) fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), CmifError> {
-        let at = self
-            .start
-            .checked_add(offset)
-            .ok_or(CmifError::OutOfRawData { offset, len: out.len(), raw_end: self.end })?;
+        let at = self.start.checked_add(offset).ok_or(CmifError::OutOfRawData {
+            offset,
+            len: out.len(),
+            raw_end: self.end,
+        })?;
         check_range(at, out.len(), self.end)?;
         read_bytes(self.words, at, out);
         Ok(())

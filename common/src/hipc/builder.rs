@@ -78,8 +78,7 @@ impl<'a> MessageBuilder<'a> {
         layout.check_receive_list_offset()?;
         layout.check_fits(buf.len())?;
         let (needed_words, available_words) = (layout.message_size_words(), buf.len());
-        let message =
-            buf.get_mut(..needed_words).ok_or(HipcError::BufferTooSmall { needed_words, available_words })?;
+        let message = buf.get_mut(..needed_words).ok_or(HipcError::BufferTooSmall { needed_words, available_words })?;
         message.fill(0);
         // check_fits: the message has at least the two header words (and the special
         // header word when there is one).

@@ -155,21 +155,18 @@ impl fmt::Display for HipcError {
             HipcError::InvalidReceiveListEntryCount { count } => {
                 write!(f, "indexed receive list with {count} entries (allowed 1..=13)")
             }
-            HipcError::BufferTooSmall { needed_words, available_words } => write!(
-                f,
-                "message needs {needed_words} words but the buffer has {available_words}"
-            ),
-            HipcError::ReceiveListOffsetInsideMessage { offset, raw_end } => write!(
-                f,
-                "receive-list offset {offset} lies before the end of the raw data ({raw_end})"
-            ),
+            HipcError::BufferTooSmall { needed_words, available_words } => {
+                write!(f, "message needs {needed_words} words but the buffer has {available_words}")
+            }
+            HipcError::ReceiveListOffsetInsideMessage { offset, raw_end } => {
+                write!(f, "receive-list offset {offset} lies before the end of the raw data ({raw_end})")
+            }
             HipcError::SpecialHeaderMismatch => {
                 write!(f, "has_special_header disagrees with the special header given")
             }
-            HipcError::ReceiveListLengthMismatch { given, expected } => write!(
-                f,
-                "{given} receive-list entries given but the mode needs {expected}"
-            ),
+            HipcError::ReceiveListLengthMismatch { given, expected } => {
+                write!(f, "{given} receive-list entries given but the mode needs {expected}")
+            }
             HipcError::SlotOutOfRange { slot, index, count } => {
                 write!(f, "{slot:?} slot {index} out of range (header declares {count})")
             }

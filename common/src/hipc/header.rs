@@ -129,11 +129,9 @@ impl MessageHeader {
         if let Err(e) = check_field(Field::RawCount, self.raw_count as u64, RAW_COUNT_MAX as u64) {
             return Err(e);
         }
-        if let Err(e) = check_field(
-            Field::ReceiveListOffset,
-            self.receive_list_offset as u64,
-            RECEIVE_LIST_OFFSET_MAX as u64,
-        ) {
+        if let Err(e) =
+            check_field(Field::ReceiveListOffset, self.receive_list_offset as u64, RECEIVE_LIST_OFFSET_MAX as u64)
+        {
             return Err(e);
         }
         let mode = match self.receive_list_mode.raw() {

@@ -145,11 +145,7 @@ impl MessageLayout {
 
     /// First receive-list word: `ReceiveListOffset` when non-zero, else the raw end.
     pub const fn recv_list_idx(&self) -> usize {
-        if self.header.receive_list_offset != 0 {
-            self.header.receive_list_offset as usize
-        } else {
-            self.raw_end_idx()
-        }
+        if self.header.receive_list_offset != 0 { self.header.receive_list_offset as usize } else { self.raw_end_idx() }
     }
 
     /// Number of C entries (0, 0, 1 or n by mode).
@@ -180,10 +176,7 @@ impl MessageLayout {
     /// Err unless the whole message (receive list included) fits `available_words`.
     pub const fn check_fits(&self, available_words: usize) -> Result<(), HipcError> {
         if self.message_size_words() > available_words {
-            return Err(HipcError::BufferTooSmall {
-                needed_words: self.message_size_words(),
-                available_words,
-            });
+            return Err(HipcError::BufferTooSmall { needed_words: self.message_size_words(), available_words });
         }
         Ok(())
     }

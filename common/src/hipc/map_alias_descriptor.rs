@@ -60,11 +60,7 @@ pub struct MapAliasDescriptor {
 
 impl MapAliasDescriptor {
     /// Err when `address >= 2^39`, `size >= 2^36` or the attribute is `Invalid`.
-    pub const fn new(
-        address: u64,
-        size: u64,
-        attribute: MapAliasAttribute,
-    ) -> Result<MapAliasDescriptor, HipcError> {
+    pub const fn new(address: u64, size: u64, attribute: MapAliasAttribute) -> Result<MapAliasDescriptor, HipcError> {
         if let Err(e) = check_field(Field::MapAliasAddress, address, ADDRESS_MAX) {
             return Err(e);
         }

@@ -10,25 +10,23 @@ mod error;
 mod header;
 mod layout;
 mod map_alias_descriptor;
-mod pointer_descriptor;
 mod parser;
+mod pointer_descriptor;
 mod receive_list_entry;
 mod special_header;
 
 pub use builder::{MessageBuilder, MessageSpec};
 pub use error::{Field, HipcError, Slot};
 pub use header::{
-    DESCRIPTOR_COUNT_MAX, MessageHeader, RAW_COUNT_MAX, RECEIVE_LIST_COUNT_OFFSET,
-    RECEIVE_LIST_ENTRY_COUNT_MAX, RECEIVE_LIST_OFFSET_MAX, ReceiveListMode,
+    DESCRIPTOR_COUNT_MAX, MessageHeader, RAW_COUNT_MAX, RECEIVE_LIST_COUNT_OFFSET, RECEIVE_LIST_ENTRY_COUNT_MAX,
+    RECEIVE_LIST_OFFSET_MAX, ReceiveListMode,
 };
 pub use layout::MessageLayout;
-pub use map_alias_descriptor::{
-    MAP_ALIAS_DESCRIPTOR_WORDS, MAP_ALIAS_SIZE_MAX, MapAliasAttribute, MapAliasDescriptor,
-};
+pub use map_alias_descriptor::{MAP_ALIAS_DESCRIPTOR_WORDS, MAP_ALIAS_SIZE_MAX, MapAliasAttribute, MapAliasDescriptor};
+pub use parser::{Descriptors, Message, WireDescriptor};
 pub use pointer_descriptor::{
     ADDRESS_MAX, POINTER_DESCRIPTOR_WORDS, POINTER_INDEX_MAX, POINTER_SIZE_MAX, PointerDescriptor,
 };
-pub use parser::{Descriptors, Message, WireDescriptor};
 pub use receive_list_entry::{RECEIVE_LIST_ENTRY_WORDS, RECEIVE_LIST_SIZE_MAX, ReceiveListEntry};
 pub use special_header::{HANDLE_COUNT_MAX, PROCESS_ID_WORDS, SpecialHeader};
 

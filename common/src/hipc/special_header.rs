@@ -23,19 +23,13 @@ pub struct SpecialHeader {
 impl SpecialHeader {
     /// Encodes the word; Err when a handle count exceeds 15.
     pub const fn encode(&self) -> Result<u32, HipcError> {
-        if let Err(e) =
-            check_field(Field::CopyHandleCount, self.copy_handle_count as u64, HANDLE_COUNT_MAX as u64)
-        {
+        if let Err(e) = check_field(Field::CopyHandleCount, self.copy_handle_count as u64, HANDLE_COUNT_MAX as u64) {
             return Err(e);
         }
-        if let Err(e) =
-            check_field(Field::MoveHandleCount, self.move_handle_count as u64, HANDLE_COUNT_MAX as u64)
-        {
+        if let Err(e) = check_field(Field::MoveHandleCount, self.move_handle_count as u64, HANDLE_COUNT_MAX as u64) {
             return Err(e);
         }
-        Ok(self.send_pid as u32
-            | (self.copy_handle_count as u32) << 1
-            | (self.move_handle_count as u32) << 5)
+        Ok(self.send_pid as u32 | (self.copy_handle_count as u32) << 1 | (self.move_handle_count as u32) << 5)
     }
 
     /// Decodes the word; reserved bits are ignored.

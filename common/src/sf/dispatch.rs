@@ -13,8 +13,7 @@
 
 use crate::cmif::{self, CommandType, Incoming, ReplySpec};
 use crate::hipc::{
-    HANDLE_COUNT_MAX, MessageHeader, MessageLayout, RECEIVE_LIST_ENTRY_COUNT_MAX, ReceiveListEntry,
-    SpecialHeader,
+    HANDLE_COUNT_MAX, MessageHeader, MessageLayout, RECEIVE_LIST_ENTRY_COUNT_MAX, ReceiveListEntry, SpecialHeader,
 };
 use crate::result::{self, ResultCode};
 
@@ -125,8 +124,7 @@ impl<S: ServiceHandler> Server<S> {
             }
             Ok(Incoming::Request(request)) => {
                 // Received X bytes count whatever the outcome (the kernel copied them).
-                let bytes_in: u64 =
-                    request.message().pointer_descriptors().map(|d| u64::from(d.size())).sum();
+                let bytes_in: u64 = request.message().pointer_descriptors().map(|d| u64::from(d.size())).sum();
                 self.count_in(slot, bytes_in);
                 self.dispatch(&request, pointer_buffer, &mut reply)
             }

@@ -19,8 +19,8 @@
 use core::fmt;
 
 use crate::hipc::{
-    HipcError, MessageBuilder, MessageHeader, RECEIVE_LIST_ENTRY_COUNT_MAX, RECEIVE_LIST_SIZE_MAX,
-    ReceiveListEntry, ReceiveListMode, ADDRESS_MAX,
+    ADDRESS_MAX, HipcError, MessageBuilder, MessageHeader, RECEIVE_LIST_ENTRY_COUNT_MAX, RECEIVE_LIST_SIZE_MAX,
+    ReceiveListEntry, ReceiveListMode,
 };
 
 use super::RECEIVE_LIST_OFFSET;
@@ -101,8 +101,7 @@ impl fmt::Display for ReceiveAreaError {
 impl ReceiveArea {
     /// Checks the area can be described by C entries; returns its guest range.
     pub fn validate(&self) -> Result<PointerBufferRange, ReceiveAreaError> {
-        let range = PointerBufferRange::new(self.guest_addr, self.size)
-            .ok_or(ReceiveAreaError::AddressOutOfRange)?;
+        let range = PointerBufferRange::new(self.guest_addr, self.size).ok_or(ReceiveAreaError::AddressOutOfRange)?;
         if self.size == 0 {
             return Err(ReceiveAreaError::BadSize);
         }
@@ -137,9 +136,7 @@ impl ReceiveArea {
             ReceiveMode::Single => ReceiveListMode::ToSingleBuffer,
             // validate() bounds the count to 1..=13; a bad count yields an invalid mode
             // that the builder rejects.
-            ReceiveMode::Indexed(entries) => {
-                ReceiveListMode::Index(u8::try_from(entries.len()).unwrap_or(u8::MAX))
-            }
+            ReceiveMode::Indexed(entries) => ReceiveListMode::Index(u8::try_from(entries.len()).unwrap_or(u8::MAX)),
         }
     }
 

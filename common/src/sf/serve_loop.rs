@@ -55,8 +55,8 @@
 
 use core::fmt;
 
-use crate::result::{ResultCode, kernel};
 use super::{Action, MAX_SESSIONS, ReceiveMode, Server, ServiceHandler};
+use crate::result::{ResultCode, kernel};
 
 pub use super::Handle;
 
@@ -182,15 +182,7 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
             area.guest_addr,
             server.sessions().limit(),
         ));
-        let mut this = ServeLoop {
-            syscalls,
-            server,
-            name,
-            port,
-            pointer_buffer,
-            reply_target: 0,
-            stop: 0,
-        };
+        let mut this = ServeLoop { syscalls, server, name, port, pointer_buffer, reply_target: 0, stop: 0 };
         this.rearm();
         this
     }

@@ -72,12 +72,7 @@ impl SessionTable {
         if self.open as usize >= self.limit {
             return Err(OUT_OF_SESSIONS);
         }
-        let (slot, entry) = self
-            .slots
-            .iter_mut()
-            .enumerate()
-            .find(|(_, s)| s.is_none())
-            .ok_or(OUT_OF_SESSIONS)?;
+        let (slot, entry) = self.slots.iter_mut().enumerate().find(|(_, s)| s.is_none()).ok_or(OUT_OF_SESSIONS)?;
         *entry = Some(Session { handle, stats: SessionStats::default() });
         self.open = self.open.saturating_add(1);
         self.total = self.total.saturating_add(1);

@@ -11,8 +11,8 @@ use crate::sf::command::{self, CommandMeta};
 use crate::sf::{Call, RECEIVE_LIST_OFFSET, RawData, ServiceHandler};
 
 use super::protocol::{
-    BAD_SPLIT_POINT, Command, ConcatResponse, EchoResponse, GetInfoResponse, INVALID_CMIF_REQUEST,
-    MAX_CONCAT_POINTERS, PROTOCOL_VERSION, SplitRequest, SplitResponse, StatsResponse,
+    BAD_SPLIT_POINT, Command, ConcatResponse, EchoResponse, GetInfoResponse, INVALID_CMIF_REQUEST, MAX_CONCAT_POINTERS,
+    PROTOCOL_VERSION, SplitRequest, SplitResponse, StatsResponse,
 };
 
 /// The xcbuf service (both `xcbuf` and `xcbuf:i` run it); it keeps no state of its own:

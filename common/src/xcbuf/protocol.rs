@@ -75,7 +75,9 @@ use crate::sf::raw::le;
 use crate::sf::{ReceiveMode, ServiceIdentity};
 
 // What the framework defines and the protocol uses, under the protocol's names.
-pub use crate::hipc::{TLS_MESSAGE_BUFFER_SIZE as MESSAGE_BUFFER_SIZE, TLS_MESSAGE_BUFFER_WORDS as MESSAGE_BUFFER_WORDS};
+pub use crate::hipc::{
+    TLS_MESSAGE_BUFFER_SIZE as MESSAGE_BUFFER_SIZE, TLS_MESSAGE_BUFFER_WORDS as MESSAGE_BUFFER_WORDS,
+};
 pub use crate::sf::{
     CONTROL_QUERY_POINTER_BUFFER_SIZE, EntryLayout, MAX_SESSIONS, OUT_OF_SESSIONS, POINTER_BUFFER_TOO_SMALL,
     QueryPointerBufferSizeResponse, RECEIVE_LIST_OFFSET, RawData, X_OUTSIDE_POINTER_BUFFER, reply_raw_words,
@@ -128,8 +130,7 @@ pub enum Command {
 
 impl Command {
     /// Every command, in id order.
-    pub const ALL: [Command; 5] =
-        [Command::GetInfo, Command::Echo, Command::Concat, Command::Split, Command::Stats];
+    pub const ALL: [Command; 5] = [Command::GetInfo, Command::Echo, Command::Concat, Command::Split, Command::Stats];
 
     /// The command with this CMIF id, if any.
     pub const fn from_id(id: u32) -> Option<Command> {

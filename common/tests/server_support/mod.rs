@@ -5,11 +5,11 @@
 //! (`xcbuf_kmodel::message`, horizon-ipc.md §3.3, §4), here over plain buffers.
 #![allow(dead_code)]
 
-use xcbuf_common::xcbuf;
-use xcbuf_common::hipc::{Message, PointerDescriptor};
 use xcbuf_common::hipc::TLS_MESSAGE_BUFFER_WORDS as MESSAGE_BUFFER_WORDS;
+use xcbuf_common::hipc::{Message, PointerDescriptor};
 use xcbuf_common::result::{ResultCode, kernel};
 use xcbuf_common::sf::{Action, Handled, Server, ServerConfig, ServiceHandler};
+use xcbuf_common::xcbuf;
 use xcbuf_kmodel::message::{self, HandleTranslator, MessageBuffer, MessageMemory, Side, UserAccess};
 
 /// Guest address of the client thread's TLS message buffer (what `client_tls` holds).
@@ -74,7 +74,13 @@ struct Processes {
 }
 
 impl Processes {
-    fn new(client_msg: &[u32], client: &ClientMemory, server_msg: &[u32], pointer_buffer: &[u8], pointer_buffer_base: u64) -> Processes {
+    fn new(
+        client_msg: &[u32],
+        client: &ClientMemory,
+        server_msg: &[u32],
+        pointer_buffer: &[u8],
+        pointer_buffer_base: u64,
+    ) -> Processes {
         let regions = vec![
             Region { side: Side::Client, base: CLIENT_TLS, bytes: words_to_bytes(client_msg) },
             Region { side: Side::Client, base: client.base, bytes: client.bytes.clone() },
@@ -94,7 +100,9 @@ impl Processes {
     fn find(&mut self, side: Side, address: u64, len: u64) -> Result<(&mut Region, usize), ResultCode> {
         self.regions
             .iter_mut()
-            .find(|r| r.side == side && address >= r.base && address.saturating_add(len) <= r.base + r.bytes.len() as u64)
+            .find(|r| {
+                r.side == side && address >= r.base && address.saturating_add(len) <= r.base + r.bytes.len() as u64
+            })
             .map(|r| {
                 let off = (address - r.base) as usize;
                 (r, off)
@@ -118,7 +126,13 @@ impl MessageMemory for Processes {
         r.bytes[off..off + data.len()].copy_from_slice(data);
         Ok(())
     }
-    fn check_user_access(&mut self, side: Side, address: u64, size: u64, _access: UserAccess) -> Result<(), ResultCode> {
+    fn check_user_access(
+        &mut self,
+        side: Side,
+        address: u64,
+        size: u64,
+        _access: UserAccess,
+    ) -> Result<(), ResultCode> {
         // Every mapped region is user-read-writable.
         self.find(side, address, size).map(|_| ())
     }
@@ -238,7 +252,14 @@ impl<S: ServiceHandler> RoundTrip<S> {
         deliver_request(&request, &self.client, &mut self.tls, &mut self.pointer_buffer, self.base)?;
         let handled = self.server.handle(slot, &mut self.tls, &mut self.pointer_buffer);
         if handled.action == Action::Reply {
-            deliver_reply(&self.tls, &self.pointer_buffer, self.base, &request, &mut self.client, &mut self.client_tls)?;
+            deliver_reply(
+                &self.tls,
+                &self.pointer_buffer,
+                self.base,
+                &request,
+                &mut self.client,
+                &mut self.client_tls,
+            )?;
         }
         Ok(handled)
     }

@@ -130,7 +130,9 @@ fn sections_at(s: &str) -> (Vec<String>, usize) {
         out.push(id);
         at += '§'.len_utf8() + used;
         let rest = &s[at..];
-        let sep = ["/", "-", "–", ", ", " and "].iter().find(|sep| rest.strip_prefix(**sep).is_some_and(|r| r.starts_with('§')));
+        let sep = ["/", "-", "–", ", ", " and "]
+            .iter()
+            .find(|sep| rest.strip_prefix(**sep).is_some_and(|r| r.starts_with('§')));
         match sep {
             Some(sep) => at += sep.len(),
             None => break,
@@ -152,7 +154,9 @@ pub fn find_citations(text: &str) -> Vec<Citation> {
             if line[end..].starts_with(|c: char| c.is_ascii_alphanumeric()) {
                 continue;
             }
-            let start = line[..dot].rfind(|c: char| !is_name_char(c)).map_or(0, |i| i + line[i..].chars().next().map_or(1, char::len_utf8));
+            let start = line[..dot]
+                .rfind(|c: char| !is_name_char(c))
+                .map_or(0, |i| i + line[i..].chars().next().map_or(1, char::len_utf8));
             let doc = &line[start..end];
             let relative = doc.starts_with("./") || doc.starts_with("../");
             if !(relative || doc.starts_with(|c: char| c.is_ascii_alphanumeric())) {
@@ -206,7 +210,8 @@ pub fn find_citations(text: &str) -> Vec<Citation> {
                     }
                 }
             }
-            let text = if joined.is_empty() { line[start..text_end].trim_end().to_string() } else { joined }.replace('`', "");
+            let text =
+                if joined.is_empty() { line[start..text_end].trim_end().to_string() } else { joined }.replace('`', "");
             out.push(Citation { line: n + 1, text, doc: doc.to_string(), sections, label });
         }
     }
@@ -360,9 +365,7 @@ pub fn resolve(root: &Path, dir: &Path, doc: &str, markdown: bool) -> Resolution
 fn scanned(path: &Path) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    matches!(ext, "rs" | "toml" | "json" | "ld" | "sh" | "md")
-        || name == "Makefile"
-        || path.ends_with(".ci/run")
+    matches!(ext, "rs" | "toml" | "json" | "ld" | "sh" | "md") || name == "Makefile" || path.ends_with(".ci/run")
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
@@ -450,7 +453,10 @@ mod tests {
     fn a_section_number_that_no_heading_starts_with_is_dangling() {
         assert_eq!(resolves("horizon-ipc.md §4"), Some("no heading numbered 4".into()));
         // 3.3 does not stand for 3, nor 10 for 1, nor a heading in a code block.
-        assert_eq!(Document::parse("## 3.3 X\n## 10. Y\n").unresolved(&["3".into()], None), Some("no heading numbered 3".into()));
+        assert_eq!(
+            Document::parse("## 3.3 X\n## 10. Y\n").unresolved(&["3".into()], None),
+            Some("no heading numbered 3".into())
+        );
         assert_eq!(resolves("horizon-ipc.md §1"), Some("no heading numbered 1".into()));
         assert_eq!(resolves("horizon-ipc.md §7"), Some("no heading numbered 7".into()));
     }
@@ -466,10 +472,7 @@ mod tests {
     fn a_quoted_label_alone_must_be_part_of_a_heading() {
         assert_eq!(resolves("horizon-ipc.md \"Register ABI\""), None);
         assert_eq!(resolves("horizon-ipc.md \"X descriptor\""), None);
-        assert_eq!(
-            resolves("horizon-ipc.md \"Memory checks\""),
-            Some("no heading contains \"Memory checks\"".into())
-        );
+        assert_eq!(resolves("horizon-ipc.md \"Memory checks\""), Some("no heading contains \"Memory checks\"".into()));
     }
 
     #[test]

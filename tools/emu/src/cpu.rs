@@ -196,8 +196,7 @@ impl Cpu {
     /// A fresh engine: A57 model (set before any mapping, B.5 "Other gotchas"), EL0,
     /// EL0 access to the counter and cache registers, svc/exception/fault hooks.
     pub fn new() -> Result<Cpu, CpuError> {
-        let mut uc = Unicorn::new_with_data(Arch::ARM64, Mode::ARM, CpuData::default())
-            .map_err(err("open engine"))?;
+        let mut uc = Unicorn::new_with_data(Arch::ARM64, Mode::ARM, CpuData::default()).map_err(err("open engine"))?;
         uc.ctl_set_cpu_model(Arm64CpuModel::A57.into()).map_err(err("set cpu model A57"))?;
 
         // SCTLR_EL1: op0=3, op1=0, CRn=1, CRm=0, op2=0 (B.5 test 4).
@@ -206,12 +205,10 @@ impl Cpu {
         sctlr.val |= SCTLR_EL0_ACCESS;
         uc.reg_write_arm64_coproc(&sctlr).map_err(err("write SCTLR_EL1"))?;
         // CNTKCTL_EL1: op0=3, op1=0, CRn=14, CRm=1, op2=0.
-        let cntkctl =
-            RegisterARM64CP { crn: 14, crm: 1, op0: 3, op1: 0, op2: 0, val: CNTKCTL_EL0_ACCESS };
+        let cntkctl = RegisterARM64CP { crn: 14, crm: 1, op0: 3, op1: 0, op2: 0, val: CNTKCTL_EL0_ACCESS };
         uc.reg_write_arm64_coproc(&cntkctl).map_err(err("write CNTKCTL_EL1"))?;
         // CNTFRQ_EL0: op0=3, op1=3, CRn=14, CRm=0, op2=0.
-        let cntfrq =
-            RegisterARM64CP { crn: 14, crm: 0, op0: 3, op1: 3, op2: 0, val: COUNTER_FREQUENCY };
+        let cntfrq = RegisterARM64CP { crn: 14, crm: 0, op0: 3, op1: 3, op2: 0, val: COUNTER_FREQUENCY };
         uc.reg_write_arm64_coproc(&cntfrq).map_err(err("write CNTFRQ_EL0"))?;
         uc.reg_write(RegisterARM64::CPACR_EL1, CPACR_FPEN).map_err(err("write CPACR_EL1"))?;
         uc.reg_write(RegisterARM64::PSTATE, PSTATE_EL0).map_err(err("write PSTATE"))?;
@@ -224,10 +221,9 @@ impl Cpu {
                 match uc.mem_read(insn_addr, &mut insn) {
                     // `svc #imm16`: 0xd4000001 | imm16 << 5.
                     Ok(()) => Stop::Svc { imm: (u32::from_le_bytes(insn) >> 5) & 0xffff, pc },
-                    Err(e) => Stop::EngineError {
-                        error: format!("svc instruction at {insn_addr:#x} unreadable: {e:?}"),
-                        pc,
-                    },
+                    Err(e) => {
+                        Stop::EngineError { error: format!("svc instruction at {insn_addr:#x} unreadable: {e:?}"), pc }
+                    }
                 }
             } else {
                 Stop::Exception { intno, pc }
@@ -283,9 +279,7 @@ impl Cpu {
     }
 
     pub fn unmap(&mut self, address: u64, size: u64) -> Result<(), CpuError> {
-        self.uc
-            .mem_unmap(address, size)
-            .map_err(|e| CpuError(format!("unmap {address:#x}+{size:#x}: {e:?}")))
+        self.uc.mem_unmap(address, size).map_err(|e| CpuError(format!("unmap {address:#x}+{size:#x}: {e:?}")))
     }
 
     pub fn protect(&mut self, address: u64, size: u64, perm: Perm) -> Result<(), CpuError> {
@@ -296,16 +290,12 @@ impl Cpu {
 
     /// Host read, ignoring guest permissions (the caller checks them).
     pub fn read(&self, address: u64, buf: &mut [u8]) -> Result<(), CpuError> {
-        self.uc
-            .mem_read(address, buf)
-            .map_err(|e| CpuError(format!("read {address:#x}+{:#x}: {e:?}", buf.len())))
+        self.uc.mem_read(address, buf).map_err(|e| CpuError(format!("read {address:#x}+{:#x}: {e:?}", buf.len())))
     }
 
     /// Host write, ignoring guest permissions (the caller checks them).
     pub fn write(&mut self, address: u64, bytes: &[u8]) -> Result<(), CpuError> {
-        self.uc
-            .mem_write(address, bytes)
-            .map_err(|e| CpuError(format!("write {address:#x}+{:#x}: {e:?}", bytes.len())))
+        self.uc.mem_write(address, bytes).map_err(|e| CpuError(format!("write {address:#x}+{:#x}: {e:?}", bytes.len())))
     }
 
     pub fn read_u32(&self, address: u64) -> Result<u32, CpuError> {

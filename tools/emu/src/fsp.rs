@@ -187,7 +187,9 @@ fn dispatch(
             done()
         }
         // IFileSystemProxy 18 OpenSdCardFileSystem -> IFileSystem
-        (FspObject::Proxy { .. }, proxy::OPEN_SD_CARD_FILE_SYSTEM) => Ok(Done { payload: Vec::new(), object: Some(FspObject::SdCardFileSystem) }),
+        (FspObject::Proxy { .. }, proxy::OPEN_SD_CARD_FILE_SYSTEM) => {
+            Ok(Done { payload: Vec::new(), object: Some(FspObject::SdCardFileSystem) })
+        }
         // IFileSystem 0 CreateFile(u32 option, u32 pad, s64 size) + X path
         (FspObject::SdCardFileSystem, file_system::CREATE_FILE) => {
             let size = payload_i64(req, CreateFileArgs::SIZE_OFFSET)?;
@@ -359,7 +361,8 @@ mod tests {
     }
 
     fn request(id: u32, payload: &[u8], x_size: Option<u64>, a_size: Option<u64>) -> [u32; 64] {
-        let x: Vec<PointerDescriptor> = x_size.map(|s| PointerDescriptor::new(0, PATH_AT, s).unwrap()).into_iter().collect();
+        let x: Vec<PointerDescriptor> =
+            x_size.map(|s| PointerDescriptor::new(0, PATH_AT, s).unwrap()).into_iter().collect();
         let a: Vec<MapAliasDescriptor> = a_size
             .map(|s| MapAliasDescriptor::new(DATA_AT, s, MapAliasAttribute::NonSecureIpc).unwrap())
             .into_iter()
@@ -403,12 +406,17 @@ mod tests {
         let mut fs = FspObject::SdCardFileSystem;
         // CreateDirectory of the NRO's own directory: already there.
         let directory = memory_with("/switch/xcbuf", &[]);
-        assert_eq!(result(&mut sd, &mut fs, &directory, &request(2, &[], Some(0x301), None)), results::PATH_ALREADY_EXISTS);
+        assert_eq!(
+            result(&mut sd, &mut fs, &directory, &request(2, &[], Some(0x301), None)),
+            results::PATH_ALREADY_EXISTS
+        );
         // DeleteFile of a file not there yet.
         assert_eq!(result(&mut sd, &mut fs, &memory, &request(1, &[], Some(0x301), None)), results::PATH_NOT_FOUND);
         assert_eq!(result(&mut sd, &mut fs, &memory, &request(0, &[0; 16], Some(0x301), None)), ResultCode::SUCCESS);
         assert_eq!(sd.files.get(REPORT).map(Vec::len), Some(0));
-        let Some((8, Ok(opened))) = serve(&mut sd, &mut fs, 0x51, &memory, &request(8, &6u32.to_le_bytes(), Some(0x301), None)) else {
+        let Some((8, Ok(opened))) =
+            serve(&mut sd, &mut fs, 0x51, &memory, &request(8, &6u32.to_le_bytes(), Some(0x301), None))
+        else {
             panic!("OpenFile failed");
         };
         let mut file = opened.object.expect("OpenFile moves an IFile");
@@ -442,10 +450,19 @@ mod tests {
         let mut sd = SdCard::default();
         sd.files.insert(REPORT.to_string(), Vec::new());
         let mut file = FspObject::File { path: REPORT.to_string(), mode: 6 };
-        assert_eq!(result(&mut sd, &mut file, &memory, &request(1, &write_args(0, 4), None, None)), results::INVALID_ARGUMENT);
+        assert_eq!(
+            result(&mut sd, &mut file, &memory, &request(1, &write_args(0, 4), None, None)),
+            results::INVALID_ARGUMENT
+        );
         // A size larger than the A buffer.
-        assert_eq!(result(&mut sd, &mut file, &memory, &request(1, &write_args(0, 5), None, Some(4))), results::INVALID_SIZE);
-        assert_eq!(result(&mut sd, &mut file, &memory, &request(1, &write_args(-1, 4), None, Some(4))), results::INVALID_OFFSET);
+        assert_eq!(
+            result(&mut sd, &mut file, &memory, &request(1, &write_args(0, 5), None, Some(4))),
+            results::INVALID_SIZE
+        );
+        assert_eq!(
+            result(&mut sd, &mut file, &memory, &request(1, &write_args(-1, 4), None, Some(4))),
+            results::INVALID_OFFSET
+        );
         assert_eq!(sd.files.get(REPORT).map(Vec::len), Some(0));
     }
 

@@ -30,18 +30,20 @@ use std::time::Instant;
 
 use xcbuf_common::result::{ResultCode, kernel};
 
-use crate::run::{self, RunConfig};
 use crate::cpu::{Cpu, PAGE_SIZE, Perm};
 use crate::kernel::process::{KProcess, ProcessState};
 use crate::kernel::thread::{InitialRegisters, ThreadState};
 use crate::kernel::{KObjectRef, Kernel, KernelOptions, ProcessId, ThreadId};
 use crate::loader::{self, ProcessSetup};
 use crate::memory::{AddressSpace, MemoryState};
+use crate::run::{self, RunConfig};
 use crate::symbols::Symbols;
 
 /// Message buffer size and words (horizon-ipc.md §1.1: the TLS message buffer is 0x100
 /// bytes).
-pub use xcbuf_common::hipc::{TLS_MESSAGE_BUFFER_SIZE as MESSAGE_BUFFER_SIZE, TLS_MESSAGE_BUFFER_WORDS as MESSAGE_WORDS};
+pub use xcbuf_common::hipc::{
+    TLS_MESSAGE_BUFFER_SIZE as MESSAGE_BUFFER_SIZE, TLS_MESSAGE_BUFFER_WORDS as MESSAGE_WORDS,
+};
 /// A buffer region below 4 GiB (inside the ASLR region, memory.rs).
 pub const LOW_BUFFERS: u64 = 0x1000_0000;
 /// A buffer region above 4 GiB: X and C descriptors carry address bits 32-38
@@ -143,13 +145,18 @@ impl HostBench {
             let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
             let symbols = Symbols::from_elf(&data).map_err(|e| format!("{}: {e}", path.display()))?;
             if symbols.object(crate::heap_stats::SYMBOL).is_none() {
-                return Err(format!("{}: no {} symbol (not built with this rt?)", path.display(), crate::heap_stats::SYMBOL));
+                return Err(format!(
+                    "{}: no {} symbol (not built with this rt?)",
+                    path.display(),
+                    crate::heap_stats::SYMBOL
+                ));
             }
             setup.symbols = Some(symbols);
         }
         let bench = HostBench::start(setup, config, &xcbuf_common::xcbuf::SERVICES.map(|s| s.name))?;
         if let Some(path) = &elf {
-            crate::heap_stats::read(&bench.kernel.processes[bench.server]).map_err(|e| format!("{}: {e}", path.display()))?;
+            crate::heap_stats::read(&bench.kernel.processes[bench.server])
+                .map_err(|e| format!("{}: {e}", path.display()))?;
         }
         Ok(bench)
     }
@@ -157,7 +164,11 @@ impl HostBench {
     /// Starts `setup` as the server and runs it until idle; `services` must then be
     /// registered with sm.
     pub fn start(setup: ProcessSetup, config: RunConfig, services: &[&str]) -> Result<HostBench, String> {
-        let mut k = Kernel::new(KernelOptions { trace_ipc: config.trace_ipc, echo_output: config.echo_output, kernel: config.kernel });
+        let mut k = Kernel::new(KernelOptions {
+            trace_ipc: config.trace_ipc,
+            echo_output: config.echo_output,
+            kernel: config.kernel,
+        });
         crate::sm::install(&mut k);
         let server = loader::spawn(&mut k, setup)?;
         let mut b = HostBench {
@@ -249,7 +260,9 @@ impl HostBench {
             }
             let k = &mut self.kernel;
             for t in 0..k.threads.len() {
-                if matches!(k.threads[t].state, ThreadState::Waiting(_)) && k.processes[k.threads[t].process].is_running() {
+                if matches!(k.threads[t].state, ThreadState::Waiting(_))
+                    && k.processes[k.threads[t].process].is_running()
+                {
                     if let Some(writes) = k.poll_wait(t) {
                         k.threads[t].wake(&writes);
                     }
@@ -296,9 +309,10 @@ impl HostBench {
     /// started, or ended.
     pub fn is_idle(&self) -> bool {
         let k = &self.kernel;
-        k.threads.iter().enumerate().all(|(i, th)| {
-            self.is_host_thread(i) || !k.processes[th.process].is_running() || !th.is_runnable()
-        })
+        k.threads
+            .iter()
+            .enumerate()
+            .all(|(i, th)| self.is_host_thread(i) || !k.processes[th.process].is_running() || !th.is_runnable())
     }
 
     /// Blocked guest threads, for hang reports.
@@ -345,7 +359,14 @@ impl HostClient {
         space.map(&mut cpu, READ_ONLY_PAGE, PAGE_SIZE, Perm::R, MemoryState::Normal).map_err(e)?;
         let k = &mut bench.kernel;
         let process = k.processes.len();
-        k.processes.push(KProcess::codeless(name, 0x50 + process as u64, 0x0100_0000_0000_2000 + process as u64, cpu, space, HOST_HANDLE_TABLE));
+        k.processes.push(KProcess::codeless(
+            name,
+            0x50 + process as u64,
+            0x0100_0000_0000_2000 + process as u64,
+            cpu,
+            space,
+            HOST_HANDLE_TABLE,
+        ));
         bench.host_processes.push(process);
         let mut threads = Vec::new();
         for _ in 0..HOST_THREADS {
@@ -487,11 +508,7 @@ impl HostClient {
             }
         };
         if !answered {
-            let report = format!(
-                "no answer after {} instructions; {}",
-                bench.request_budget,
-                bench.blocked()
-            );
+            let report = format!("no answer after {} instructions; {}", bench.request_budget, bench.blocked());
             self.release(bench, t);
             return Err(DriveError::Hang(report));
         }

@@ -65,11 +65,10 @@ impl ProgramImage {
         for s in file.segments() {
             let data = s.data().map_err(|e| format!("ELF segment: {e}"))?.to_vec();
             let perm = match s.flags() {
-                SegmentFlags::Elf { p_flags, .. } => { let p_flags = p_flags.0; Perm {
-                    read: p_flags & 4 != 0,
-                    write: p_flags & 2 != 0,
-                    execute: p_flags & 1 != 0,
-                } }
+                SegmentFlags::Elf { p_flags, .. } => {
+                    let p_flags = p_flags.0;
+                    Perm { read: p_flags & 4 != 0, write: p_flags & 2 != 0, execute: p_flags & 1 != 0 }
+                }
                 _ => Perm::RX,
             };
             segments.push(ImageSegment { offset: s.address(), bytes: data, size: s.size(), perm });
@@ -147,9 +146,8 @@ impl ProcessSetup {
         for c in &caps {
             match c {
                 Capability::KernelFlags { highest_priority, lowest_priority, min_core, max_core } => {
-                    priority_mask = (*highest_priority..=*lowest_priority)
-                        .filter(|p| *p < 64)
-                        .fold(0, |m, p| m | (1u64 << p));
+                    priority_mask =
+                        (*highest_priority..=*lowest_priority).filter(|p| *p < 64).fold(0, |m, p| m | (1u64 << p));
                     core_mask = (*min_core..=*max_core).filter(|c| *c < 64).fold(0, |m, c| m | (1u64 << c));
                 }
                 Capability::HandleTableSize(n) => handle_table_size = usize::from(*n),
@@ -182,9 +180,7 @@ impl ProcessSetup {
 /// Reads `exefs.nsp` into a sysmodule setup.
 pub fn sysmodule_from_exefs(file: &str, bytes: &[u8]) -> Result<ProcessSetup, String> {
     let files = xcbuf_pack::pfs0::read_pfs0(file, bytes).map_err(|e| e.to_string())?;
-    let find = |n: &str| {
-        files.iter().find(|f| f.name == n).ok_or_else(|| format!("{file}: no `{n}` in the PFS0"))
-    };
+    let find = |n: &str| files.iter().find(|f| f.name == n).ok_or_else(|| format!("{file}: no `{n}` in the PFS0"));
     let nso = xcbuf_pack::nso::read_nso("main", &find("main")?.data).map_err(|e| e.to_string())?;
     let npdm = xcbuf_pack::npdm::read_npdm("main.npdm", &find("main.npdm")?.data).map_err(|e| e.to_string())?;
     let name = if npdm.meta.name.is_empty() { "sysmodule".to_string() } else { npdm.meta.name.clone() };
@@ -230,10 +226,7 @@ pub const EDEN_PROGRAM_ARGS: &str = "xcbuf-emu";
 /// segment, the first match wins).
 pub fn first_exit_process_svc(image: &ProgramImage) -> Option<u64> {
     let text = image.segments.iter().find(|s| s.perm.execute)?;
-    text.bytes
-        .chunks_exact(4)
-        .position(|w| w == SVC_EXIT_PROCESS.to_le_bytes())
-        .map(|i| text.offset + 4 * i as u64)
+    text.bytes.chunks_exact(4).position(|w| w == SVC_EXIT_PROCESS.to_le_bytes()).map(|i| text.offset + 4 * i as u64)
 }
 
 /// Eden's config for an NRO started with program arguments (Eden
@@ -319,9 +312,8 @@ pub fn spawn(k: &mut Kernel, setup: ProcessSetup) -> Result<ProcessId, String> {
     let main = k
         .create_thread(pid, initial, setup.main_thread_priority)
         .map_err(|r| format!("{}: main thread: {r}", setup.name))?;
-    let handle = k
-        .add_handle(pid, KObjectRef::Thread(main))
-        .map_err(|r| format!("{}: main thread handle: {r}", setup.name))?;
+    let handle =
+        k.add_handle(pid, KObjectRef::Thread(main)).map_err(|r| format!("{}: main thread handle: {r}", setup.name))?;
     k.threads[main].handle_in_own_process = handle;
 
     match setup.kind {
@@ -355,9 +347,7 @@ pub fn spawn(k: &mut Kernel, setup: ProcessSetup) -> Result<ProcessId, String> {
             p.return_stub = Some(RETURN_STUB);
             let heap = setup.override_heap_size;
             if heap > 0 {
-                p.space
-                    .map(&mut p.cpu, memory::HEAP_REGION_BASE, heap, Perm::RW, MemoryState::Normal)
-                    .map_err(e)?;
+                p.space.map(&mut p.cpu, memory::HEAP_REGION_BASE, heap, Perm::RW, MemoryState::Normal).map_err(e)?;
             }
             let info = b"xcbuf-emu hbloader model";
             let info_addr = LOADER_PAGE + 0x800;

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use xcbuf_emu::run::{self, RunConfig};
 use xcbuf_emu::kernel::process::LaunchKind;
 use xcbuf_emu::kernel::profile::KernelProfile;
+use xcbuf_emu::run::{self, RunConfig};
 
 #[derive(Parser)]
 #[command(name = "xcbuf-emu", about = "Runs the xcbuf sysmodule and client on a model of Horizon")]
@@ -198,15 +198,18 @@ fn main() -> ExitCode {
             xcbuf_emu::fuzz::command(&sysmodule, sysmodule_elf.as_deref(), iterations, &seed, churn, isolation)
         }
         Command::Perf { sysmodule, sysmodule_elf, nro, perf_loop_nro, two_svc_sysmodule, markdown, idle_ms } => {
-            perf_command(xcbuf_emu::perf::PerfConfig {
-                sysmodule,
-                sysmodule_elf: Some(sysmodule_elf),
-                nro,
-                perf_loop_nro,
-                two_svc_sysmodule,
-                idle_ns: idle_ms.saturating_mul(1_000_000),
-                run: RunConfig::default(),
-            }, markdown)
+            perf_command(
+                xcbuf_emu::perf::PerfConfig {
+                    sysmodule,
+                    sysmodule_elf: Some(sysmodule_elf),
+                    nro,
+                    perf_loop_nro,
+                    two_svc_sysmodule,
+                    idle_ns: idle_ms.saturating_mul(1_000_000),
+                    run: RunConfig::default(),
+                },
+                markdown,
+            )
         }
     }
 }

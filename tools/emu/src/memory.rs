@@ -89,17 +89,8 @@ fn page_aligned(v: u64) -> bool {
 
 impl AddressSpace {
     /// Maps a new range in the engine and records it. Overlaps are refused.
-    pub fn map(
-        &mut self,
-        cpu: &mut Cpu,
-        base: u64,
-        size: u64,
-        perm: Perm,
-        state: MemoryState,
-    ) -> Result<(), CpuError> {
-        let end = base
-            .checked_add(size)
-            .ok_or_else(|| CpuError(format!("map {base:#x}+{size:#x} wraps")))?;
+    pub fn map(&mut self, cpu: &mut Cpu, base: u64, size: u64, perm: Perm, state: MemoryState) -> Result<(), CpuError> {
+        let end = base.checked_add(size).ok_or_else(|| CpuError(format!("map {base:#x}+{size:#x} wraps")))?;
         if size == 0 || !page_aligned(base) || !page_aligned(size) || end > ADDRESS_SPACE_END {
             return Err(CpuError(format!("map {base:#x}+{size:#x}: not page-aligned or out of range")));
         }
@@ -113,10 +104,8 @@ impl AddressSpace {
 
     /// Unmaps a whole region that starts at `base`.
     pub fn unmap(&mut self, cpu: &mut Cpu, base: u64) -> Result<Region, CpuError> {
-        let region = self
-            .regions
-            .remove(&base)
-            .ok_or_else(|| CpuError(format!("unmap {base:#x}: no region starts there")))?;
+        let region =
+            self.regions.remove(&base).ok_or_else(|| CpuError(format!("unmap {base:#x}: no region starts there")))?;
         cpu.unmap(region.base, region.size)?;
         Ok(region)
     }
@@ -127,11 +116,7 @@ impl AddressSpace {
 
     /// The region containing `address`, if mapped.
     pub fn region_at(&self, address: u64) -> Option<&Region> {
-        self.regions
-            .range(..=address)
-            .next_back()
-            .map(|(_, r)| r)
-            .filter(|r| address < r.base + r.size)
+        self.regions.range(..=address).next_back().map(|(_, r)| r).filter(|r| address < r.base + r.size)
     }
 
     /// True when every byte of `[address, address + len)` is mapped with at least `need`.
@@ -164,16 +149,9 @@ impl AddressSpace {
         if let Some(r) = self.region_at(address) {
             return MemoryInfo { base: r.base, size: r.size, state: r.state, perm: r.perm };
         }
-        let gap_start =
-            self.regions.range(..=address).next_back().map(|(_, r)| r.base + r.size).unwrap_or(0);
-        let gap_end =
-            self.regions.range(address..).next().map(|(b, _)| *b).unwrap_or(ADDRESS_SPACE_END);
-        MemoryInfo {
-            base: gap_start,
-            size: gap_end - gap_start,
-            state: MemoryState::Free,
-            perm: Perm::NONE,
-        }
+        let gap_start = self.regions.range(..=address).next_back().map(|(_, r)| r.base + r.size).unwrap_or(0);
+        let gap_end = self.regions.range(address..).next().map(|(b, _)| *b).unwrap_or(ADDRESS_SPACE_END);
+        MemoryInfo { base: gap_start, size: gap_end - gap_start, state: MemoryState::Free, perm: Perm::NONE }
     }
 
     /// Bytes mapped in the given states.

@@ -232,7 +232,12 @@ mod exit_line_tests {
 
     #[test]
     fn rt_exit_line_gives_the_result_of_a_process_that_ended_with_svc_exit_process() {
-        assert_eq!(reported_exit_result("xcbuf-rt: exit 0x1602 (module 2, description 11); svcExitProcess (no loader to return to); heap size=0x1"), Some(0x1602));
+        assert_eq!(
+            reported_exit_result(
+                "xcbuf-rt: exit 0x1602 (module 2, description 11); svcExitProcess (no loader to return to); heap size=0x1"
+            ),
+            Some(0x1602)
+        );
         assert_eq!(reported_exit_result("xcbuf-rt: exit 0x0 (success); svcExitProcess"), Some(0));
         assert_eq!(reported_exit_result("something else"), None);
     }

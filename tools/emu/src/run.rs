@@ -161,7 +161,11 @@ pub fn run(config: &RunConfig) -> RunReport {
 /// the budget.
 pub fn run_setups(roles: Vec<Role>, config: &RunConfig) -> RunReport {
     let started = Instant::now();
-    let mut k = Kernel::new(KernelOptions { trace_ipc: config.trace_ipc, echo_output: config.echo_output, kernel: config.kernel });
+    let mut k = Kernel::new(KernelOptions {
+        trace_ipc: config.trace_ipc,
+        echo_output: config.echo_output,
+        kernel: config.kernel,
+    });
     crate::sm::install(&mut k);
     crate::fsp::install(&mut k);
     // Servers first, run until none of their threads can run (each blocked, with or
@@ -396,10 +400,7 @@ fn run_slice(k: &mut Kernel, t: ThreadId, p: ProcessId, start: u64, slice: u64) 
                 let stub = k.processes[p].return_stub;
                 if imm == 0x07 && stub == Some(pc.wrapping_sub(4)) {
                     let result = k.processes[p].cpu.x(0) as u32;
-                    k.terminate_process(
-                        p,
-                        ProcessState::Exited { result, how: "returned to the loader".into() },
-                    );
+                    k.terminate_process(p, ProcessState::Exited { result, how: "returned to the loader".into() });
                     return;
                 }
                 match k.handle_svc(t, imm) {
@@ -476,9 +477,9 @@ pub fn report(k: Kernel, end: RunEnd, clients: &[ProcessId], started: Instant) -
     // launches) carries none; then rt's exit line says what it was.
     let nro_result = client.and_then(|c| match &k.processes[c].state {
         ProcessState::Exited { result, how } if how != "svcExitProcess" => Some(*result),
-        ProcessState::Exited { result, .. } => {
-            Some(k.processes[c].output.iter().rev().find_map(|l| crate::observe::reported_exit_result(l)).unwrap_or(*result))
-        }
+        ProcessState::Exited { result, .. } => Some(
+            k.processes[c].output.iter().rev().find_map(|l| crate::observe::reported_exit_result(l)).unwrap_or(*result),
+        ),
         _ => None,
     });
     let client_lines = client.map(|c| k.processes[c].output.clone()).unwrap_or_default();

@@ -88,7 +88,9 @@ pub fn install(k: &mut Kernel) {
 /// How a request was encoded, which decides the reply's layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Encoding {
-    Tipc { tag: u16 },
+    Tipc {
+        tag: u16,
+    },
     /// Through the CMIF shim; the reply is the shim's fixed layout for the command.
     Cmif,
 }
@@ -203,7 +205,8 @@ fn reply_words(req: &Request, result: ResultCode, out: &[u8], move_handles: &[u3
             let mut buf = [0u32; TLS_MESSAGE_BUFFER_SIZE / 4];
             let mut raw = out.to_vec();
             raw.resize(raw.len().div_ceil(4) * 4, 0);
-            let out_words: Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            let out_words: Vec<u32> =
+                raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
             let spec = tipc::ReplySpec { hipc_type: tag, result, out: &out_words, move_handles };
             let size = tipc::build_reply(&mut buf, &spec).map_err(|e| e.to_string())?;
             Ok(buf[..size].to_vec())
@@ -272,7 +275,8 @@ fn finish(k: &mut Kernel, t: ThreadId, s: SessionId, req: &Request, outcome: Out
     let p = k.threads[t].process;
     match outcome {
         Outcome::Defer(service) => {
-            let line = format!("sm: GetServiceHandle(\"{service}\") from {} deferred until it registers", k.thread_name(t));
+            let line =
+                format!("sm: GetServiceHandle(\"{service}\") from {} deferred until it registers", k.thread_name(t));
             k.trace_line(line);
             k.threads[t].state = ThreadState::Waiting(Wait::SmDeferred { session: s, service });
             Ok(())
@@ -448,12 +452,8 @@ pub fn on_session_closed(k: &mut Kernel, s: SessionId) {
     let (initialized, pid) = (state.initialized, state.process_id);
     state.initialized = false;
     let Some(pid) = pid.filter(|_| initialized) else { return };
-    let owned: Vec<String> = k
-        .services
-        .iter()
-        .filter(|(_, svc)| owner_pid_of(k, svc) == Some(pid))
-        .map(|(name, _)| name.clone())
-        .collect();
+    let owned: Vec<String> =
+        k.services.iter().filter(|(_, svc)| owner_pid_of(k, svc) == Some(pid)).map(|(name, _)| name.clone()).collect();
     for name in &owned {
         unregister(k, name);
     }
@@ -546,7 +546,10 @@ mod tests {
     #[test]
     fn has_service_over_cmif_a_cmif_close_and_unknown_tipc_commands_close_the_session() {
         // Atmosphère's extensions are not shimmed; Close answers InvalidMethod; both close.
-        assert!(matches!(parse(&libnx_cmif(command::HAS_SERVICE, false, &ServiceName::literal(SINGLE.name).bytes())), Parsed::Close(_)));
+        assert!(matches!(
+            parse(&libnx_cmif(command::HAS_SERVICE, false, &ServiceName::literal(SINGLE.name).bytes())),
+            Parsed::Close(_)
+        ));
         assert!(matches!(parse(&[2, 0]), Parsed::Close(_)));
         assert!(matches!(parse(&[15, 0]), Parsed::Close(_)));
         assert!(matches!(parse(&[65005 + 16, 2, 0, 0]), Parsed::Close(_)));
@@ -575,7 +578,10 @@ mod tests {
         let w = reply_words(&req, results::OUT_OF_SESSIONS, &[], &[]).unwrap();
         assert_eq!(w, vec![0, 0x8000_0004, 0x20, 0, cmif::OUT_HEADER_MAGIC, 0, 0x615, 0]);
         let req = Request { encoding: Encoding::Cmif, command: command::DETACH_CLIENT, args: vec![] };
-        assert_eq!(reply_words(&req, ResultCode::SUCCESS, &[], &[]).unwrap(), vec![0, 6, 0, 0, cmif::OUT_HEADER_MAGIC, 0, 0, 0]);
+        assert_eq!(
+            reply_words(&req, ResultCode::SUCCESS, &[], &[]).unwrap(),
+            vec![0, 6, 0, 0, cmif::OUT_HEADER_MAGIC, 0, 0, 0]
+        );
         let req = Request { encoding: Encoding::Cmif, command: command::UNREGISTER_SERVICE, args: vec![] };
         assert_eq!(reply_words(&req, results::NOT_REGISTERED, &[], &[]).unwrap()[6], 0xe15);
     }

@@ -1,10 +1,10 @@
 //! Whole-bench tests with tiny guest programs: hand-assembled aarch64 words (assembled
 //! once with `aarch64-linux-gnu-as`; the source is in each comment).
 
-use xcbuf_emu::run::{Role, RunConfig, run_setups};
 use xcbuf_emu::kernel::process::LaunchKind;
 use xcbuf_emu::loader::{ProcessSetup, ProgramImage};
 use xcbuf_emu::observe::RunEnd;
+use xcbuf_emu::run::{Role, RunConfig, run_setups};
 
 fn nro(kind: LaunchKind, words: &[u32]) -> ProcessSetup {
     ProcessSetup::nro("client", kind, ProgramImage::from_code(words))
@@ -99,18 +99,17 @@ fn request_nobody_serves_is_reported_as_a_deadlock() {
 /// ReplyAndReceive([session]) with a mode-0 header; reply raw word + 1 with
 /// ReplyAndReceive(0 handles, reply target, timeout 0); wait again; ExitProcess.
 const PING_PONG_SERVER: [u32; 40] = [
-    0x100004e1, 0x52800022, 0xd4000e21, 0x2a0103f3, 0xd10043ff, 0xb90003f3, 0x910003e1, 0x52800022,
-    0x52800003, 0x92800004, 0xd4000861, 0x2a1303e1, 0xd4000821, 0x2a0103f4, 0xb90003f4, 0xd53bd075,
-    0xf90002bf, 0x910003e1, 0x52800022, 0x52800003, 0x92800004, 0xd4000861, 0xb9400ab6, 0x110006d6,
-    0x52800037, 0x29005ebf, 0xb9000ab6, 0x910003e1, 0x52800002, 0x2a1403e3, 0xd2800004, 0xd4000861,
-    0xf90002bf, 0x910003e1, 0x52800022, 0x52800003, 0x92800004, 0xd4000861, 0xd40000e1, 0x00007070,
+    0x100004e1, 0x52800022, 0xd4000e21, 0x2a0103f3, 0xd10043ff, 0xb90003f3, 0x910003e1, 0x52800022, 0x52800003,
+    0x92800004, 0xd4000861, 0x2a1303e1, 0xd4000821, 0x2a0103f4, 0xb90003f4, 0xd53bd075, 0xf90002bf, 0x910003e1,
+    0x52800022, 0x52800003, 0x92800004, 0xd4000861, 0xb9400ab6, 0x110006d6, 0x52800037, 0x29005ebf, 0xb9000ab6,
+    0x910003e1, 0x52800002, 0x2a1403e3, 0xd2800004, 0xd4000861, 0xf90002bf, 0x910003e1, 0x52800022, 0x52800003,
+    0x92800004, 0xd4000861, 0xd40000e1, 0x00007070,
 ];
 /// Client: ConnectToNamedPort("pp"); request {type 4, raw 1 word = 41}; SendSyncRequest;
 /// read the reply's raw word; CloseHandle; return it.
 const PING_PONG_CLIENT: [u32; 17] = [
-    0x10000201, 0xd40003e1, 0x2a0103f3, 0xd53bd075, 0x52800080, 0x52800021, 0x290006a0, 0x52800520,
-    0xb9000aa0, 0x2a1303e0, 0xd4000421, 0xb9400aa1, 0x2a1303e0, 0xd40002c1, 0x2a0103e0, 0xd65f03c0,
-    0x00007070,
+    0x10000201, 0xd40003e1, 0x2a0103f3, 0xd53bd075, 0x52800080, 0x52800021, 0x290006a0, 0x52800520, 0xb9000aa0,
+    0x2a1303e0, 0xd4000421, 0xb9400aa1, 0x2a1303e0, 0xd40002c1, 0x2a0103e0, 0xd65f03c0, 0x00007070,
 ];
 
 #[test]
@@ -143,9 +142,9 @@ fn eden_args_launch_passes_its_config_and_returns_into_the_first_svc_exit_proces
     // adr x6, first; cmp x6, x20; b.ne wrong; mov w0, #9; ret;
     // wrong: udf #0; first: svc #7; svc #7
     let words = [
-        0xb100043f, 0x54000201, 0xb9400007, 0x710004ff, 0x540001a1, 0xb9403007, 0x710014ff, 0x54000141,
-        0xaa1e03f4, 0xf9402000, 0xd2800241, 0xd40004e1, 0x100000c6, 0xeb1400df, 0x54000061, 0x52800120,
-        0xd65f03c0, 0x00000000, 0xd40000e1, 0xd40000e1,
+        0xb100043f, 0x54000201, 0xb9400007, 0x710004ff, 0x540001a1, 0xb9403007, 0x710014ff, 0x54000141, 0xaa1e03f4,
+        0xf9402000, 0xd2800241, 0xd40004e1, 0x100000c6, 0xeb1400df, 0x54000061, 0x52800120, 0xd65f03c0, 0x00000000,
+        0xd40000e1, 0xd40000e1,
     ];
     let report = run_one(nro(LaunchKind::EdenArgs, &words));
     assert_eq!(report.end, RunEnd::Completed, "{}", report.summary());

@@ -4,10 +4,10 @@
 //! `cargo test` lists them as ignored, `make test` runs them ([`xcbuf_pack::built`]).
 
 use xcbuf_client::scenarios::NAMES;
-use xcbuf_emu::run::{self, RunConfig};
 use xcbuf_emu::kernel::process::LaunchKind;
 use xcbuf_emu::kernel::profile::KernelProfile;
 use xcbuf_emu::observe::{RunEnd, RunReport};
+use xcbuf_emu::run::{self, RunConfig};
 use xcbuf_pack::built;
 
 /// The report lines of the run: from `server: ...` to `N passed, M failed`.
@@ -18,18 +18,16 @@ fn check_report(report: &RunReport, server: &str) {
     for p in &report.processes {
         assert!(p.fault.is_none(), "{} faulted: {:?}\n{shown}", p.name, p.fault);
     }
-    let start = all
-        .iter()
-        .position(|l| l.starts_with("server: "))
-        .unwrap_or_else(|| panic!("no `server:` line\n{shown}"));
+    let start =
+        all.iter().position(|l| l.starts_with("server: ")).unwrap_or_else(|| panic!("no `server:` line\n{shown}"));
     assert_eq!(all[start], format!("server: {server}"), "wrong server\n{shown}");
     let lines = &all[start..];
     let failures: Vec<&&str> = lines.iter().filter(|l| l.starts_with("FAIL ")).collect();
     assert!(failures.is_empty(), "scenarios failed: {failures:#?}\n{shown}");
     // Every scenario exactly once, in order, as PASS.
-    let results: Vec<&str> = lines.iter().copied().filter(|l| l.starts_with("PASS ") || l.starts_with("FAIL ")).collect();
-    let names: Vec<&str> =
-        results.iter().map(|l| l[5..].split(':').next().unwrap_or("")).collect();
+    let results: Vec<&str> =
+        lines.iter().copied().filter(|l| l.starts_with("PASS ") || l.starts_with("FAIL ")).collect();
+    let names: Vec<&str> = results.iter().map(|l| l[5..].split(':').next().unwrap_or("")).collect();
     assert_eq!(names, NAMES, "the report's scenarios differ from the client's table\n{shown}");
     let summary = format!("{} passed, 0 failed", NAMES.len());
     assert!(lines.contains(&summary.as_str()), "no `{summary}` line\n{shown}");
@@ -44,7 +42,8 @@ fn check_report(report: &RunReport, server: &str) {
 fn report_file_holds_the_report_lines(report: &RunReport, lines: &[&str], summary: &str) {
     let shown = lines.join("\n");
     let end = lines.iter().position(|l| *l == summary).unwrap_or_else(|| panic!("no summary\n{shown}"));
-    let is_report_line = |l: &&&str| l.starts_with("server: ") || l.starts_with("PASS ") || l.starts_with("FAIL ") || **l == summary;
+    let is_report_line =
+        |l: &&&str| l.starts_with("server: ") || l.starts_with("PASS ") || l.starts_with("FAIL ") || **l == summary;
     let expected: String = lines[..=end].iter().filter(is_report_line).map(|l| format!("{l}\n")).collect();
     let file = report
         .sd_files
@@ -95,7 +94,12 @@ fn client_returned_to_hbloader(report: &RunReport) {
 #[test]
 #[ignore = "needs make dist: run by make test"]
 fn missing_sysmodule_on_atmosphere_is_named_on_the_first_line_and_the_suite_runs_in_process() {
-    let config = RunConfig { nro: Some(built::client_nro()), no_sysmodule: true, launch: LaunchKind::Hbmenu, ..RunConfig::default() };
+    let config = RunConfig {
+        nro: Some(built::client_nro()),
+        no_sysmodule: true,
+        launch: LaunchKind::Hbmenu,
+        ..RunConfig::default()
+    };
     let report = run::run(&config);
     check_report(
         &report,
@@ -114,7 +118,12 @@ fn missing_sysmodule_on_atmosphere_is_named_on_the_first_line_and_the_suite_runs
 #[test]
 #[ignore = "needs make dist: run by make test"]
 fn every_scenario_passes_in_process_under_eden_with_arguments_and_the_report_file_is_written() {
-    let config = RunConfig { nro: Some(built::client_nro()), no_sysmodule: true, launch: LaunchKind::EdenArgs, ..RunConfig::default() };
+    let config = RunConfig {
+        nro: Some(built::client_nro()),
+        no_sysmodule: true,
+        launch: LaunchKind::EdenArgs,
+        ..RunConfig::default()
+    };
     let report = run::run(&config);
     check_report(&report, "in-process");
     let client = report.processes.iter().find(|p| p.name == "client").expect("the client");

@@ -6,9 +6,9 @@
 
 use std::path::PathBuf;
 
-use xcbuf_emu::run::{self, RunConfig};
 use xcbuf_emu::host_client::HostBench;
 use xcbuf_emu::observe::RunEnd;
+use xcbuf_emu::run::{self, RunConfig};
 use xcbuf_pack::built;
 
 /// sysmodule/src/main.rs: the `xcbuf:i` thread's stack (0x3000) and the two servers'

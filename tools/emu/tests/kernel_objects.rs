@@ -37,7 +37,14 @@ fn process(k: &mut Kernel, name: &str) -> (ProcessId, ThreadId) {
     let mut space = AddressSpace::default();
     space.map(&mut cpu, DATA, PAGE_SIZE, Perm::RW, MemoryState::Normal).expect("map");
     let p = k.processes.len();
-    k.processes.push(KProcess::codeless(name, 0x80 + p as u64, 0x0100_0000_0000_4000 + p as u64, cpu, space, DEFAULT_TABLE_SIZE));
+    k.processes.push(KProcess::codeless(
+        name,
+        0x80 + p as u64,
+        0x0100_0000_0000_4000 + p as u64,
+        cpu,
+        space,
+        DEFAULT_TABLE_SIZE,
+    ));
     let t = thread(k, p);
     (p, t)
 }
@@ -92,7 +99,12 @@ fn tls_word(k: &Kernel, t: ThreadId, i: u64) -> u32 {
 /// ReplyAndReceive over `handles` with `reply_target` and `timeout`.
 fn reply_and_receive(k: &mut Kernel, t: ThreadId, handles: &[u32], reply_target: u32, timeout: i64) -> SvcFlow {
     put_handles(k, t, handles);
-    svc(k, t, SVC_REPLY_AND_RECEIVE, &[(1, DATA), (2, handles.len() as u64), (3, u64::from(reply_target)), (4, timeout as u64)])
+    svc(
+        k,
+        t,
+        SVC_REPLY_AND_RECEIVE,
+        &[(1, DATA), (2, handles.len() as u64), (3, u64::from(reply_target)), (4, timeout as u64)],
+    )
 }
 
 fn wait_synchronization(k: &mut Kernel, t: ThreadId, handles: &[u32], timeout: i64) -> SvcFlow {
@@ -306,7 +318,9 @@ fn a_session_never_accepted_counts_on_its_port_until_it_is_finalized() {
     let (_server, st) = process(&mut k, "server");
     let (client, ct) = process(&mut k, "client");
     let (server_port, client_port) = create_port(&mut k, st, 1);
-    let cp = k.add_handle(client, k.processes[k.threads[st].process].handles.get(client_port).expect("client port")).expect("handle");
+    let cp = k
+        .add_handle(client, k.processes[k.threads[st].process].handles.get(client_port).expect("client port"))
+        .expect("handle");
     let first = connect(&mut k, ct, cp).expect("room for one");
     close(&mut k, ct, first);
     assert_eq!(connect(&mut k, ct, cp), Err(kernel::OUT_OF_SESSIONS), "still counted");

@@ -10,11 +10,11 @@
 
 use std::time::{Duration, Instant};
 
-use xcbuf_emu::run::{DEFAULT_MAX_BENCH_NS, Role, RunConfig, run_setups};
 use xcbuf_emu::host_client::HostBench;
 use xcbuf_emu::kernel::process::LaunchKind;
 use xcbuf_emu::loader::{self, ProcessSetup, ProgramImage};
 use xcbuf_emu::observe::{RunEnd, RunReport};
+use xcbuf_emu::run::{DEFAULT_MAX_BENCH_NS, Role, RunConfig, run_setups};
 use xcbuf_pack::built;
 
 /// loop: mov x1, xzr; mov w2, wzr; mov w3, wzr; mov x4, #0x86a0; movk x4, #1, lsl #16
@@ -80,7 +80,10 @@ fn svcs(report: &RunReport, name: &str, number: u32) -> u64 {
 
 #[test]
 fn a_server_polling_with_a_timeout_is_settled_at_its_first_wait() {
-    let roles = vec![server("poller", &REPLY_AND_RECEIVE_POLLER), Role { setup: crafted("client", LaunchKind::Hbmenu, &HELLO_CLIENT), client: true }];
+    let roles = vec![
+        server("poller", &REPLY_AND_RECEIVE_POLLER),
+        Role { setup: crafted("client", LaunchKind::Hbmenu, &HELLO_CLIENT), client: true },
+    ];
     let report = run_setups(roles, &RunConfig::default());
     assert_eq!(report.end, RunEnd::Completed, "{}", report.summary());
     assert_eq!(report.client_lines, vec!["hello".to_string()]);
@@ -159,7 +162,10 @@ fn a_client_blocked_forever_beside_a_polling_server_stops_at_the_budget_naming_b
     let report = run_setups(roles, &RunConfig::default());
     let (_, threads) = budget_threads(&report);
     assert_eq!(threads.len(), 2, "{threads:?}");
-    assert!(threads[0].starts_with("poller/thread#0: blocked in ReplyAndReceive (0x43) over 0 object(s), deadline"), "{threads:?}");
+    assert!(
+        threads[0].starts_with("poller/thread#0: blocked in ReplyAndReceive (0x43) over 0 object(s), deadline"),
+        "{threads:?}"
+    );
     assert!(threads[1].starts_with("client/thread#0: blocked in SendSyncRequest (0x21)"), "{threads:?}");
     assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
 }

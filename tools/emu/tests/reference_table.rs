@@ -63,10 +63,8 @@ fn table_rows(doc: &str) -> Vec<(usize, String, Vec<String>)> {
         }
         let cells: Vec<&str> = line.trim().trim_matches('|').split(" | ").collect();
         let rule = cells.first().map(|c| c.trim().to_string()).unwrap_or_default();
-        let tests = cells
-            .last()
-            .map(|c| c.split('`').skip(1).step_by(2).map(str::to_string).collect())
-            .unwrap_or_default();
+        let tests =
+            cells.last().map(|c| c.split('`').skip(1).step_by(2).map(str::to_string).collect()).unwrap_or_default();
         rows.push((i + 1, rule, tests));
     }
     rows

@@ -4,9 +4,9 @@
 //! ELF), and cross-session isolation. The tests need `make dist`'s output: a plain
 //! `cargo test` lists them as ignored, `make test` runs them ([`xcbuf_pack::built`]).
 
-use xcbuf_emu::run::RunConfig;
 use xcbuf_emu::fuzz;
 use xcbuf_emu::host_client::HostBench;
+use xcbuf_emu::run::RunConfig;
 use xcbuf_pack::built;
 
 /// The fixed seed of the CI pass.

@@ -10,16 +10,17 @@
 //! as ignored, `make test` runs them ([`xcbuf_pack::built`]).
 
 use xcbuf_common::client::{self, Buffer};
-use xcbuf_common::xcbuf::{EchoResponse, INDEXED, INDEXED_ENTRIES, POINTER_BUFFER_SIZE, SINGLE};
 use xcbuf_common::result::{ResultCode, kernel};
-use xcbuf_emu::run::RunConfig;
+use xcbuf_common::xcbuf::{EchoResponse, INDEXED, INDEXED_ENTRIES, POINTER_BUFFER_SIZE, SINGLE};
 use xcbuf_emu::host_client::{HIGH_BUFFERS, HostBench, HostClient, LOW_BUFFERS, MESSAGE_WORDS};
 use xcbuf_emu::kernel::profile::KernelProfile;
+use xcbuf_emu::run::RunConfig;
 use xcbuf_pack::built;
 
 fn start(kernel: KernelProfile) -> (HostBench, HostClient) {
     let nsp = built::sysmodule_nsp();
-    let mut bench = HostBench::start_sysmodule(&nsp, RunConfig { kernel, ..RunConfig::default() }).expect("the sysmodule starts");
+    let mut bench =
+        HostBench::start_sysmodule(&nsp, RunConfig { kernel, ..RunConfig::default() }).expect("the sysmodule starts");
     let client = HostClient::new(&mut bench, "old-client").expect("host client");
     (bench, client)
 }
@@ -47,8 +48,9 @@ fn echo(bench: &mut HostBench, c: &mut HostClient, session: u32, len: usize, see
     let input = pattern(seed, len);
     c.write(bench, HIGH_BUFFERS, &input).expect("write input");
     c.write(bench, LOW_BUFFERS, &vec![0; len]).expect("clear output");
-    let (rc, words) =
-        send(bench, c, session, |m| client::build_echo(m, Buffer::new(HIGH_BUFFERS, len), Buffer::new(LOW_BUFFERS, len)));
+    let (rc, words) = send(bench, c, session, |m| {
+        client::build_echo(m, Buffer::new(HIGH_BUFFERS, len), Buffer::new(LOW_BUFFERS, len))
+    });
     if rc.is_success() {
         let reply = client::parse_reply(&words).expect("an Echo reply");
         let resp: EchoResponse = reply.read().expect("Echo response");
@@ -104,8 +106,11 @@ fn old_indexed_mode(kernel: KernelProfile, get_info_between: bool) -> ResultCode
     let (mut bench, mut c) = start(kernel);
     let session = c.connect(&mut bench, INDEXED.name).expect("connect");
     let entries = INDEXED_ENTRIES.len();
-    let fits: Vec<Buffer> =
-        INDEXED_ENTRIES.iter().enumerate().map(|(k, e)| Buffer::new(HIGH_BUFFERS + 0x1000 * k as u64, e.size)).collect();
+    let fits: Vec<Buffer> = INDEXED_ENTRIES
+        .iter()
+        .enumerate()
+        .map(|(k, e)| Buffer::new(HIGH_BUFFERS + 0x1000 * k as u64, e.size))
+        .collect();
     let mut past = fits.clone();
     past.push(Buffer::new(HIGH_BUFFERS, 0x10));
     let out = Buffer::new(LOW_BUFFERS, 0x1000);

@@ -14,10 +14,10 @@ use xcbuf_common::result::{ResultCode, kernel, sm};
 use xcbuf_common::sm::{PORT_NAME, ServiceName, command};
 use xcbuf_common::tipc;
 use xcbuf_common::xcbuf::{INDEXED, SINGLE};
-use xcbuf_emu::run::RunConfig;
 use xcbuf_emu::host_client::{HostBench, HostClient};
-use xcbuf_emu::loader::{ProcessSetup, ProgramImage};
 use xcbuf_emu::kernel::process::LaunchKind;
+use xcbuf_emu::loader::{ProcessSetup, ProgramImage};
+use xcbuf_emu::run::RunConfig;
 use xcbuf_pack::built;
 
 /// A guest that blocks forever in WaitSynchronization(no handles, no timeout), so the
@@ -53,8 +53,9 @@ fn cmif_request(command: u32, send_pid: bool, payload: &[u8]) -> Vec<u32> {
 fn tipc_name_request(command: u32, name: &str) -> Vec<u32> {
     let mut buf = [0u32; xcbuf_common::hipc::TLS_MESSAGE_BUFFER_WORDS];
     let raw = ServiceName::new(name).expect("name").words();
-    let words = tipc::build_request(&mut buf, &tipc::RequestSpec { command_id: command, raw: &raw, ..Default::default() })
-        .expect("TIPC request");
+    let words =
+        tipc::build_request(&mut buf, &tipc::RequestSpec { command_id: command, raw: &raw, ..Default::default() })
+            .expect("TIPC request");
     buf[..words].to_vec()
 }
 
@@ -137,7 +138,10 @@ fn a_process_that_closes_its_sm_session_without_detach_client_loses_its_services
     assert_eq!(client.has_service(&mut bench, INDEXED.name), (ResultCode::SUCCESS, false));
     assert!(bench.kernel.services.get(SINGLE.name).is_none());
     // GetServiceHandle is now deferred: the request stays unanswered.
-    let pending = client.client.begin(&mut bench, client.session, &cmif_request(1, false, &name_bytes(SINGLE.name))).expect("queued");
+    let pending = client
+        .client
+        .begin(&mut bench, client.session, &cmif_request(1, false, &name_bytes(SINGLE.name)))
+        .expect("queued");
     bench.settle().expect("settle");
     assert!(!client.client.is_answered(&bench, pending), "GetServiceHandle of an unregistered name is deferred");
 }

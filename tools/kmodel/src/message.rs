@@ -88,10 +88,9 @@
 use core::fmt;
 
 use xcbuf_common::hipc::{
-    ADDRESS_MAX, MAP_ALIAS_DESCRIPTOR_WORDS, MapAliasAttribute, MapAliasDescriptor, MessageHeader,
-    MessageLayout, POINTER_DESCRIPTOR_WORDS, PROCESS_ID_WORDS, PointerDescriptor,
-    RECEIVE_LIST_ENTRY_WORDS, ReceiveListEntry, ReceiveListMode, SpecialHeader,
-    TLS_MESSAGE_BUFFER_SIZE,
+    ADDRESS_MAX, MAP_ALIAS_DESCRIPTOR_WORDS, MapAliasAttribute, MapAliasDescriptor, MessageHeader, MessageLayout,
+    POINTER_DESCRIPTOR_WORDS, PROCESS_ID_WORDS, PointerDescriptor, RECEIVE_LIST_ENTRY_WORDS, ReceiveListEntry,
+    ReceiveListMode, SpecialHeader, TLS_MESSAGE_BUFFER_SIZE,
 };
 use xcbuf_common::result::{ResultCode, kernel};
 
@@ -155,13 +154,7 @@ pub trait MessageMemory {
     /// (linear-mapped, cached) memory the user may access with `access`;
     /// `Err(INVALID_CURRENT_MEMORY)` otherwise. Called with `size > 0` only, and only for
     /// ranges that do not wrap.
-    fn check_user_access(
-        &mut self,
-        side: Side,
-        address: u64,
-        size: u64,
-        access: UserAccess,
-    ) -> Result<(), ResultCode>;
+    fn check_user_access(&mut self, side: Side, address: u64, size: u64, access: UserAccess) -> Result<(), ResultCode>;
 }
 
 /// Handle tables and process ids of both processes of a session (see the module doc).
@@ -202,11 +195,7 @@ pub struct MessageBuffer {
 impl MessageBuffer {
     /// The TLS message buffer at `address` (size 0x100, §1.1).
     pub const fn thread_local(address: u64) -> MessageBuffer {
-        MessageBuffer {
-            address,
-            size: TLS_MESSAGE_BUFFER_SIZE as u64,
-            kind: MessageBufferKind::ThreadLocal,
-        }
+        MessageBuffer { address, size: TLS_MESSAGE_BUFFER_SIZE as u64, kind: MessageBufferKind::ThreadLocal }
     }
 
     /// A user message buffer (`*WithUserBuffer` svcs).
@@ -376,11 +365,7 @@ pub struct SendFailure {
 
 impl fmt::Display for SendFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "reply copy failed at {}: client gets {}, server gets success",
-            self.step, self.client_result
-        )
+        write!(f, "reply copy failed at {}: client gets {}, server gets success", self.step, self.client_result)
     }
 }
 
@@ -412,10 +397,7 @@ fn read_words(
     let len = count.checked_mul(4).ok_or(fail(kernel::INVALID_CURRENT_MEMORY))?;
     let mut bytes = vec![0u8; len];
     mem.read(side, address, &mut bytes).map_err(fail)?;
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
+    Ok(bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
 }
 
 /// Writes `words` starting at word `first` of `buf`.
@@ -503,17 +485,9 @@ fn snapshot_receive_list(
 ) -> StepResult<ReceiveList> {
     let mode = dst_header.header().receive_list_mode;
     let count = mode.entry_count();
-    let words = read_words(
-        mem,
-        side,
-        dst,
-        dst_header.layout.recv_list_idx(),
-        count * RECEIVE_LIST_ENTRY_WORDS,
-    )?;
-    let entries: Vec<ReceiveListEntry> = words
-        .chunks_exact(RECEIVE_LIST_ENTRY_WORDS)
-        .map(|c| ReceiveListEntry::decode([c[0], c[1]]))
-        .collect();
+    let words = read_words(mem, side, dst, dst_header.layout.recv_list_idx(), count * RECEIVE_LIST_ENTRY_WORDS)?;
+    let entries: Vec<ReceiveListEntry> =
+        words.chunks_exact(RECEIVE_LIST_ENTRY_WORDS).map(|c| ReceiveListEntry::decode([c[0], c[1]])).collect();
     // Both sums stay inside the destination buffer, which was checked not to wrap and to
     // be at least 4 * src_end_offset bytes long.
     let overflow = (kernel::INVALID_CURRENT_MEMORY, FailedStep::MessageBufferAccess);
@@ -606,8 +580,7 @@ impl<M: MessageMemory, H: HandleTranslator> MessageCopy<'_, M, H> {
     /// special data even after a handle fails (later handles become 0), as the kernel
     /// does, then returns the first failure. `offset` ends past the special data.
     fn process_special_data(&mut self, offset: &mut usize) -> StepResult<()> {
-        let (Some(special_word), Some(special)) = (self.src_header.special_word, self.src_header.special())
-        else {
+        let (Some(special_word), Some(special)) = (self.src_header.special_word, self.src_header.special()) else {
             return Ok(());
         };
         let from = self.direction.source();
@@ -675,12 +648,8 @@ impl<M: MessageMemory, H: HandleTranslator> MessageCopy<'_, M, H> {
             if self.recv_list.is_index() {
                 *key = u64::from(src_desc.index());
             }
-            recv_pointer = self
-                .recv_list
-                .get_buffer(u64::from(size), key)
-                .ok_or((kernel::OUT_OF_RESOURCE, step))?;
-            self.copy_pointer_data(src_desc.address(), recv_pointer, u64::from(size))
-                .map_err(|rc| (rc, step))?;
+            recv_pointer = self.recv_list.get_buffer(u64::from(size), key).ok_or((kernel::OUT_OF_RESOURCE, step))?;
+            self.copy_pointer_data(src_desc.address(), recv_pointer, u64::from(size)).map_err(|rc| (rc, step))?;
         }
         // The kernel rebuilds the descriptor: reserved bits 4–5 and 9–11 become zero.
         let dst_desc = PointerDescriptor::new(src_desc.index(), recv_pointer, u64::from(size))
@@ -741,11 +710,7 @@ impl<M: MessageMemory, H: HandleTranslator> MessageCopy<'_, M, H> {
     /// non-zero fails with [`MAP_ALIAS_NOT_SUPPORTED`].
     fn process_map_alias(&mut self, descriptor: usize, offset: &mut usize) -> StepResult<()> {
         let cur = *offset;
-        let src_desc = MapAliasDescriptor::decode([
-            self.src_word(cur),
-            self.src_word(cur + 1),
-            self.src_word(cur + 2),
-        ]);
+        let src_desc = MapAliasDescriptor::decode([self.src_word(cur), self.src_word(cur + 1), self.src_word(cur + 2)]);
         *offset = cur + MAP_ALIAS_DESCRIPTOR_WORDS;
         let attribute = src_desc.attribute();
         if attribute == MapAliasAttribute::Invalid {
@@ -805,18 +770,13 @@ fn cleanup_special_data(
 
 /// `CleanupServerHandles`: a reply that failed before its special data was processed
 /// still gives up its move handles: close them in the server's table.
-fn cleanup_server_handles(
-    mem: &mut impl MessageMemory,
-    handles: &mut impl HandleTranslator,
-    buf: MessageBuffer,
-) {
+fn cleanup_server_handles(mem: &mut impl MessageMemory, handles: &mut impl HandleTranslator, buf: MessageBuffer) {
     let Ok(parsed) = read_header(mem, Side::Server, buf) else { return };
     if !parsed.fits(buf) || parsed.special().is_none() {
         return;
     }
     let layout = parsed.layout;
-    let Ok(slots) = read_words(mem, Side::Server, buf, layout.move_handle_idx(), layout.move_handle_count())
-    else {
+    let Ok(slots) = read_words(mem, Side::Server, buf, layout.move_handle_idx(), layout.move_handle_count()) else {
         return;
     };
     for &handle in &slots {
@@ -864,11 +824,8 @@ pub fn receive_message(
     dst: MessageBuffer,
     src: MessageBuffer,
 ) -> Result<TransferReport, ReceiveFailure> {
-    let before_writes = |(client_result, step)| ReceiveFailure {
-        client_result,
-        server_sees: ServerOutcome::NotFound,
-        step,
-    };
+    let before_writes =
+        |(client_result, step)| ReceiveFailure { client_result, server_sees: ServerOutcome::NotFound, step };
     check_buffer_does_not_wrap(dst).map_err(before_writes)?;
     check_buffer_does_not_wrap(src).map_err(before_writes)?;
 
@@ -878,8 +835,7 @@ pub fn receive_message(
     // 2. The end of the client's raw data.
     let src_end_offset = src_header.layout.raw_end_idx();
     // 3. Size checks: dst fits, src fits, dst receive-list offset, MessageTooLarge.
-    check_sizes([(&dst_header, dst), (&src_header, src)], (&dst_header, dst), src_end_offset)
-        .map_err(before_writes)?;
+    check_sizes([(&dst_header, dst), (&src_header, src)], (&dst_header, dst), src_end_offset).map_err(before_writes)?;
     // 4. The server's receive list, before anything is written.
     let dst_recv_list_idx = dst_header.layout.recv_list_idx();
     let recv_list =
@@ -922,8 +878,7 @@ pub fn receive_message(
             let _ = write_words(mem, Side::Server, dst, 2, &[word], step);
         }
     }
-    let server_sees =
-        if recv_list_broken { ServerOutcome::ReceiveListBroken } else { ServerOutcome::NotFound };
+    let server_sees = if recv_list_broken { ServerOutcome::ReceiveListBroken } else { ServerOutcome::NotFound };
     Err(ReceiveFailure { client_result, server_sees, step })
 }
 

@@ -16,8 +16,7 @@
 #![forbid(unsafe_code)]
 
 use xcbuf_common::hipc::{
-    POINTER_TRANSFER_BUFFER_ALIGNMENT, RECEIVE_LIST_ENTRY_COUNT_MAX, ReceiveListEntry,
-    ReceiveListMode,
+    POINTER_TRANSFER_BUFFER_ALIGNMENT, RECEIVE_LIST_ENTRY_COUNT_MAX, ReceiveListEntry, ReceiveListMode,
 };
 
 /// Most entries a receive list holds (AMS-MB `CountMax` = 13, `horizon-ipc.md` §1.2).
@@ -207,12 +206,7 @@ mod tests {
 
     #[test]
     fn index_mode_returns_the_entry_address_unaligned() {
-        let list = ReceiveList::new(
-            ReceiveListMode::Index(2),
-            &[entry(0x3003, 0x20), entry(0x2001, 0x10)],
-            0,
-            0,
-        );
+        let list = ReceiveList::new(ReceiveListMode::Index(2), &[entry(0x3003, 0x20), entry(0x2001, 0x10)], 0, 0);
         assert_eq!(list.get_buffer(0x10, &mut 1), Some(0x2001));
         assert_eq!(list.get_buffer(0x20, &mut 0), Some(0x3003));
         assert_eq!(list.get_buffer(0x11, &mut 1), None, "entry too small");
@@ -221,8 +215,7 @@ mod tests {
 
     #[test]
     fn index_mode_refuses_empty_and_address_zero_entries() {
-        let list =
-            ReceiveList::new(ReceiveListMode::Index(2), &[entry(0x3000, 0), entry(0, 0x100)], 0, 0);
+        let list = ReceiveList::new(ReceiveListMode::Index(2), &[entry(0x3000, 0), entry(0, 0x100)], 0, 0);
         assert_eq!(list.get_buffer(1, &mut 0), None);
         assert_eq!(list.get_buffer(1, &mut 1), None);
     }

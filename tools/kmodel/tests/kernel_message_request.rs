@@ -57,11 +57,7 @@ fn single_mode_overflow_by_one_byte_is_out_of_resource_and_breaks_a_list_at_word
     // at word 2, under the client's X descriptors: the server sees 0x20401 (§3.4).
     let mut b = Bench::new();
     b.arm_single(0x1008, 0x100);
-    request_with_x(
-        &mut b,
-        &[x(0, CLIENT_DATA, 0x13), x(1, CLIENT_DATA, 0x20), x(2, CLIENT_DATA, 0xB9)],
-        &[],
-    );
+    request_with_x(&mut b, &[x(0, CLIENT_DATA, 0x13), x(1, CLIENT_DATA, 0x20), x(2, CLIENT_DATA, 0xB9)], &[]);
     let f = b.receive().expect_err("0xB9 does not fit");
     assert_eq!(f.client_result.raw(), 0xce01);
     assert_eq!(f.server_sees, ServerOutcome::ReceiveListBroken);
@@ -187,11 +183,7 @@ fn zero_size_x_is_rewritten_null_and_consumes_no_list_space() {
     // where it would without it.
     let mut b = Bench::new();
     b.arm_single(0x1008, 0x100);
-    request_with_x(
-        &mut b,
-        &[x(0, CLIENT_DATA, 0x13), x(1, CLIENT_DATA + 0x80, 0), x(2, CLIENT_DATA, 0x20)],
-        &[],
-    );
+    request_with_x(&mut b, &[x(0, CLIENT_DATA, 0x13), x(1, CLIENT_DATA + 0x80, 0), x(2, CLIENT_DATA, 0x20)], &[]);
     let report = b.receive().expect("fits");
     let got = b.server_words(8);
     assert_eq!(x_at(&got, 2), (0x1010, 0x13, 0));

@@ -77,10 +77,7 @@ fn unknown_copy_handle_is_invalid_handle_and_installed_handles_are_closed() {
     assert_eq!(f.client_result.raw(), 0xe401);
     assert_eq!(f.server_sees, ServerOutcome::ReceiveListBroken);
     assert_eq!(f.step, FailedStep::SpecialData);
-    assert!(
-        b.handles.tables.keys().all(|(side, _)| *side == Side::Client),
-        "no handle left in the server's table"
-    );
+    assert!(b.handles.tables.keys().all(|(side, _)| *side == Side::Client), "no handle left in the server's table");
     assert_eq!(&b.server_words(6)[3..6], &[0, 0, 0], "handle slots cleared");
 }
 

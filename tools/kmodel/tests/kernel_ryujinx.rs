@@ -307,7 +307,8 @@ fn ryujinx_writes_x_data_into_read_only_memory_of_either_side() {
 
 /// A reply (type 0) with a special header: `copy`/`moves` handle words, then `xs`.
 fn reply_with_handles(b: &mut Bench, copy: &[u32], moves: &[u32], xs: &[[u32; 2]]) {
-    let h = header(MessageHeader { pointer_count: xs.len() as u8, has_special_header: true, ..MessageHeader::default() });
+    let h =
+        header(MessageHeader { pointer_count: xs.len() as u8, has_special_header: true, ..MessageHeader::default() });
     let xs: Vec<u32> = xs.iter().flatten().copied().collect();
     let sp = [special(false, copy.len() as u8, moves.len() as u8)];
     b.server_message(&cat(&[&h, &sp, copy, moves, &xs]));

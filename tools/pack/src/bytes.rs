@@ -17,17 +17,14 @@ impl<'a> Bytes<'a> {
 
     /// `len` bytes at `offset`, or an error naming `field`.
     pub fn slice(&self, offset: u64, len: u64, field: &str) -> Result<&'a [u8]> {
-        let end = offset.checked_add(len).ok_or_else(|| {
-            invalid(self.file, field, format!("offset {offset:#x} + size {len:#x} overflows"))
-        })?;
+        let end = offset
+            .checked_add(len)
+            .ok_or_else(|| invalid(self.file, field, format!("offset {offset:#x} + size {len:#x} overflows")))?;
         if end > self.data.len() as u64 {
             return Err(invalid(
                 self.file,
                 field,
-                format!(
-                    "{offset:#x}..{end:#x} is outside the file ({:#x} bytes)",
-                    self.data.len()
-                ),
+                format!("{offset:#x}..{end:#x} is outside the file ({:#x} bytes)", self.data.len()),
             ));
         }
         // Both bounds are <= data.len(), which is a usize.
@@ -61,11 +58,7 @@ impl<'a> Bytes<'a> {
             return Err(invalid(
                 self.file,
                 field,
-                format!(
-                    "expected magic {:?}, found {:02x?}",
-                    String::from_utf8_lossy(magic),
-                    got
-                ),
+                format!("expected magic {:?}, found {:02x?}", String::from_utf8_lossy(magic), got),
             ));
         }
         Ok(())
@@ -97,12 +90,10 @@ pub(crate) fn align_up(value: u64, align: u64) -> Option<u64> {
 
 /// Narrows a size or offset to the u32 a header field holds, or rejects it.
 pub(crate) fn to_u32(file: &str, field: &str, value: u64) -> Result<u32> {
-    u32::try_from(value)
-        .map_err(|_| invalid(file, field, format!("{value:#x} does not fit the 32-bit field")))
+    u32::try_from(value).map_err(|_| invalid(file, field, format!("{value:#x} does not fit the 32-bit field")))
 }
 
 /// u64 to usize for indexing (hosts are 64-bit; still checked).
 pub(crate) fn to_usize(file: &str, field: &str, value: u64) -> Result<usize> {
-    usize::try_from(value)
-        .map_err(|_| invalid(file, field, format!("{value:#x} does not fit in memory")))
+    usize::try_from(value).map_err(|_| invalid(file, field, format!("{value:#x} does not fit in memory")))
 }

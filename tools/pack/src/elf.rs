@@ -94,9 +94,9 @@ pub fn read_elf(file: &str, bytes: &[u8]) -> Result<ElfModule> {
         if filesz > memsz {
             return Err(invalid(file, format!("{field}.p_filesz"), format!("{filesz:#x} > p_memsz {memsz:#x}")));
         }
-        let data = ph.data(endian, bytes).map_err(|()| {
-            invalid(file, format!("{field}.p_offset"), "segment contents lie outside the file")
-        })?;
+        let data = ph
+            .data(endian, bytes)
+            .map_err(|()| invalid(file, format!("{field}.p_offset"), "segment contents lie outside the file"))?;
         let load = Load { index, vaddr: ph.p_vaddr(endian), memsz, filesz, data };
         match flags {
             f if f == PF_R | PF_X => text.push(load),
@@ -144,9 +144,10 @@ pub fn read_elf(file: &str, bytes: &[u8]) -> Result<ElfModule> {
                     "the second RW PT_LOAD (bss) has file contents",
                 ));
             }
-            let data_end = data.vaddr.checked_add(data.memsz).ok_or_else(|| {
-                invalid(file, format!("PT_LOAD[{}].p_memsz", data.index), "segment end overflows")
-            })?;
+            let data_end = data
+                .vaddr
+                .checked_add(data.memsz)
+                .ok_or_else(|| invalid(file, format!("PT_LOAD[{}].p_memsz", data.index), "segment end overflows"))?;
             if bss.vaddr < data_end {
                 return Err(invalid(
                     file,
@@ -178,7 +179,10 @@ pub fn read_elf(file: &str, bytes: &[u8]) -> Result<ElfModule> {
     }
 
     let image = ModuleImage {
-        text: Segment { memory_offset: to_u32(file, "R-X p_vaddr", text.vaddr)?, bytes: padded(file, &text, text.memsz)? },
+        text: Segment {
+            memory_offset: to_u32(file, "R-X p_vaddr", text.vaddr)?,
+            bytes: padded(file, &text, text.memsz)?,
+        },
         rodata: Segment {
             memory_offset: to_u32(file, "R p_vaddr", rodata.vaddr)?,
             bytes: padded(file, &rodata, rodata.memsz)?,

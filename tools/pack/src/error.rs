@@ -38,24 +38,13 @@ impl PackError {
 }
 
 /// Shorthand for [`PackError::Invalid`].
-pub(crate) fn invalid(
-    file: &str,
-    field: impl Into<String>,
-    problem: impl Into<String>,
-) -> PackError {
-    PackError::Invalid {
-        file: file.to_string(),
-        field: field.into(),
-        problem: problem.into(),
-    }
+pub(crate) fn invalid(file: &str, field: impl Into<String>, problem: impl Into<String>) -> PackError {
+    PackError::Invalid { file: file.to_string(), field: field.into(), problem: problem.into() }
 }
 
 /// Reads a whole file, naming it on failure.
 pub fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| PackError::Io {
-        path: path.display().to_string(),
-        source,
-    })
+    std::fs::read(path).map_err(|source| PackError::Io { path: path.display().to_string(), source })
 }
 
 /// Writes a whole file (creating its parent directories), naming it on failure.
@@ -63,20 +52,13 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent).map_err(|source| PackError::Io {
-            path: parent.display().to_string(),
-            source,
-        })?;
+        std::fs::create_dir_all(parent)
+            .map_err(|source| PackError::Io { path: parent.display().to_string(), source })?;
     }
-    std::fs::write(path, bytes).map_err(|source| PackError::Io {
-        path: path.display().to_string(),
-        source,
-    })
+    std::fs::write(path, bytes).map_err(|source| PackError::Io { path: path.display().to_string(), source })
 }
 
 /// The name used for a path in error messages: its file name, or the path itself.
 pub fn display_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
 }

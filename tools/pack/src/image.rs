@@ -61,20 +61,13 @@ impl ModuleImage {
         for (name, seg) in self.segments() {
             let field = format!("{name}.memory_offset");
             if u64::from(seg.memory_offset) % PAGE_SIZE != 0 {
-                return Err(invalid(
-                    file,
-                    field,
-                    format!("segment not page-aligned ({:#x})", seg.memory_offset),
-                ));
+                return Err(invalid(file, field, format!("segment not page-aligned ({:#x})", seg.memory_offset)));
             }
             if u64::from(seg.memory_offset) < previous_end {
                 return Err(invalid(
                     file,
                     field,
-                    format!(
-                        "{:#x} overlaps the previous segment (which ends at {previous_end:#x})",
-                        seg.memory_offset
-                    ),
+                    format!("{:#x} overlaps the previous segment (which ends at {previous_end:#x})", seg.memory_offset),
                 ));
             }
             previous_end = seg

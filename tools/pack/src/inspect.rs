@@ -52,7 +52,8 @@ fn describe_into(out: &mut String, file: &str, bytes: &[u8], indent: &str) -> Re
         }
         Some(Kind::Nro) => {
             let n = nro::read_nro(file, bytes)?;
-            let _ = writeln!(out, "{indent}NRO ({} bytes, image size {:#x}, flags {:#x})", bytes.len(), n.size, n.flags);
+            let _ =
+                writeln!(out, "{indent}NRO ({} bytes, image size {:#x}, flags {:#x})", bytes.len(), n.size, n.flags);
             image_lines(out, file, &n.image, indent)?;
             match &n.assets {
                 None => {
@@ -119,10 +120,9 @@ fn describe_into(out: &mut String, file: &str, bytes: &[u8], indent: &str) -> Re
             let _ = writeln!(out, "{indent}  SAC   host {:?} access {:?}", n.hosted_services(), n.accessed_services());
             for c in n.capabilities(file)? {
                 let line = match c {
-                    Capability::Syscalls(ids) => format!(
-                        "syscalls {}",
-                        ids.iter().map(|i| format!("{i:#04x}")).collect::<Vec<_>>().join(" ")
-                    ),
+                    Capability::Syscalls(ids) => {
+                        format!("syscalls {}", ids.iter().map(|i| format!("{i:#04x}")).collect::<Vec<_>>().join(" "))
+                    }
                     other => format!("{other:?}"),
                 };
                 let _ = writeln!(out, "{indent}  KAC   {line}");

@@ -46,11 +46,7 @@ impl Nacp {
     /// Reads the first non-empty language entry (hbmenu falls back to entry 0).
     pub fn parse(file: &str, bytes: &[u8]) -> Result<Nacp> {
         if bytes.len() < NACP_SIZE {
-            return Err(invalid(
-                file,
-                "nacp",
-                format!("{:#x} bytes; hbmenu needs {NACP_SIZE:#x}", bytes.len()),
-            ));
+            return Err(invalid(file, "nacp", format!("{:#x} bytes; hbmenu needs {NACP_SIZE:#x}", bytes.len())));
         }
         let b = Bytes::new(file, bytes);
         let mut entry = 0;
@@ -71,11 +67,7 @@ impl Nacp {
             display_version: c_string(
                 file,
                 "nacp.display_version",
-                b.slice(
-                    NACP_DISPLAY_VERSION_OFFSET as u64,
-                    NACP_DISPLAY_VERSION_SIZE as u64,
-                    "nacp.display_version",
-                )?,
+                b.slice(NACP_DISPLAY_VERSION_OFFSET as u64, NACP_DISPLAY_VERSION_SIZE as u64, "nacp.display_version")?,
             )?,
         })
     }

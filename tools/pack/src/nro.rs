@@ -47,16 +47,9 @@ pub fn write_nro(file: &str, image: &ModuleImage, assets: Option<&Assets>) -> Re
         ));
     }
     // Page-aligned segments; gaps between them are zero (offsets are page-aligned).
-    let segs = [&image.text, &image.rodata, &image.data].map(|s| Segment {
-        memory_offset: s.memory_offset,
-        bytes: pad_to_page(&s.bytes),
-    });
-    let padded = ModuleImage {
-        text: segs[0].clone(),
-        rodata: segs[1].clone(),
-        data: segs[2].clone(),
-        ..image.clone()
-    };
+    let segs = [&image.text, &image.rodata, &image.data]
+        .map(|s| Segment { memory_offset: s.memory_offset, bytes: pad_to_page(&s.bytes) });
+    let padded = ModuleImage { text: segs[0].clone(), rodata: segs[1].clone(), data: segs[2].clone(), ..image.clone() };
     padded.validate(file)?;
     let size = padded.bss_offset();
     let bss_end = image
@@ -104,7 +97,11 @@ pub fn read_nro(file: &str, bytes: &[u8]) -> Result<Nro> {
         let len = b.u32(base + 4, &format!("{name}.size"))?;
         let end = u64::from(off) + u64::from(len);
         if end > u64::from(size) {
-            return Err(invalid(file, format!("{name}.size"), format!("segment ends at {end:#x}, past size {size:#x}")));
+            return Err(invalid(
+                file,
+                format!("{name}.size"),
+                format!("segment ends at {end:#x}, past size {size:#x}"),
+            ));
         }
         Ok(Segment { memory_offset: off, bytes: b.slice(u64::from(off), u64::from(len), name)?.to_vec() })
     };
@@ -129,11 +126,7 @@ pub fn read_nro(file: &str, bytes: &[u8]) -> Result<Nro> {
     image.validate(file)?;
     let size_usize = to_usize(file, "size", u64::from(size))?;
     let rest = &bytes[size_usize..];
-    let assets = if rest.len() >= 4 && &rest[..4] == ASET_MAGIC {
-        Some(Assets::parse(file, rest)?)
-    } else {
-        None
-    };
+    let assets = if rest.len() >= 4 && &rest[..4] == ASET_MAGIC { Some(Assets::parse(file, rest)?) } else { None };
     Ok(Nro { image, size, flags, assets })
 }
 

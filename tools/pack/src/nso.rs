@@ -195,10 +195,8 @@ pub fn read_nso(file: &str, bytes: &[u8]) -> Result<Nso> {
         if e.size == 0 {
             return Ok(Extent::default());
         }
-        let offset = e
-            .offset
-            .checked_add(rodata.memory_offset)
-            .ok_or_else(|| invalid(file, field, "offset overflows"))?;
+        let offset =
+            e.offset.checked_add(rodata.memory_offset).ok_or_else(|| invalid(file, field, "offset overflows"))?;
         Ok(Extent { offset, size: e.size })
     };
     let dynstr = from_rodata(0x90, "dynstr (0x90)")?;

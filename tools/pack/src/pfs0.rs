@@ -67,9 +67,8 @@ pub fn read_pfs0(file: &str, bytes: &[u8]) -> Result<Vec<Pfs0File>> {
     b.expect_magic(0, PFS0_MAGIC, "PFS0 magic")?;
     let count = u64::from(b.u32(4, "file count (0x04)")?);
     let table_size = u64::from(b.u32(8, "string table size (0x08)")?);
-    let entries_size = count
-        .checked_mul(PFS0_ENTRY_SIZE)
-        .ok_or_else(|| invalid(file, "file count (0x04)", "too large"))?;
+    let entries_size =
+        count.checked_mul(PFS0_ENTRY_SIZE).ok_or_else(|| invalid(file, "file count (0x04)", "too large"))?;
     let table_offset = PFS0_HEADER_SIZE + entries_size;
     let table = b.slice(table_offset, table_size, "string table")?;
     let data_start = table_offset + table_size;
@@ -89,9 +88,8 @@ pub fn read_pfs0(file: &str, bytes: &[u8]) -> Result<Vec<Pfs0File>> {
             .ok_or_else(|| invalid(file, format!("{field}.name_offset"), "name has no NUL terminator"))?;
         let name = String::from_utf8(name_bytes[..end].to_vec())
             .map_err(|_| invalid(file, format!("{field}.name_offset"), "name is not UTF-8"))?;
-        let start = data_start
-            .checked_add(offset)
-            .ok_or_else(|| invalid(file, format!("{field}.offset"), "overflows"))?;
+        let start =
+            data_start.checked_add(offset).ok_or_else(|| invalid(file, format!("{field}.offset"), "overflows"))?;
         let data = b.slice(start, size, &format!("{field} ({name})"))?.to_vec();
         files.push(Pfs0File { name, data });
     }
@@ -107,9 +105,6 @@ pub const EXEFS_NPDM: &str = "main.npdm";
 pub fn write_exefs(file: &str, nso: Vec<u8>, npdm: Vec<u8>) -> Result<Vec<u8>> {
     write_pfs0(
         file,
-        &[
-            Pfs0File { name: EXEFS_MAIN.to_string(), data: nso },
-            Pfs0File { name: EXEFS_NPDM.to_string(), data: npdm },
-        ],
+        &[Pfs0File { name: EXEFS_MAIN.to_string(), data: nso }, Pfs0File { name: EXEFS_NPDM.to_string(), data: npdm }],
     )
 }

@@ -75,9 +75,10 @@ fn read_elf(name: &str, bytes: &[u8]) -> Elf {
     assert_eq!(data.flags, 6, "{name}: third PT_LOAD must be RW");
     assert_eq!(bss.flags, 6, "{name}: fourth PT_LOAD (bss) must be RW");
     assert!(bss.data.is_empty(), "{name}: bss PT_LOAD has file contents");
-    let dynamic = f.section_by_name(".dynamic").map(|s| s.address()).or_else(|| {
-        f.elf_program_headers().iter().find(|ph| ph.p_type(endian).0 == 2).map(|ph| ph.p_vaddr(endian))
-    });
+    let dynamic = f
+        .section_by_name(".dynamic")
+        .map(|s| s.address())
+        .or_else(|| f.elf_program_headers().iter().find(|ph| ph.p_type(endian).0 == 2).map(|ph| ph.p_vaddr(endian)));
     Elf { text, rodata, data, bss, build_id: f.build_id().unwrap().map(<[u8]>::to_vec), dynamic }
 }
 

@@ -37,19 +37,34 @@ fn image() -> ModuleImage {
 
 #[test]
 fn elf_that_is_not_an_elf_is_rejected() {
-    assert_invalid(read_elf("client.elf", b"not an elf at all, just text........................"), "client.elf", "ELF header", "not a 64-bit ELF");
+    assert_invalid(
+        read_elf("client.elf", b"not an elf at all, just text........................"),
+        "client.elf",
+        "ELF header",
+        "not a 64-bit ELF",
+    );
 }
 
 #[test]
 fn elf_for_another_machine_is_rejected() {
-    assert_invalid(read_elf("client.elf", &write_elf_with(62, &default_loads())), "client.elf", "e_machine", "EM_AARCH64");
+    assert_invalid(
+        read_elf("client.elf", &write_elf_with(62, &default_loads())),
+        "client.elf",
+        "e_machine",
+        "EM_AARCH64",
+    );
 }
 
 #[test]
 fn elf_without_an_executable_segment_is_rejected() {
     let mut loads = default_loads();
     loads.remove(0);
-    assert_invalid(read_elf("client.elf", &write_elf_with(183, &loads)), "client.elf", "PT_LOAD", "no PT_LOAD with R-X");
+    assert_invalid(
+        read_elf("client.elf", &write_elf_with(183, &loads)),
+        "client.elf",
+        "PT_LOAD",
+        "no PT_LOAD with R-X",
+    );
 }
 
 #[test]
@@ -63,14 +78,24 @@ fn elf_with_a_writable_executable_segment_is_rejected() {
 fn elf_segment_not_page_aligned_is_rejected() {
     let mut loads = default_loads();
     loads[1].vaddr = 0x2010;
-    assert_invalid(read_elf("client.elf", &write_elf_with(183, &loads)), "client.elf", "PT_LOAD[1].p_vaddr", "segment not page-aligned");
+    assert_invalid(
+        read_elf("client.elf", &write_elf_with(183, &loads)),
+        "client.elf",
+        "PT_LOAD[1].p_vaddr",
+        "segment not page-aligned",
+    );
 }
 
 #[test]
 fn elf_bss_overlapping_data_is_rejected() {
     let mut loads = default_loads();
     loads[2].memsz = 0x1800;
-    assert_invalid(read_elf("client.elf", &write_elf_with(183, &loads)), "client.elf", "PT_LOAD[3].p_vaddr", "overlaps data");
+    assert_invalid(
+        read_elf("client.elf", &write_elf_with(183, &loads)),
+        "client.elf",
+        "PT_LOAD[3].p_vaddr",
+        "overlaps data",
+    );
 }
 
 #[test]
@@ -84,7 +109,12 @@ fn elf_whose_word_1_does_not_point_at_mod0_is_rejected() {
 fn elf_build_id_longer_than_the_module_id_is_rejected() {
     let mut loads = default_loads();
     loads.push(build_id_note(&[7u8; 33]));
-    assert_invalid(read_elf("client.elf", &write_elf_with(183, &loads)), "client.elf", ".note.gnu.build-id", "33 bytes");
+    assert_invalid(
+        read_elf("client.elf", &write_elf_with(183, &loads)),
+        "client.elf",
+        ".note.gnu.build-id",
+        "33 bytes",
+    );
 }
 
 // ---- NRO ----
@@ -236,7 +266,12 @@ fn json_with(from: &str, to: &str) -> String {
 #[test]
 fn npdm_unknown_capability_type_is_rejected() {
     let j = json_with("\"type\": \"handle_table_size\"", "\"type\": \"handle_tables\"");
-    assert_invalid(parse_npdm_json("npdm.json", &j), "npdm.json", "kernel_capabilities[3].type", "unknown capability type \"handle_tables\"");
+    assert_invalid(
+        parse_npdm_json("npdm.json", &j),
+        "npdm.json",
+        "kernel_capabilities[3].type",
+        "unknown capability type \"handle_tables\"",
+    );
 }
 
 #[test]
@@ -302,7 +337,8 @@ fn npdm_version_as_a_nonzero_number_is_rejected() {
 
 #[test]
 fn npdm_deprecated_object_forms_are_rejected() {
-    let j = json_with("\"service_access\": [\"fsp-srv\", \"set:sys\", \"lm\"]", "\"service_access\": {\"fsp-srv\": false}");
+    let j =
+        json_with("\"service_access\": [\"fsp-srv\", \"set:sys\", \"lm\"]", "\"service_access\": {\"fsp-srv\": false}");
     assert_invalid(parse_npdm_json("npdm.json", &j), "npdm.json", "service_access", "array");
 }
 
@@ -366,7 +402,15 @@ fn next(state: &mut u64) -> u64 {
 fn readers_never_panic_on_mutated_files() {
     let img = image();
     let inputs: Vec<(&str, Vec<u8>)> = vec![
-        ("t.nro", write_nro("t.nro", &img, Some(&xcbuf_pack::aset::Assets { icon: vec![1; 64], nacp: vec![0; 0x4000], romfs: vec![] })).unwrap()),
+        (
+            "t.nro",
+            write_nro(
+                "t.nro",
+                &img,
+                Some(&xcbuf_pack::aset::Assets { icon: vec![1; 64], nacp: vec![0; 0x4000], romfs: vec![] }),
+            )
+            .unwrap(),
+        ),
         ("t.nso", write_nso("t.nso", &img).unwrap()),
         ("t.npdm", write_npdm("t", &parse_npdm_json("t", GOLDEN_JSON).unwrap()).unwrap()),
         ("t.nsp", write_exefs("t.nsp", vec![3; 40], vec![4; 20]).unwrap()),

@@ -118,16 +118,15 @@ fn sysmodule_npdm_grants_only_what_the_server_needs() {
     let caps = n.capabilities("t").unwrap();
     assert!(caps.contains(&Capability::HandleTableSize(80)));
     assert!(
-        caps.iter().all(|c| !matches!(c, Capability::DebugFlags { .. } | Capability::Map { .. } | Capability::MapPage(_))),
+        caps.iter()
+            .all(|c| !matches!(c, Capability::DebugFlags { .. } | Capability::Map { .. } | Capability::MapPage(_))),
         "no debug or memory-mapping capabilities"
     );
 }
 
 #[test]
 fn title_id_and_program_id_names_are_equivalent() {
-    let new_names = GOLDEN_JSON
-        .replace("\"title_id\"", "\"program_id\"")
-        .replace("title_id_range", "program_id_range");
+    let new_names = GOLDEN_JSON.replace("\"title_id\"", "\"program_id\"").replace("title_id_range", "program_id_range");
     let a = write_npdm("a", &parse_npdm_json("a", GOLDEN_JSON).unwrap()).unwrap();
     let b = write_npdm("b", &parse_npdm_json("b", &new_names).unwrap()).unwrap();
     assert_eq!(a, b);

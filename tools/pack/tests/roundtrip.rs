@@ -201,9 +201,8 @@ fn exefs_layout_matches_the_linkle_worked_example() {
 
 #[test]
 fn pfs0_round_trip_pads_the_string_table_to_0x20() {
-    let files: Vec<Pfs0File> = (0..5)
-        .map(|i| Pfs0File { name: format!("subsdk{i}"), data: vec![i as u8; i * 3] })
-        .collect();
+    let files: Vec<Pfs0File> =
+        (0..5).map(|i| Pfs0File { name: format!("subsdk{i}"), data: vec![i as u8; i * 3] }).collect();
     let b = write_pfs0("t.pfs0", &files).unwrap();
     // 5 names of 8 bytes = 40 bytes -> 0x40.
     assert_eq!(u32_at(&b, 8), 0x40);

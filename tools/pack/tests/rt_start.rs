@@ -19,8 +19,7 @@ const RELATIVE: u32 = 1027;
 fn each_binary(check: impl Fn(&str, &ElfFile64<'_, Endianness>)) {
     for (name, path) in [("xcbuf-sysmodule", built::sysmodule_elf()), ("xcbuf-client", built::client_elf())] {
         let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let file = ElfFile64::<Endianness>::parse(&*data)
-            .unwrap_or_else(|e| panic!("{name}: not a 64-bit ELF: {e}"));
+        let file = ElfFile64::<Endianness>::parse(&*data).unwrap_or_else(|e| panic!("{name}: not a 64-bit ELF: {e}"));
         check(name, &file);
     }
 }
@@ -75,19 +74,39 @@ enum Insn {
     /// `b.cond`, `cbz`, `cbnz`, `tbz`, `tbnz` with their target.
     CondBranch(u64),
     /// `adrp xd, page` / `adr xd, address`: PC-relative address into xd.
-    PcRel { rd: u32, value: u64 },
+    PcRel {
+        rd: u32,
+        value: u64,
+    },
     /// `add xd, xn, #imm` (64-bit, immediate).
-    AddImm { rd: u32, rn: u32, imm: u64 },
+    AddImm {
+        rd: u32,
+        rn: u32,
+        imm: u64,
+    },
     /// `ldr xt, [xn, #imm]` (64-bit, unsigned offset).
-    LdrImm { rn: u32, imm: u64 },
+    LdrImm {
+        rn: u32,
+        imm: u64,
+    },
     /// `ldr xt, label` (64-bit literal).
     LdrLiteral,
     /// `str xt, [xn, xm]` (64-bit, register offset).
-    StrReg { rt: u32, rn: u32, rm: u32 },
+    StrReg {
+        rt: u32,
+        rn: u32,
+        rm: u32,
+    },
     /// `str xt, [xn], #imm` (64-bit, post-index).
-    StrPost { rt: u32, rn: u32, imm: i64 },
+    StrPost {
+        rt: u32,
+        rn: u32,
+        imm: i64,
+    },
     /// `movz xd, #imm` (hw = 0).
-    Movz { imm: u64 },
+    Movz {
+        imm: u64,
+    },
     Svc(u32),
     Other,
 }
@@ -106,7 +125,10 @@ fn decode(word: u32, pc: u64) -> Insn {
         _ if word & 0xFC00_0000 == 0x9400_0000 => Insn::Bl(branch(w & 0x03FF_FFFF, 26)),
         _ if word & 0xFFFF_FC1F == 0xD63F_0000 // blr
             || word & 0xFFFF_FC1F == 0xD61F_0000 // br
-            || word & 0xFFFF_FC1F == 0xD65F_0000 => Insn::Indirect, // ret
+            || word & 0xFFFF_FC1F == 0xD65F_0000 =>
+        {
+            Insn::Indirect
+        } // ret
         _ if word & 0xFF00_0010 == 0x5400_0000 => Insn::CondBranch(branch((w >> 5) & 0x7FFFF, 19)),
         _ if word & 0x7E00_0000 == 0x3400_0000 => Insn::CondBranch(branch((w >> 5) & 0x7FFFF, 19)),
         _ if word & 0x7E00_0000 == 0x3600_0000 => Insn::CondBranch(branch((w >> 5) & 0x3FFF, 14)),

@@ -323,7 +323,13 @@ pub fn structured_case(rng: &mut SplitMix64, service: Service, session_handles: 
             (w, e)
         }
         (Err(e), _) | (_, Err(e)) => {
-            return Case { what: format!("unencodable ({e})"), words: vec![], outputs: vec![], payloads: vec![], expect: Expect::Documented };
+            return Case {
+                what: format!("unencodable ({e})"),
+                words: vec![],
+                outputs: vec![],
+                payloads: vec![],
+                expect: Expect::Documented,
+            };
         }
     };
     let name = match s.hipc_type {

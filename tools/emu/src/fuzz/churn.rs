@@ -80,7 +80,9 @@ pub fn churn(bench: &mut HostBench, total: u64, seed: u64) -> Result<ChurnReport
                     let _ = xcbuf_common::client::build_get_info(&mut msg);
                     match client.send(bench, h, &msg) {
                         Ok(a) if a.svc_result == kernel::SESSION_CLOSED => r.over_limit_closed += 1,
-                        Ok(a) => r.problems.push(format!("{} over the limit: served (svc {})", service.name, a.svc_result)),
+                        Ok(a) => {
+                            r.problems.push(format!("{} over the limit: served (svc {})", service.name, a.svc_result))
+                        }
                         Err(e) => r.problems.push(format!("{} over the limit: {e}", service.name)),
                     }
                     extra.push(h);

@@ -67,7 +67,14 @@ pub fn command(
             Ok(c) => {
                 println!(
                     "churn: {} sessions opened and closed; past the limit: {} refused, {} closed by the server; server handles {} -> {}, mapped bytes {} -> {}; Stats open sessions at the limit: {:?}",
-                    c.sessions_opened, c.over_limit_refused, c.over_limit_closed, c.handles_start, c.handles_end, c.mapped_start, c.mapped_end, c.open_sessions_end
+                    c.sessions_opened,
+                    c.over_limit_refused,
+                    c.over_limit_closed,
+                    c.handles_start,
+                    c.handles_end,
+                    c.mapped_start,
+                    c.mapped_end,
+                    c.open_sessions_end
                 );
                 match (c.heap_used_start, c.heap_used_end) {
                     (Some(a), Some(b)) => println!("churn: server heap used {a} -> {b} bytes"),
@@ -87,7 +94,12 @@ pub fn command(
     if rounds > 0 && bench.server_alive().is_ok() {
         match isolation(&mut bench, rounds, seed) {
             Ok(i) => {
-                println!("isolation: {} rounds, {} bytes of B's buffers checked, {} problems", i.rounds, i.bytes_checked, i.problems.len());
+                println!(
+                    "isolation: {} rounds, {} bytes of B's buffers checked, {} problems",
+                    i.rounds,
+                    i.bytes_checked,
+                    i.problems.len()
+                );
                 for p in &i.problems {
                     println!("isolation: {p}");
                 }

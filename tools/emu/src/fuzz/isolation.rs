@@ -37,7 +37,8 @@ pub fn isolation(bench: &mut HostBench, rounds: u64, seed: u64) -> Result<Isolat
         let inputs: Vec<Buffer> = (0..3).map(|k| Buffer::new(HIGH_BUFFERS, [0x200, 0x100, 0x40][k])).collect();
         c::build_concat(&mut msg, &inputs, Buffer::new(LOW_BUFFERS, 0x400)).map_err(|e| e.to_string())?;
         let _ = a.send(bench, sa, &msg).map_err(|e| e.to_string())?;
-        c::build_echo(&mut msg, Buffer::new(HIGH_BUFFERS, 0x200), Buffer::new(LOW_BUFFERS, 0x200)).map_err(|e| e.to_string())?;
+        c::build_echo(&mut msg, Buffer::new(HIGH_BUFFERS, 0x200), Buffer::new(LOW_BUFFERS, 0x200))
+            .map_err(|e| e.to_string())?;
         let _ = a.send(bench, sa, &msg).map_err(|e| e.to_string())?;
         // B: small inputs (bytes 0x01..), huge outputs.
         let n = 1 + rng.below(16) as usize;
@@ -53,7 +54,13 @@ pub fn isolation(bench: &mut HostBench, rounds: u64, seed: u64) -> Result<Isolat
         match which {
             0 => c::build_echo(&mut msg, Buffer::new(HIGH_BUFFERS, n), Buffer::new(out0, 0xFFFF)),
             1 => c::build_concat(&mut msg, &[Buffer::new(HIGH_BUFFERS, n)], Buffer::new(out0, big)),
-            _ => c::build_split(&mut msg, Buffer::new(HIGH_BUFFERS, n), (n / 2) as u32, Buffer::new(out0, big / 2), Buffer::new(out1, big / 2)),
+            _ => c::build_split(
+                &mut msg,
+                Buffer::new(HIGH_BUFFERS, n),
+                (n / 2) as u32,
+                Buffer::new(out0, big / 2),
+                Buffer::new(out1, big / 2),
+            ),
         }
         .map_err(|e| e.to_string())?;
         let answer = b.send(bench, sb, &msg).map_err(|e| e.to_string())?;
@@ -79,7 +86,10 @@ pub fn isolation(bench: &mut HostBench, rounds: u64, seed: u64) -> Result<Isolat
             if let Some(i) = got[want.len()..].iter().position(|&x| x != CANARY) {
                 let byte = got[want.len() + i];
                 let whose = if byte == 0x5E { " (A's secret)" } else { "" };
-                r.problems.push(format!("round {round}: C[{k}] byte {} = {byte:#x}{whose} past what was written", want.len() + i));
+                r.problems.push(format!(
+                    "round {round}: C[{k}] byte {} = {byte:#x}{whose} past what was written",
+                    want.len() + i
+                ));
             }
         }
         a.close(bench, sa).map_err(|e| e.to_string())?;

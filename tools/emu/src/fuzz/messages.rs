@@ -210,7 +210,13 @@ pub fn fuzz(bench: &mut HostBench, iterations: u64, seed: u64) -> Result<FuzzRep
         match outcome {
             Err(e) => {
                 classify(&mut report, &e);
-                fail(&mut report, if matches!(e, DriveError::Fault(_)) { "fault" } else { "hang" }, i, &case, &e.to_string());
+                fail(
+                    &mut report,
+                    if matches!(e, DriveError::Fault(_)) { "fault" } else { "hang" },
+                    i,
+                    &case,
+                    &e.to_string(),
+                );
                 if matches!(e, DriveError::Fault(_)) {
                     break;
                 }

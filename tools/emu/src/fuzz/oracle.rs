@@ -253,7 +253,13 @@ fn reply_result(words: &[u32]) -> Option<(ResultCode, usize, usize)> {
     Some((ResultCode::from_raw(*words.get(sfco + 2)?), x, sfco + 4))
 }
 
-fn check_expect(expect: &Expect, case: &Case, answer: &Answer, client: &HostClient, bench: &HostBench) -> Result<(), String> {
+fn check_expect(
+    expect: &Expect,
+    case: &Case,
+    answer: &Answer,
+    client: &HostClient,
+    bench: &HostBench,
+) -> Result<(), String> {
     let got = answer.svc_result;
     match expect {
         Expect::Kernel(r) if got == *r => Ok(()),
@@ -271,7 +277,8 @@ fn check_expect(expect: &Expect, case: &Case, answer: &Answer, client: &HostClie
             if rc.is_failure() {
                 return Err(format!("expected success, got reply {rc}"));
             }
-            let got_data: Vec<u8> = answer.words[data_at..].iter().flat_map(|w| w.to_le_bytes()).take(data.len()).collect();
+            let got_data: Vec<u8> =
+                answer.words[data_at..].iter().flat_map(|w| w.to_le_bytes()).take(data.len()).collect();
             if got_data != *data {
                 return Err(format!("out-data {got_data:02x?}, expected {data:02x?}"));
             }
@@ -288,7 +295,11 @@ fn check_expect(expect: &Expect, case: &Case, answer: &Answer, client: &HostClie
                     ));
                 }
                 if let Some(i) = bytes[want.len()..].iter().position(|&b| b != CANARY) {
-                    return Err(format!("C[{k}] byte {} past the {} written was overwritten", want.len() + i, want.len()));
+                    return Err(format!(
+                        "C[{k}] byte {} past the {} written was overwritten",
+                        want.len() + i,
+                        want.len()
+                    ));
                 }
             }
             Ok(())

@@ -9,7 +9,12 @@ use crate::host_client::{DriveError, HIGH_BUFFERS, HostBench, HostClient, LOW_BU
 
 /// A fresh Echo of random bytes on `session`, checked byte for byte (and the canary
 /// after it). Err(why) on any difference.
-pub fn probe_echo(rng: &mut SplitMix64, client: &mut HostClient, bench: &mut HostBench, session: u32) -> Result<(), ProbeError> {
+pub fn probe_echo(
+    rng: &mut SplitMix64,
+    client: &mut HostClient,
+    bench: &mut HostBench,
+    session: u32,
+) -> Result<(), ProbeError> {
     let len = 1 + rng.below(0x100) as usize;
     let data = rng.bytes(len);
     let src = HIGH_BUFFERS + 0x3_0000;
@@ -27,7 +32,8 @@ pub fn probe_echo(rng: &mut SplitMix64, client: &mut HostClient, bench: &mut Hos
     if answer.svc_result.is_failure() {
         return Err(ProbeError::Unexpected(format!("probe Echo: svc {}", answer.svc_result)));
     }
-    let reply = xcbuf_common::client::parse_reply(&answer.words).map_err(|e| ProbeError::Unexpected(format!("probe Echo: {e}")))?;
+    let reply = xcbuf_common::client::parse_reply(&answer.words)
+        .map_err(|e| ProbeError::Unexpected(format!("probe Echo: {e}")))?;
     if reply.received(0) != Some(len as u16) {
         return Err(ProbeError::Unexpected(format!("probe Echo: received {:?} of {len}", reply.received(0))));
     }

@@ -88,11 +88,7 @@ impl HandleTable {
 
     /// Every (handle, object) pair, for process teardown and leak reports.
     pub fn entries(&self) -> Vec<(u32, KObjectRef)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.map(|(l, o)| ((l << INDEX_BITS) | i as u32, o)))
-            .collect()
+        self.slots.iter().enumerate().filter_map(|(i, s)| s.map(|(l, o)| ((l << INDEX_BITS) | i as u32, o))).collect()
     }
 }
 

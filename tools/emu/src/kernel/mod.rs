@@ -137,7 +137,11 @@ impl Kernel {
     /// The scheduler's choice: among the runnable threads of running processes (minus those
     /// `skip` names), ordered by (priority, creation), the first after `last`, wrapping
     /// round; returns its (priority, creation, thread).
-    pub fn next_runnable(&self, last: Option<(i32, u64)>, skip: impl Fn(ThreadId) -> bool) -> Option<(i32, u64, ThreadId)> {
+    pub fn next_runnable(
+        &self,
+        last: Option<(i32, u64)>,
+        skip: impl Fn(ThreadId) -> bool,
+    ) -> Option<(i32, u64, ThreadId)> {
         let mut runnable: Vec<(i32, u64, ThreadId)> = self
             .threads
             .iter()
@@ -394,4 +398,3 @@ impl Kernel {
         format!("{}/thread#{}", self.processes[th.process].name, th.index_in_process)
     }
 }
-

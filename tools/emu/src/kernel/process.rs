@@ -45,9 +45,14 @@ pub const DEFAULT_SESSION_LIMIT: u64 = 1133 - 1 - 6;
 pub enum ProcessState {
     Running,
     /// ExitProcess, or the entry returned to the loader stub (`result` = w0).
-    Exited { result: u32, how: String },
+    Exited {
+        result: u32,
+        how: String,
+    },
     /// Stopped by a CPU exception, svcBreak, an svc not granted or not implemented.
-    Faulted { report: String },
+    Faulted {
+        report: String,
+    },
 }
 
 /// Observation counters (issue item 5).
@@ -127,7 +132,14 @@ impl KProcess {
     /// A running process with no code of its own: memory (`cpu`, `space`) and a handle
     /// table, for the host-side client and for tests. Entered like an emulator launch,
     /// every svc allowed, the default priority mask.
-    pub fn codeless(name: &str, pid: u64, program_id: u64, cpu: Cpu, space: AddressSpace, handle_table_size: usize) -> KProcess {
+    pub fn codeless(
+        name: &str,
+        pid: u64,
+        program_id: u64,
+        cpu: Cpu,
+        space: AddressSpace,
+        handle_table_size: usize,
+    ) -> KProcess {
         KProcess {
             name: name.to_string(),
             pid,

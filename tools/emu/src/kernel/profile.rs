@@ -107,11 +107,11 @@ mod tests {
     use super::*;
     use crate::cpu::{Cpu, PAGE_SIZE, Perm};
     use crate::kernel::handle_table::DEFAULT_TABLE_SIZE;
-    use crate::kernel::server_session::ReceiveOutcome;
     use crate::kernel::process::KProcess;
+    use crate::kernel::server_session::ReceiveOutcome;
     use crate::kernel::session::{KSession, SessionServer};
     use crate::kernel::thread::{InitialRegisters, ThreadState, Wait};
-    use crate::kernel::{Kernel, KernelOptions, KObjectRef, ProcessId, SessionId, ThreadId};
+    use crate::kernel::{KObjectRef, Kernel, KernelOptions, ProcessId, SessionId, ThreadId};
     use crate::memory::{AddressSpace, MemoryState};
     use xcbuf_common::result::kernel;
 
@@ -123,7 +123,14 @@ mod tests {
         let mut space = AddressSpace::default();
         space.map(&mut cpu, DATA, PAGE_SIZE, Perm::RW, MemoryState::Normal).expect("map");
         let p = k.processes.len();
-        k.processes.push(KProcess::codeless(name, 0x80 + p as u64, 0x0100_0000_0000_3000 + p as u64, cpu, space, DEFAULT_TABLE_SIZE));
+        k.processes.push(KProcess::codeless(
+            name,
+            0x80 + p as u64,
+            0x0100_0000_0000_3000 + p as u64,
+            cpu,
+            space,
+            DEFAULT_TABLE_SIZE,
+        ));
         let initial = InitialRegisters { pc: 0, sp: 0, x0: 0, x1: 0, lr: 0 };
         let t = k.create_thread(p, initial, 44).expect("thread");
         (p, t)
@@ -173,7 +180,8 @@ mod tests {
     }
 
     fn blocked_in_send_sync_request(k: &Kernel, t: ThreadId) -> bool {
-        matches!(k.threads[t].state, ThreadState::Waiting(Wait::SyncRequest { .. })) && k.threads[t].pending_writes.is_empty()
+        matches!(k.threads[t].state, ThreadState::Waiting(Wait::SyncRequest { .. }))
+            && k.threads[t].pending_writes.is_empty()
     }
 
     #[test]

@@ -11,9 +11,7 @@ use crate::cpu::Perm;
 
 use super::handle_table::{CURRENT_PROCESS, CURRENT_THREAD};
 use super::message::ryujinx;
-use super::message::{
-    self, HandleTranslator, MessageBuffer, MessageMemory, ServerOutcome, Side, UserAccess,
-};
+use super::message::{self, HandleTranslator, MessageBuffer, MessageMemory, ServerOutcome, Side, UserAccess};
 use super::profile::KernelProfile;
 use super::session::{KSessionRequest, MessageLocation, SessionServer};
 use super::thread::{ThreadState, Wait};
@@ -55,23 +53,13 @@ impl MessageMemory for Transfer<'_> {
         p.cpu.write(address, data).map_err(|_| kernel::INVALID_CURRENT_MEMORY)
     }
 
-    fn check_user_access(
-        &mut self,
-        side: Side,
-        address: u64,
-        size: u64,
-        access: UserAccess,
-    ) -> Result<(), ResultCode> {
+    fn check_user_access(&mut self, side: Side, address: u64, size: u64, access: UserAccess) -> Result<(), ResultCode> {
         let need = match access {
             UserAccess::Read => Perm::R,
             UserAccess::ReadWrite => Perm::RW,
         };
         let p = &self.k.processes[self.process(side)];
-        if p.space.check(address, size, need) {
-            Ok(())
-        } else {
-            Err(kernel::INVALID_CURRENT_MEMORY)
-        }
+        if p.space.check(address, size, need) { Ok(()) } else { Err(kernel::INVALID_CURRENT_MEMORY) }
     }
 }
 
@@ -133,7 +121,11 @@ pub enum ReceiveOutcome {
 impl Kernel {
     fn tls_message(&self, t: ThreadId) -> MessageLocation {
         let th = &self.threads[t];
-        MessageLocation { process: th.process, address: th.tls, size: xcbuf_common::hipc::TLS_MESSAGE_BUFFER_SIZE as u64 }
+        MessageLocation {
+            process: th.process,
+            address: th.tls,
+            size: xcbuf_common::hipc::TLS_MESSAGE_BUFFER_SIZE as u64,
+        }
     }
 
     fn read_message_words(&self, loc: MessageLocation) -> Vec<u32> {
@@ -282,8 +274,9 @@ impl Kernel {
                     ReceiveOutcome::Error(rc) => rc,
                     _ => kernel::NOT_FOUND,
                 };
-                let line =
-                    format!("request on session #{s} failed: client gets {client_result}, server sees {server_sees}: {failure}");
+                let line = format!(
+                    "request on session #{s} failed: client gets {client_result}, server sees {server_sees}: {failure}"
+                );
                 self.trace_line(line);
                 self.complete_request(request, client_result);
                 server
@@ -431,12 +424,7 @@ pub fn describe_message(words: &[u32]) -> String {
     for i in 0..x_count {
         if let (Some(&a), Some(&b)) = (words.get(idx), words.get(idx + 1)) {
             let d = PointerDescriptor::decode([a, b]);
-            out.push_str(&format!(
-                " X[{i}]{{index {}, address {:#x}, size {:#x}}}",
-                d.index(),
-                d.address(),
-                d.size()
-            ));
+            out.push_str(&format!(" X[{i}]{{index {}, address {:#x}, size {:#x}}}", d.index(), d.address(), d.size()));
         }
         idx += 2;
     }
@@ -465,11 +453,11 @@ pub fn describe_message(words: &[u32]) -> String {
 mod tests {
     use super::*;
     use crate::cpu::{Cpu, PAGE_SIZE};
+    use crate::kernel::KernelOptions;
     use crate::kernel::handle_table::DEFAULT_TABLE_SIZE;
     use crate::kernel::process::{KProcess, ProcessState};
     use crate::kernel::session::{KSession, SessionServer};
     use crate::kernel::thread::InitialRegisters;
-    use crate::kernel::KernelOptions;
     use crate::memory::{AddressSpace, MemoryState};
 
     /// A codeless process with one thread (a TLS message buffer) and one RW page at
@@ -479,7 +467,14 @@ mod tests {
         let mut space = AddressSpace::default();
         space.map(&mut cpu, 0x1000_0000, PAGE_SIZE, Perm::RW, MemoryState::Normal).expect("map");
         let p = k.processes.len();
-        k.processes.push(KProcess::codeless(name, 0x80 + p as u64, 0x0100_0000_0000_3000 + p as u64, cpu, space, DEFAULT_TABLE_SIZE));
+        k.processes.push(KProcess::codeless(
+            name,
+            0x80 + p as u64,
+            0x0100_0000_0000_3000 + p as u64,
+            cpu,
+            space,
+            DEFAULT_TABLE_SIZE,
+        ));
         let initial = InitialRegisters { pc: 0, sp: 0, x0: 0, x1: 0, lr: 0 };
         let t = k.create_thread(p, initial, 44).expect("thread");
         (p, t)

@@ -11,9 +11,9 @@ use crate::cpu::{PAGE_SIZE, Perm};
 use crate::memory::{self, MemoryState};
 
 use super::extra_results::{BUSY, INVALID_CORE_ID, INVALID_ENUM_VALUE, INVALID_PRIORITY};
-use super::server_session::ReceiveOutcome;
 use super::port::{KPort, PortServer};
 use super::process::ProcessState;
+use super::server_session::ReceiveOutcome;
 use super::session::{KSession, SessionServer};
 use super::thread::{InitialRegisters, ThreadState, Wait};
 use super::{KObjectRef, Kernel, ProcessId, ThreadId};
@@ -175,10 +175,8 @@ impl Kernel {
             0x09 => self.svc_start_thread(t),
             0x0A => {
                 self.terminate_thread(t);
-                let all_done = self.processes[p]
-                    .threads
-                    .iter()
-                    .all(|&x| matches!(self.threads[x].state, ThreadState::Exited));
+                let all_done =
+                    self.processes[p].threads.iter().all(|&x| matches!(self.threads[x].state, ThreadState::Exited));
                 if all_done {
                     self.terminate_process(p, ProcessState::Exited { result: 0, how: "last thread exited".into() });
                 }
@@ -249,13 +247,8 @@ impl Kernel {
                 return self.fail(t, kernel::OUT_OF_MEMORY);
             }
             if size > 0 {
-                let mapped = proc_.space.map(
-                    &mut proc_.cpu,
-                    memory::HEAP_REGION_BASE,
-                    size,
-                    Perm::RW,
-                    MemoryState::Normal,
-                );
+                let mapped =
+                    proc_.space.map(&mut proc_.cpu, memory::HEAP_REGION_BASE, size, Perm::RW, MemoryState::Normal);
                 if mapped.is_err() || proc_.cpu.write(memory::HEAP_REGION_BASE, &saved).is_err() {
                     return self.fail(t, kernel::OUT_OF_MEMORY);
                 }
@@ -475,9 +468,7 @@ impl Kernel {
             // IdleTickCount of a core (-1 = current).
             10 => self.ok(t, &[(1, self.idle_ns / 625 * 12)]),
             // RandomEntropy: deterministic in the bench.
-            11 if handle == 0 && sub < 4 => {
-                self.ok(t, &[(1, 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(sub + 1))])
-            }
+            11 if handle == 0 && sub < 4 => self.ok(t, &[(1, 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(sub + 1))]),
             8 | 9 | 11 => self.fail(t, kernel::INVALID_HANDLE),
             _ => {
                 let line = format!("GetInfo id {id} (handle {handle:#x}, sub {sub:#x}) unknown: 0xf001");
@@ -490,9 +481,7 @@ impl Kernel {
     fn read_port_name(&self, p: ProcessId, address: u64) -> Result<String, ResultCode> {
         let mut name = Vec::new();
         for i in 0..PORT_NAME_LENGTH_MAX as u64 {
-            let b = self
-                .read_guest(p, address.wrapping_add(i), 1, Perm::R)
-                .ok_or(kernel::INVALID_POINTER)?[0];
+            let b = self.read_guest(p, address.wrapping_add(i), 1, Perm::R).ok_or(kernel::INVALID_POINTER)?[0];
             if b == 0 {
                 return Ok(String::from_utf8_lossy(&name).into_owned());
             }
@@ -734,7 +723,8 @@ impl Kernel {
     /// [`UNWRITTEN_INDEX_POISON`] there.
     fn svc_wait(&mut self, t: ThreadId, receive: bool) -> SvcFlow {
         let p = self.threads[t].process;
-        let (handles_ptr, count, timeout) = (self.arg(t, 1), self.arg(t, 2) as u32 as u64, self.arg(t, if receive { 4 } else { 3 }) as i64);
+        let (handles_ptr, count, timeout) =
+            (self.arg(t, 1), self.arg(t, 2) as u32 as u64, self.arg(t, if receive { 4 } else { 3 }) as i64);
         if count > HANDLE_COUNT_MAX {
             return self.fail_without_index(t, kernel::OUT_OF_RANGE);
         }

@@ -35,7 +35,9 @@ impl Wait {
             ),
             Wait::Sleep { deadline } => format!("SleepThread (0x0b) until {deadline} ns"),
             Wait::SmDeferred { service, .. } => {
-                format!("SendSyncRequest (0x21) to sm: GetServiceHandle(\"{service}\") deferred: service never registered")
+                format!(
+                    "SendSyncRequest (0x21) to sm: GetServiceHandle(\"{service}\") deferred: service never registered"
+                )
             }
         }
     }

@@ -90,7 +90,11 @@ pub struct PerfResult {
 }
 
 fn phase<'a>(run: &'a LoopRun, name: &str) -> Result<&'a Phase, String> {
-    let p = run.phases.iter().find(|p| p.name == name).ok_or_else(|| format!("no `{name}` phase in the perf-loop output"))?;
+    let p = run
+        .phases
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| format!("no `{name}` phase in the perf-loop output"))?;
     if p.server.requests_received != p.requests {
         return Err(format!(
             "phase {name}: the client announced {} requests, the server received {}",
@@ -133,16 +137,29 @@ pub fn measure(config: &PerfConfig) -> Result<PerfResult, String> {
         ));
     }
     for (name, p) in [("echo16", echo16), ("echo1k", echo1k), ("concat4", concat4)] {
-        figures.push(Figure::new(&format!("server instructions per {name}"), ratio(p.server.instructions, p.requests), "instructions"));
+        figures.push(Figure::new(
+            &format!("server instructions per {name}"),
+            ratio(p.server.instructions, p.requests),
+            "instructions",
+        ));
     }
-    figures.push(Figure::new("client instructions per echo16", ratio(echo16.client.instructions, echo16.requests), "instructions"));
+    figures.push(Figure::new(
+        "client instructions per echo16",
+        ratio(echo16.client.instructions, echo16.requests),
+        "instructions",
+    ));
 
     // Bytes: measured vs header+raw+payload of the request and of the reply.
     let request = message_bytes(echo_request_header(16)?) + 16;
     let reply_header = echo16.last_reply_header.ok_or("no reply header at the end of the echo16 phase")?;
     let reply = message_bytes(reply_header) + 16;
-    figures.push(Figure::new("bytes copied per echo16", ratio(echo16.server.ipc_bytes_copied, echo16.requests), "bytes"));
-    figures.push(Figure::new("bytes expected per echo16", (request + reply).to_string(), "bytes").goal("= bytes copied"));
+    figures.push(Figure::new(
+        "bytes copied per echo16",
+        ratio(echo16.server.ipc_bytes_copied, echo16.requests),
+        "bytes",
+    ));
+    figures
+        .push(Figure::new("bytes expected per echo16", (request + reply).to_string(), "bytes").goal("= bytes copied"));
     if echo16.server.ipc_bytes_copied != (request + reply) * echo16.requests {
         gaps.push(format!(
             "bytes copied per echo16: {} measured, {} expected (request {request} + reply {reply}).",
@@ -153,14 +170,17 @@ pub fn measure(config: &PerfConfig) -> Result<PerfResult, String> {
 
     // Footprint.
     let exefs = std::fs::read(&config.sysmodule).map_err(|e| format!("{}: {e}", config.sysmodule.display()))?;
-    let elf_path = config.sysmodule_elf.as_ref().ok_or("--sysmodule-elf is needed for the footprint (static heap symbol)")?;
+    let elf_path =
+        config.sysmodule_elf.as_ref().ok_or("--sysmodule-elf is needed for the footprint (static heap symbol)")?;
     let elf = std::fs::read(elf_path).map_err(|e| format!("{}: {e}", elf_path.display()))?;
     let fp = footprint(&exefs, &elf, &main.server_output)?;
     figures.push(Figure::new("sysmodule image", fp.image.to_string(), "bytes"));
     figures.push(Figure::new("sysmodule heap", fp.heap.to_string(), "bytes"));
     figures.push(Figure::new("sysmodule stack", fp.stack.to_string(), "bytes"));
     figures.push(Figure::new("pointer buffers", fp.pointer_buffers.to_string(), "bytes"));
-    figures.push(Figure::new("sysmodule footprint", fp.total().to_string(), "bytes").goal("a few tens of KiB (read: <= 65536)"));
+    figures.push(
+        Figure::new("sysmodule footprint", fp.total().to_string(), "bytes").goal("a few tens of KiB (read: <= 65536)"),
+    );
     let stack_peak = main.server_main_stack_peak.ok_or("could not read the server's main stack")?;
     figures.push(Figure::new("sysmodule main stack peak", stack_peak.to_string(), "bytes"));
     if fp.total() > FOOTPRINT_GOAL {
@@ -182,11 +202,8 @@ pub fn measure(config: &PerfConfig) -> Result<PerfResult, String> {
     figures.push(Figure::new("nro size", nro_size.to_string(), "bytes"));
 
     // The end-to-end suite, timed (informative).
-    let suite_config = RunConfig {
-        sysmodule: Some(config.sysmodule.clone()),
-        nro: Some(config.nro.clone()),
-        ..config.run.clone()
-    };
+    let suite_config =
+        RunConfig { sysmodule: Some(config.sysmodule.clone()), nro: Some(config.nro.clone()), ..config.run.clone() };
     let t0 = Instant::now();
     let suite = run::run(&suite_config);
     let wall = t0.elapsed().as_millis();
@@ -203,7 +220,11 @@ pub fn measure(config: &PerfConfig) -> Result<PerfResult, String> {
         }
         let e = phase(&run, "echo16")?;
         figures.push(Figure::new("two-svc server svcs per request", ratio(e.server.svcs, e.requests), "svcs/request"));
-        figures.push(Figure::new("two-svc server instructions per echo16", ratio(e.server.instructions, e.requests), "instructions"));
+        figures.push(Figure::new(
+            "two-svc server instructions per echo16",
+            ratio(e.server.instructions, e.requests),
+            "instructions",
+        ));
         notes.push(format!(
             "One svc per request (shipped) against two (`two-svc`), {} echo16 requests each: {} vs {} server svcs per request, {} vs {} server user-mode instructions per echo16. \
              The instruction counts are user mode only: the second svc's cost is mostly the kernel entry, exit and wait it adds, which the bench does not count.",

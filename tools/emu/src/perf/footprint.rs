@@ -45,9 +45,7 @@ pub fn mapped_image_size(image: &xcbuf_pack::image::ModuleImage) -> Result<u64, 
     let seg = |s: &xcbuf_pack::image::Segment| page_up(s.bytes.len() as u64).ok_or("segment size overflows");
     let data_end = image.data.end().ok_or("data segment end overflows")?;
     let bss_end = data_end.checked_add(u64::from(image.bss_size)).ok_or("bss end overflows")?;
-    let bss = page_up(bss_end)
-        .and_then(|e| page_up(data_end).map(|d| e - d))
-        .ok_or("bss size overflows")?;
+    let bss = page_up(bss_end).and_then(|e| page_up(data_end).map(|d| e - d)).ok_or("bss size overflows")?;
     Ok(seg(&image.text)? + seg(&image.rodata)? + seg(&image.data)? + bss)
 }
 
@@ -101,9 +99,9 @@ pub fn footprint(exefs: &[u8], elf: &[u8], server_output: &[String]) -> Result<F
         return Err("the servers printed no pointer-buffer size".into());
     }
     // The sysmodule allocates its pointer buffers from the static heap (sysmodule/src/main.rs).
-    let heap = static_heap
-        .checked_sub(pointer_buffers)
-        .ok_or_else(|| format!("pointer buffers ({pointer_buffers:#x}) larger than the static heap ({static_heap:#x})"))?;
+    let heap = static_heap.checked_sub(pointer_buffers).ok_or_else(|| {
+        format!("pointer buffers ({pointer_buffers:#x}) larger than the static heap ({static_heap:#x})")
+    })?;
     Ok(Footprint {
         image: mapped_image - static_heap,
         heap,
@@ -121,8 +119,10 @@ mod tests {
     #[test]
     fn pointer_buffer_sizes_are_read_from_server_start_lines() {
         let lines = vec![
-            "xcbuf: serving, receive mode 2 (single), pointer buffer 0x800 bytes at 0x8001000, max 8 sessions".to_string(),
-            "xcbuf:i: serving, receive mode 6 (indexed), pointer buffer 0x800 bytes at 0x8002000, max 8 sessions".to_string(),
+            "xcbuf: serving, receive mode 2 (single), pointer buffer 0x800 bytes at 0x8001000, max 8 sessions"
+                .to_string(),
+            "xcbuf:i: serving, receive mode 6 (indexed), pointer buffer 0x800 bytes at 0x8002000, max 8 sessions"
+                .to_string(),
             "xcbuf: session 0 opened (1 open)".to_string(),
         ];
         assert_eq!(pointer_buffer_sizes(&lines), vec![0x800, 0x800]);

@@ -49,11 +49,9 @@ pub fn run_loop(sysmodule: &Path, nro: &Path, config: &RunConfig, idle_ns: u64) 
         }
     }
     let phases = phases(&k.marks, server, client)?;
-    let client_errors = k
-        .marks
-        .iter()
-        .rev()
-        .find_map(|m| m.label.strip_prefix("end ").and_then(|r| r.trim().strip_prefix("errors=")).and_then(|n| n.parse().ok()));
+    let client_errors = k.marks.iter().rev().find_map(|m| {
+        m.label.strip_prefix("end ").and_then(|r| r.trim().strip_prefix("errors=")).and_then(|n| n.parse().ok())
+    });
     let idle = measure_idle(&mut k, config, idle_ns)?;
     Ok(LoopRun {
         phases,

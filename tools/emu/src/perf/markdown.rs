@@ -9,7 +9,10 @@ use super::figures::PerfResult;
 pub fn markdown(result: &PerfResult, date: &str, commit: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# xcbuf benchmarks\n");
-    let _ = writeln!(s, "Written by `make bench` (`xcbuf-emu perf`) on {date} at commit `{commit}`. Do not edit by hand: run `make bench` again.\n");
+    let _ = writeln!(
+        s,
+        "Written by `make bench` (`xcbuf-emu perf`) on {date} at commit `{commit}`. Do not edit by hand: run `make bench` again.\n"
+    );
     let _ = writeln!(s, "| figure | value | unit | goal |\n|---|---|---|---|");
     for f in &result.figures {
         let _ = writeln!(s, "| {} | {} | {} | {} |", f.name, f.value, f.unit, f.goal.as_deref().unwrap_or(""));

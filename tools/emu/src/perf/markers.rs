@@ -109,7 +109,8 @@ pub fn phases(marks: &[Mark], server: ProcessId, client: ProcessId) -> Result<Ve
         if a.by != client || b.by != client {
             return Err(format!("marker `{}` was not written by the client", a.label));
         }
-        let snap = |m: &Mark, p: ProcessId| m.processes.get(p).cloned().ok_or_else(|| format!("no process {p} at a mark"));
+        let snap =
+            |m: &Mark, p: ProcessId| m.processes.get(p).cloned().ok_or_else(|| format!("no process {p} at a mark"));
         out.push(Phase {
             name: name.to_string(),
             requests,
@@ -126,7 +127,12 @@ mod tests {
     use super::*;
 
     fn mark(label: &str, by: ProcessId, server: (u64, u64, u64), client_instr: u64) -> Mark {
-        let s = ProcessSnapshot { instructions: server.0, svcs: server.1, requests_received: server.2, ..Default::default() };
+        let s = ProcessSnapshot {
+            instructions: server.0,
+            svcs: server.1,
+            requests_received: server.2,
+            ..Default::default()
+        };
         let c = ProcessSnapshot { instructions: client_instr, ..Default::default() };
         Mark { label: label.into(), by, processes: vec![s, c], last_reply_header: None }
     }

@@ -59,9 +59,9 @@ use xcbuf_common::hipc::PROCESS_ID_WORDS;
 use xcbuf_common::result::{ResultCode, kernel};
 
 use super::{
-    Direction, FailedStep, HandleTranslator, INVALID_HANDLE_VALUE, MessageBuffer, MessageCopy,
-    MessageMemory, ParsedHeader, Side, TransferReport, UserAccess, check_buffer_does_not_wrap,
-    read_header, read_words, snapshot_receive_list, words_to_bytes, write_words,
+    Direction, FailedStep, HandleTranslator, INVALID_HANDLE_VALUE, MessageBuffer, MessageCopy, MessageMemory,
+    ParsedHeader, Side, TransferReport, UserAccess, check_buffer_does_not_wrap, read_header, read_words,
+    snapshot_receive_list, words_to_bytes, write_words,
 };
 use xcbuf_common::hipc::ReceiveListMode;
 
@@ -255,7 +255,8 @@ pub fn receive_message(
     dst: MessageBuffer,
     src: MessageBuffer,
 ) -> Result<TransferReport, ReceiveFailure> {
-    let keep_waiting = |(client_result, step)| ReceiveFailure { client_result, server: ServerResult::KeepWaiting, step };
+    let keep_waiting =
+        |(client_result, step)| ReceiveFailure { client_result, server: ServerResult::KeepWaiting, step };
     // This model's own guard (Ryujinx's TLS buffers never wrap).
     check_buffer_does_not_wrap(dst).map_err(keep_waiting)?;
     check_buffer_does_not_wrap(src).map_err(keep_waiting)?;
@@ -303,7 +304,8 @@ pub fn receive_message(
 
 /// Everything `Receive` does after reading the receive list.
 fn receive_body<M: MessageMemory, H: HandleTranslator>(copy: &mut MessageCopy<'_, M, H>) -> Result<(), ReceiveFailure> {
-    let keep_waiting = |(client_result, step)| ReceiveFailure { client_result, server: ServerResult::KeepWaiting, step };
+    let keep_waiting =
+        |(client_result, step)| ReceiveFailure { client_result, server: ServerResult::KeepWaiting, step };
     copy.set_header().map_err(keep_waiting)?;
     if copy.src_header.layout.move_handle_count() != 0 {
         // Checked after words 0-1 were written; the client gets success.
@@ -348,17 +350,15 @@ pub fn send_message(
     // Checks before the copy: the client gets success, the server the error. The cleanup
     // closes "handles" of the client's buffer at the reply's handle slots.
     let header = src_header.header();
-    let early = check_client_header(&dst_header, dst)
-        .map_err(|rc| (rc, FailedStep::SizeCheck))
-        .and_then(|()| {
-            if words_to_bytes(src_end) > dst.size {
-                return Err((kernel::MESSAGE_TOO_LARGE, FailedStep::SizeCheck));
-            }
-            if header.map_alias_count() != 0 {
-                return Err((kernel::INVALID_COMBINATION, FailedStep::ReplyWithMapAlias));
-            }
-            Ok(())
-        });
+    let early = check_client_header(&dst_header, dst).map_err(|rc| (rc, FailedStep::SizeCheck)).and_then(|()| {
+        if words_to_bytes(src_end) > dst.size {
+            return Err((kernel::MESSAGE_TOO_LARGE, FailedStep::SizeCheck));
+        }
+        if header.map_alias_count() != 0 {
+            return Err((kernel::INVALID_COMBINATION, FailedStep::ReplyWithMapAlias));
+        }
+        Ok(())
+    });
     if let Err((rc, step)) = early {
         close_all_handles(mem, handles, Side::Client, dst, &src_header);
         return Err(ReplyFailure { client_result: ResultCode::SUCCESS, server_result: rc, step });

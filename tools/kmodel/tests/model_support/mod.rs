@@ -5,14 +5,13 @@
 use std::collections::HashMap;
 
 use xcbuf_common::hipc::{
-    MapAliasAttribute, MapAliasDescriptor, MessageHeader, PointerDescriptor, ReceiveListEntry,
-    ReceiveListMode, SpecialHeader,
+    MapAliasAttribute, MapAliasDescriptor, MessageHeader, PointerDescriptor, ReceiveListEntry, ReceiveListMode,
+    SpecialHeader,
 };
 use xcbuf_common::result::{ResultCode, kernel};
 use xcbuf_kmodel::message::{
-    HandleTranslator, MessageBuffer, MessageMemory, PSEUDO_HANDLE_CURRENT_PROCESS,
-    PSEUDO_HANDLE_CURRENT_THREAD, ReceiveFailure, SendFailure, Side, TransferReport, UserAccess,
-    receive_message, send_message,
+    HandleTranslator, MessageBuffer, MessageMemory, PSEUDO_HANDLE_CURRENT_PROCESS, PSEUDO_HANDLE_CURRENT_THREAD,
+    ReceiveFailure, SendFailure, Side, TransferReport, UserAccess, receive_message, send_message,
 };
 
 /// Server thread's TLS (0x200-aligned; message buffer = first 0x100 bytes).
@@ -91,13 +90,7 @@ impl MessageMemory for TestMemory {
         Ok(())
     }
 
-    fn check_user_access(
-        &mut self,
-        side: Side,
-        address: u64,
-        size: u64,
-        access: UserAccess,
-    ) -> Result<(), ResultCode> {
+    fn check_user_access(&mut self, side: Side, address: u64, size: u64, access: UserAccess) -> Result<(), ResultCode> {
         let (i, _) = self.find(side, address, size).ok_or(kernel::INVALID_CURRENT_MEMORY)?;
         match (self.regions[&side][i].access, access) {
             (Some(UserAccess::ReadWrite), _) | (Some(UserAccess::Read), UserAccess::Read) => Ok(()),

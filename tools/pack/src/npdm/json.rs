@@ -125,7 +125,11 @@ pub fn parse_npdm_json(file: &str, text: &str) -> Result<NpdmSpec> {
 
     let caps_value = p.required(obj, "kernel_capabilities")?;
     let Value::Array(caps) = caps_value else {
-        return Err(invalid(file, "kernel_capabilities", "must be an array of {type, value} (the object form is deprecated)"));
+        return Err(invalid(
+            file,
+            "kernel_capabilities",
+            "must be an array of {type, value} (the object form is deprecated)",
+        ));
     };
     let mut capabilities = Vec::with_capacity(caps.len());
     for (i, c) in caps.iter().enumerate() {
@@ -187,7 +191,11 @@ impl Parser<'_> {
     fn known_keys(&self, obj: &Map<String, Value>, prefix: &str, known: &[&str]) -> Result<()> {
         for k in obj.keys() {
             if !k.starts_with('_') && !known.contains(&k.as_str()) {
-                return Err(invalid(self.file, format!("{prefix}{k}"), format!("unknown key (known: {})", known.join(", "))));
+                return Err(invalid(
+                    self.file,
+                    format!("{prefix}{k}"),
+                    format!("unknown key (known: {})", known.join(", ")),
+                ));
             }
         }
         Ok(())
@@ -290,7 +298,9 @@ impl Parser<'_> {
                 let field = format!("filesystem_access.save_data_owner_ids[{i}]");
                 let o = self.object(item, &field)?;
                 self.known_keys(o, &format!("{field}."), &["accessibility", "id"])?;
-                let acc = o.get("accessibility").ok_or_else(|| invalid(self.file, format!("{field}.accessibility"), "missing"))?;
+                let acc = o
+                    .get("accessibility")
+                    .ok_or_else(|| invalid(self.file, format!("{field}.accessibility"), "missing"))?;
                 let id = o.get("id").ok_or_else(|| invalid(self.file, format!("{field}.id"), "missing"))?;
                 fs.save_data_owners.push(SaveDataOwner {
                     accessibility: self.number_u8(acc, &format!("{field}.accessibility"))?,
@@ -335,7 +345,12 @@ impl Parser<'_> {
                     return Err(invalid(f, format!("{vf}.lowest_cpu_id"), "greater than highest_cpu_id"));
                 }
                 // npdmtool orders the two priorities itself; so do we.
-                Ok(Capability::KernelFlags { highest_priority: a.min(b), lowest_priority: a.max(b), min_core, max_core })
+                Ok(Capability::KernelFlags {
+                    highest_priority: a.min(b),
+                    lowest_priority: a.max(b),
+                    min_core,
+                    max_core,
+                })
             }
             "syscalls" => {
                 let o = self.object(value, &vf)?;
@@ -360,7 +375,11 @@ impl Parser<'_> {
                     return Err(invalid(f, format!("{vf}.address"), format!("{address:#x} is not a page below 2^40")));
                 }
                 if size % 0x1000 != 0 || size >> 32 != 0 {
-                    return Err(invalid(f, format!("{vf}.size"), format!("{size:#x} is not a page multiple below 4 GiB")));
+                    return Err(invalid(
+                        f,
+                        format!("{vf}.size"),
+                        format!("{size:#x} is not a page multiple below 4 GiB"),
+                    ));
                 }
                 Ok(Capability::Map {
                     address,
@@ -414,15 +433,16 @@ impl Parser<'_> {
                 }
                 Ok(Capability::MinKernelVersion(v as u32))
             }
-            "handle_table_size" => Ok(Capability::HandleTableSize(
-                self.number(value, &vf, u64::from(kac::HANDLE_TABLE_SIZE_LIMIT))? as u16,
-            )),
+            "handle_table_size" => Ok(Capability::HandleTableSize(self.number(
+                value,
+                &vf,
+                u64::from(kac::HANDLE_TABLE_SIZE_LIMIT),
+            )? as u16)),
             "debug_flags" => {
                 let o = self.object(value, &vf)?;
                 self.known_keys(o, &format!("{vf}."), &["allow_debug", "force_debug_prod", "force_debug"])?;
-                let flag = |k: &str| -> Result<bool> {
-                    o.get(k).map_or(Ok(false), |v| self.boolean(v, &format!("{vf}.{k}")))
-                };
+                let flag =
+                    |k: &str| -> Result<bool> { o.get(k).map_or(Ok(false), |v| self.boolean(v, &format!("{vf}.{k}"))) };
                 let (allow_debug, force_debug_prod, force_debug) =
                     (flag("allow_debug")?, flag("force_debug_prod")?, flag("force_debug")?);
                 if u8::from(allow_debug) + u8::from(force_debug_prod) + u8::from(force_debug) > 1 {

@@ -39,11 +39,21 @@ mod id {
 pub enum Capability {
     /// Thread priority range and core range. `highest_priority` is the numerically
     /// smallest priority allowed, `lowest_priority` the numerically largest.
-    KernelFlags { highest_priority: u8, lowest_priority: u8, min_core: u8, max_core: u8 },
+    KernelFlags {
+        highest_priority: u8,
+        lowest_priority: u8,
+        min_core: u8,
+        max_core: u8,
+    },
     /// SVC ids the process may call.
     Syscalls(BTreeSet<u32>),
     /// An I/O or static memory range.
-    Map { address: u64, size: u64, is_ro: bool, is_io: bool },
+    Map {
+        address: u64,
+        size: u64,
+        is_ro: bool,
+        is_io: bool,
+    },
     /// One I/O page.
     MapPage(u64),
     /// Up to three {region type, read-only}.
@@ -55,7 +65,11 @@ pub enum Capability {
     /// `major << 4 | minor` as in the JSON (`"0x0030"` = 3.0).
     MinKernelVersion(u32),
     HandleTableSize(u16),
-    DebugFlags { allow_debug: bool, force_debug_prod: bool, force_debug: bool },
+    DebugFlags {
+        allow_debug: bool,
+        force_debug_prod: bool,
+        force_debug: bool,
+    },
 }
 
 impl Capability {

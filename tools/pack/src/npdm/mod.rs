@@ -105,7 +105,9 @@ pub fn write_npdm(file: &str, spec: &NpdmSpec) -> Result<Vec<u8>> {
     put_u32(&mut acid, 0x20C, spec.acid_flags());
     put_u64(&mut acid, 0x210, spec.program_id_range_min);
     put_u64(&mut acid, 0x218, spec.program_id_range_max);
-    for (at, off, len) in [(0x220, acid_fac_off, fac.len()), (0x228, acid_sac_off, sac.len()), (0x230, acid_kac_off, kac.len())] {
+    for (at, off, len) in
+        [(0x220, acid_fac_off, fac.len()), (0x228, acid_sac_off, sac.len()), (0x230, acid_kac_off, kac.len())]
+    {
         put_u32(&mut acid, at, off as u32);
         put_u32(&mut acid, at + 4, len as u32);
     }
@@ -127,7 +129,9 @@ pub fn write_npdm(file: &str, spec: &NpdmSpec) -> Result<Vec<u8>> {
     let mut aci = vec![0u8; aci_size];
     aci[..4].copy_from_slice(ACI0_MAGIC);
     put_u64(&mut aci, 0x10, spec.program_id);
-    for (at, off, len) in [(0x20, aci_fah_off, fah.len()), (0x28, aci_sac_off, sac.len()), (0x30, aci_kac_off, kac.len())] {
+    for (at, off, len) in
+        [(0x20, aci_fah_off, fah.len()), (0x28, aci_sac_off, sac.len()), (0x30, aci_kac_off, kac.len())]
+    {
         put_u32(&mut aci, at, off as u32);
         put_u32(&mut aci, at + 4, len as u32);
     }
@@ -140,7 +144,11 @@ pub fn write_npdm(file: &str, spec: &NpdmSpec) -> Result<Vec<u8>> {
     let aci_off = align(acid_off + acid_size);
     let total = aci_off + aci_size;
     if total > NPDM_SIZE_LIMIT {
-        return Err(invalid(file, "npdm", format!("{total:#x} bytes; the loader accepts at most {NPDM_SIZE_LIMIT:#x}")));
+        return Err(invalid(
+            file,
+            "npdm",
+            format!("{total:#x} bytes; the loader accepts at most {NPDM_SIZE_LIMIT:#x}"),
+        ));
     }
     let mut out = vec![0u8; total];
     out[..4].copy_from_slice(META_MAGIC);
@@ -260,7 +268,11 @@ fn kac_words(bytes: &[u8]) -> Vec<u32> {
 /// Reads an NPDM, checking what the loader checks (formats.md §5 "What is validated").
 pub fn read_npdm(file: &str, bytes: &[u8]) -> Result<Npdm> {
     if bytes.len() > NPDM_SIZE_LIMIT {
-        return Err(invalid(file, "npdm", format!("{:#x} bytes; the loader accepts at most {NPDM_SIZE_LIMIT:#x}", bytes.len())));
+        return Err(invalid(
+            file,
+            "npdm",
+            format!("{:#x} bytes; the loader accepts at most {NPDM_SIZE_LIMIT:#x}", bytes.len()),
+        ));
     }
     let b = Bytes::new(file, bytes);
     b.expect_magic(0, META_MAGIC, "META.magic")?;
@@ -276,8 +288,7 @@ pub fn read_npdm(file: &str, bytes: &[u8]) -> Result<Npdm> {
         system_resource_size: b.u32(0x14, "META.system_resource_size")?,
         version: b.u32(0x18, "META.version")?,
         main_thread_stack_size: b.u32(0x1C, "META.main_thread_stack_size")?,
-        name: String::from_utf8(name_raw[..name_end].to_vec())
-            .map_err(|_| invalid(file, "META.name", "not UTF-8"))?,
+        name: String::from_utf8(name_raw[..name_end].to_vec()).map_err(|_| invalid(file, "META.name", "not UTF-8"))?,
         product_code,
     };
 
