@@ -131,8 +131,8 @@ enum Command {
         /// Functions listed per table (the rest is one row).
         #[arg(long, default_value_t = 12)]
         top: usize,
-        /// Hottest blocks printed per table (not written to the markdown).
-        #[arg(long, default_value_t = 8)]
+        /// Hottest blocks listed after each table.
+        #[arg(long, default_value_t = 6)]
         hot_blocks: usize,
         /// Put the tables into this markdown file's Profile section (docs/BENCHMARKS.md).
         #[arg(long)]
@@ -321,7 +321,7 @@ fn profile_command(
     if let Some(path) = markdown {
         let commit = perf::git_commit();
         let title = title.unwrap_or_else(|| format!("at commit {commit}"));
-        let section = profile::markdown(&profiles, top, &title, &perf::today_utc(), &commit);
+        let section = profile::markdown(&profiles, top, hot_blocks, &title, &perf::today_utc(), &commit);
         let old = match std::fs::read_to_string(&path) {
             Ok(s) => s,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),

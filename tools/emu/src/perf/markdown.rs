@@ -66,7 +66,7 @@ to the ELF function symbol whose address range holds them (`--sysmodule-elf`: th
 Each table therefore sums exactly to the phase's figure above (the tool checks this).\n\n\
 **Inlined code is attributed to the function that contains it.** The Switch build uses LTO, one codegen unit and `opt-level = \"s\"`, without debug info, \
 so most of a path is inlined into a few functions (the serve loop `xcbuf_rt::server::serve::<...>` holds the CMIF parsing and the command dispatch it inlined); \
-nothing in the binary says which source function an inlined instruction came from. `xcbuf-emu profile` also prints the hottest blocks with their image offsets, to read with `llvm-objdump -d --start-address`.\n\n\
+nothing in the binary says which source function an inlined instruction came from. Each table is followed by its hottest blocks (a block: straight-line code up to a branch or an svc) with their image offsets, to read with `llvm-objdump -d --start-address=<offset>` on the ELF; they show where inside a large function the instructions go.\n\n\
 `entries per request`: executions of a block that starts at the function's first instruction (calls and tail calls into it), per request. \
 `share`: the function's part of the process's instructions in the phase.\n";
 

@@ -309,9 +309,9 @@ fn cell(name: &str) -> String {
     if name == NO_SYMBOL { name.to_string() } else { format!("`{}`", name.replace('|', "\\|")) }
 }
 
-/// The markdown tables of one profiled run: a `### <title>` subsection of the Profile
-/// section (see [`super::markdown::with_profile`]).
-pub fn markdown(profiles: &[PhaseProfile], top: usize, title: &str, date: &str, commit: &str) -> String {
+/// The markdown tables of one profiled run, each followed by its `hot` hottest blocks:
+/// a `### <title>` subsection of the Profile section (see [`super::markdown::with_profile`]).
+pub fn markdown(profiles: &[PhaseProfile], top: usize, hot: usize, title: &str, date: &str, commit: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "### {title}\n");
     let requests = profiles.first().map_or(0, |p| p.requests);
@@ -346,6 +346,21 @@ pub fn markdown(profiles: &[PhaseProfile], top: usize, title: &str, date: &str, 
                 );
             }
             let _ = writeln!(s, "| total | {} | 100.0% | |\n", ratio(prof.total));
+            if hot > 0 && !prof.hot_blocks.is_empty() {
+                let _ = writeln!(s, "Hottest blocks (instructions per execution x executions per request):\n");
+                for b in prof.hot_blocks.iter().take(hot) {
+                    let _ = writeln!(
+                        s,
+                        "- {} `{}` (image+{:#x}): {} x {}",
+                        share(b.instructions(), prof.total),
+                        b.location.replace('`', "'"),
+                        b.image_offset,
+                        b.size,
+                        ratio(b.executions)
+                    );
+                }
+                s.push('\n');
+            }
         }
     }
     s
@@ -419,7 +434,7 @@ mod tests {
 
     #[test]
     fn markdown_table_lists_the_top_functions_then_the_rest_and_the_total() {
-        let md = markdown(&[phase_profile_for_tables()], 2, "before", "2026-11-29", "abc1234");
+        let md = markdown(&[phase_profile_for_tables()], 2, 0, "before", "2026-11-29", "abc1234");
         assert!(md.starts_with("### before\n"), "{md}");
         assert!(md.contains("at commit `abc1234`"), "{md}");
         assert!(md.contains("#### echo16 server: 300.00 instructions per request\n"), "{md}");
@@ -429,6 +444,18 @@ mod tests {
         assert!(md.contains("| total | 300.00 | 100.0% | |\n"), "{md}");
         assert!(md.contains("#### echo16 client: 50.00 instructions per request\n"), "{md}");
         assert!(!md.contains("other functions) | 0"), "no rest row when every function is shown: {md}");
+    }
+
+    #[test]
+    fn markdown_lists_the_hottest_blocks_after_each_table() {
+        let mut p = phase_profile_for_tables();
+        p.server.hot_blocks = vec![
+            HotBlock { location: "memcpy+0x8c".into(), image_offset: 0x6114, size: 4, executions: 290 },
+            HotBlock { location: "serve+0x10".into(), image_offset: 0x364, size: 2, executions: 10 },
+        ];
+        let md = markdown(&[p], 2, 1, "t", "d", "c");
+        assert!(md.contains("- 38.7% `memcpy+0x8c` (image+0x6114): 4 x 29.00\n"), "{md}");
+        assert!(!md.contains("serve+0x10"), "only the hottest one: {md}");
     }
 
     #[test]
