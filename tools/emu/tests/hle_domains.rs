@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use xcbuf_common::cmif::{self, CommandType, OutPointer, RequestSpec};
 use xcbuf_common::hipc::{PointerDescriptor, ReceiveListEntry, TLS_MESSAGE_BUFFER_SIZE};
-use xcbuf_common::result::{ResultCode, kernel};
+use xcbuf_common::result::kernel;
 use xcbuf_common::sm::ServiceName;
 use xcbuf_emu::cpu::{Cpu, PAGE_SIZE, Perm};
 use xcbuf_emu::hle::{self, HleEnv, HleObject, HleReply, HleRequest, HleService, Reply};
@@ -550,5 +550,8 @@ fn get_service_handle_of_an_unregistered_name_stays_deferred_and_the_report_name
         w.svc_name()
     );
     assert!(matches!(b.k.resolve(b.p, b.t, sm), Some(KObjectRef::ClientSession(_))));
-    let _ = ResultCode::SUCCESS;
+    // Nothing else can run: the run ends in a deadlock whose report names the service.
+    let end = xcbuf_emu::run::schedule(&mut b.k, &[b.p], &xcbuf_emu::run::RunConfig::default(), Instant::now());
+    let RunEnd::Deadlock { threads } = end else { panic!("{end:?}") };
+    assert!(threads.iter().any(|t| t.contains("GetServiceHandle(\"set:sys\") deferred: no such service registered")));
 }
