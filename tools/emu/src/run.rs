@@ -166,8 +166,8 @@ pub fn run_setups(roles: Vec<Role>, config: &RunConfig) -> RunReport {
         echo_output: config.echo_output,
         kernel: config.kernel,
     });
-    crate::sm::install(&mut k);
-    crate::fsp::install(&mut k);
+    // sm's named port and every HLE service of the one list (crate::hle::registry).
+    crate::hle::install(&mut k);
     // Servers first, run until none of their threads can run (each blocked, with or
     // without a deadline), then the clients: on a console boot2 starts the sysmodule long
     // before hbmenu launches an NRO, so by then `xcbuf` is registered with sm.
@@ -252,6 +252,9 @@ fn run_until(k: &mut Kernel, clients: &[ProcessId], config: &RunConfig, started:
         }
         if let Some(end) = budget_end(k, config, started) {
             return end;
+        }
+        if let Some(report) = k.hle.stop.clone() {
+            return RunEnd::HleStopped { report, threads: running_threads(k) };
         }
         for t in 0..k.threads.len() {
             if matches!(k.threads[t].state, ThreadState::Waiting(_)) && k.processes[k.threads[t].process].is_running() {
@@ -488,7 +491,7 @@ pub fn report(k: Kernel, end: RunEnd, clients: &[ProcessId], started: Instant) -
         nro_result,
         processes,
         client_lines,
-        sd_files: k.sd_card.files,
+        sd_files: k.hle.shared.sd_card.files,
         trace: k.trace,
         wall_time_ms: started.elapsed().as_millis(),
     }

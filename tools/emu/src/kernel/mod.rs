@@ -79,8 +79,8 @@ pub struct Kernel {
     pub trace: Vec<String>,
     /// Counter snapshots taken at `@perf ` debug lines (perf/markers.rs).
     pub marks: Vec<crate::perf::Mark>,
-    /// The SD card the HLE `fsp-srv` serves (crate::fsp).
-    pub sd_card: crate::fsp::SdCard,
+    /// The HLE services and their shared state (crate::hle).
+    pub hle: crate::hle::Hle,
     next_creation: u64,
 }
 
@@ -111,7 +111,7 @@ impl Kernel {
             options,
             trace: Vec::new(),
             marks: Vec::new(),
-            sd_card: crate::fsp::SdCard::default(),
+            hle: crate::hle::Hle::default(),
             next_creation: 0,
         }
     }
@@ -319,8 +319,8 @@ impl Kernel {
         if self.sessions[s].client_destroyed {
             return;
         }
-        // sm's session object goes away with its client (Atmosphère ~UserService).
-        crate::sm::on_session_closed(self, s);
+        // An HLE session's objects go away with its client (sm: Atmosphère ~UserService).
+        crate::hle::on_session_closed(self, s);
         if self.options.kernel == profile::KernelProfile::Ryujinx {
             // Ryujinx drops the queued and the current request and wakes none (profile.rs).
             self.cancel_all_requests_client_disconnected(s);

@@ -54,7 +54,7 @@ pub fn run_loop_setups(
 ) -> Result<LoopRun, String> {
     let started = Instant::now();
     let mut k = Kernel::new(KernelOptions { trace_ipc: false, echo_output: config.echo_output, kernel: config.kernel });
-    crate::sm::install(&mut k);
+    crate::hle::install(&mut k);
     let server = match server {
         Some(setup) => {
             let pid = loader::spawn(&mut k, setup)?;
