@@ -27,6 +27,7 @@ pub mod cpu;
 pub mod fsp;
 pub mod fuzz;
 pub mod heap_stats;
+pub mod hle;
 pub mod host_client;
 pub mod kernel;
 pub mod loader;
