@@ -105,7 +105,7 @@ pub fn handle_request(k: &mut Kernel, t: ThreadId, s: SessionId) -> Result<(), R
     let pid = k.processes[p].pid;
     let process = &k.processes[p];
     let memory = |address: u64, len: u64| read_guest(process, address, len);
-    let served = serve(&mut k.sd_card, &mut object, pid, &memory, &words);
+    let served = serve(&mut k.hle.shared.sd_card, &mut object, pid, &memory, &words);
     // libstratosphere ends the session on Close (no reply).
     let Some((command, outcome)) = served else { return Err(kernel::SESSION_CLOSED) };
     k.sessions[s].server = SessionServer::HleFsp(object.clone());

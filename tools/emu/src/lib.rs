@@ -9,6 +9,7 @@
 //! | [`memory`] | a process's address space map (QueryMemory, copy permission checks) |
 //! | [`kernel`] | kernel objects (handles, ports, sessions, threads, processes), svcs, message copy |
 //! | [`sm`] | the host's `sm:` (CMIF and TIPC) |
+//! | [`hle`] | the HLE service contract (HleService, HleObject), CMIF sessions and domains, the registry |
 //! | [`fsp`] | the host's `fsp-srv`: an in-memory SD card (create, open, write files) |
 //! | [`loader`] | exefs.nsp / .nro / ELF into a process, entry ABIs |
 //! | [`run`] | a whole run: the scheduler and the library entry point [`run::run`] |

@@ -488,7 +488,7 @@ pub fn report(k: Kernel, end: RunEnd, clients: &[ProcessId], started: Instant) -
         nro_result,
         processes,
         client_lines,
-        sd_files: k.sd_card.files,
+        sd_files: k.hle.shared.sd_card.files,
         trace: k.trace,
         wall_time_ms: started.elapsed().as_millis(),
     }

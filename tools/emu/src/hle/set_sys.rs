@@ -10,10 +10,7 @@
 //! client's C[0]; the bench writes the bytes into C[0] the same way. The reply carries no
 //! data: SFCO with the result.
 //!
-//! The version is `--firmware` (default [`FirmwareVersion::DEFAULT`], 21.0.0).
-
-use std::fmt;
-use std::str::FromStr;
+//! The version is `--firmware` (default 21.0.0; [`super::HleShared::firmware`]).
 
 /// The service name.
 pub const SERVICE_NAME: &str = "set:sys";
@@ -47,74 +44,38 @@ const VERSION_HASH_SIZE: usize = 0x40;
 const DISPLAY_VERSION_SIZE: usize = 0x18;
 const DISPLAY_TITLE_SIZE: usize = 0x80;
 
-/// The system version the bench reports (`--firmware MAJOR.MINOR.MICRO`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FirmwareVersion {
-    pub major: u8,
-    pub minor: u8,
-    pub micro: u8,
-}
+pub use super::FirmwareVersion;
 
-impl FirmwareVersion {
-    /// `--firmware`'s default.
-    pub const DEFAULT: FirmwareVersion = FirmwareVersion { major: 21, minor: 0, micro: 0 };
-    /// The SDK revision in the system version file. The bench has no console's
-    /// SystemVersion archive (0100000000000809): it uses 1.0, as Eden's synthesized one
-    /// does (Eden `system_archive/system_version.cpp` `SystemVersion`, `api_version.h`).
-    pub const REVISION_MAJOR: u8 = 1;
-    pub const REVISION_MINOR: u8 = 0;
-    /// No real build hash is known to the bench: 40 hex zeros, the shape of the real
-    /// field (a 40-character git hash, NUL-padded).
-    pub const VERSION_HASH: &'static str = "0000000000000000000000000000000000000000";
+/// The SDK revision in the system version file. The bench has no console's SystemVersion
+/// archive (0100000000000809): it uses 1.0, as Eden's synthesized one does (Eden
+/// `system_archive/system_version.cpp` `SystemVersion`, `api_version.h`).
+pub const REVISION_MAJOR: u8 = 1;
+pub const REVISION_MINOR: u8 = 0;
+/// No real build hash is known to the bench: 40 hex zeros, the shape of the real field (a
+/// 40-character git hash, NUL-padded).
+pub const VERSION_HASH: &str = "0000000000000000000000000000000000000000";
 
-    /// The 0x100 bytes command `command` (3 or 4) writes. Command 3 zeroes
-    /// revision_major and revision_minor, as Atmosphère's set.mitm does
-    /// (`setsys_mitm_service.cpp` `SetSysMitmService::GetFirmwareVersion`; Eden zeroes only
-    /// revision_minor, `system_settings_server.cpp` `GetFirmwareVersionImpl`); command 4
-    /// gives the file unchanged (`GetFirmwareVersion2`).
-    pub fn to_bytes(self, command: u32) -> [u8; FIRMWARE_VERSION_SIZE] {
-        let mut out = [0u8; FIRMWARE_VERSION_SIZE];
-        out[offset::MAJOR] = self.major;
-        out[offset::MINOR] = self.minor;
-        out[offset::MICRO] = self.micro;
-        if command != GET_FIRMWARE_VERSION {
-            out[offset::REVISION_MAJOR] = Self::REVISION_MAJOR;
-            out[offset::REVISION_MINOR] = Self::REVISION_MINOR;
-        }
-        put_str(&mut out, offset::PLATFORM, PLATFORM_SIZE, "NX");
-        put_str(&mut out, offset::VERSION_HASH, VERSION_HASH_SIZE, Self::VERSION_HASH);
-        put_str(&mut out, offset::DISPLAY_VERSION, DISPLAY_VERSION_SIZE, &self.to_string());
-        // "NintendoSDK Firmware for NX 21.0.0-1.0" (the form of Eden's `DISPLAY_TITLE`).
-        let title = format!("NintendoSDK Firmware for NX {self}-{}.{}", Self::REVISION_MAJOR, Self::REVISION_MINOR);
-        put_str(&mut out, offset::DISPLAY_TITLE, DISPLAY_TITLE_SIZE, &title);
-        out
+/// The 0x100 bytes command `command` (3 or 4) writes for version `v`. Command 3 zeroes
+/// revision_major and revision_minor, as Atmosphère's set.mitm does
+/// (`setsys_mitm_service.cpp` `SetSysMitmService::GetFirmwareVersion`; Eden zeroes only
+/// revision_minor, `system_settings_server.cpp` `GetFirmwareVersionImpl`); command 4 gives
+/// the file unchanged (`GetFirmwareVersion2`).
+pub fn firmware_version_bytes(v: FirmwareVersion, command: u32) -> [u8; FIRMWARE_VERSION_SIZE] {
+    let mut out = [0u8; FIRMWARE_VERSION_SIZE];
+    out[offset::MAJOR] = v.major;
+    out[offset::MINOR] = v.minor;
+    out[offset::MICRO] = v.micro;
+    if command != GET_FIRMWARE_VERSION {
+        out[offset::REVISION_MAJOR] = REVISION_MAJOR;
+        out[offset::REVISION_MINOR] = REVISION_MINOR;
     }
-}
-
-impl Default for FirmwareVersion {
-    fn default() -> FirmwareVersion {
-        FirmwareVersion::DEFAULT
-    }
-}
-
-impl fmt::Display for FirmwareVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.micro)
-    }
-}
-
-impl FromStr for FirmwareVersion {
-    type Err = String;
-
-    /// `MAJOR.MINOR.MICRO`, each 0..=255 (the u8 fields).
-    fn from_str(s: &str) -> Result<FirmwareVersion, String> {
-        let parts: Vec<&str> = s.split('.').collect();
-        let [major, minor, micro] = parts.as_slice() else {
-            return Err(format!("firmware version {s:?}: expected MAJOR.MINOR.MICRO, e.g. 21.0.0"));
-        };
-        let num = |p: &str| p.parse::<u8>().map_err(|_| format!("firmware version {s:?}: {p:?} is not 0..=255"));
-        Ok(FirmwareVersion { major: num(major)?, minor: num(minor)?, micro: num(micro)? })
-    }
+    put_str(&mut out, offset::PLATFORM, PLATFORM_SIZE, "NX");
+    put_str(&mut out, offset::VERSION_HASH, VERSION_HASH_SIZE, VERSION_HASH);
+    put_str(&mut out, offset::DISPLAY_VERSION, DISPLAY_VERSION_SIZE, &v.to_string());
+    // "NintendoSDK Firmware for NX 21.0.0-1.0" (the form of Eden's `DISPLAY_TITLE`).
+    let title = format!("NintendoSDK Firmware for NX {v}-{REVISION_MAJOR}.{REVISION_MINOR}");
+    put_str(&mut out, offset::DISPLAY_TITLE, DISPLAY_TITLE_SIZE, &title);
+    out
 }
 
 /// Writes `s` NUL-padded into the field at `at` of `size` bytes (always leaving a NUL).
@@ -138,7 +99,7 @@ mod tests {
     #[test]
     fn firmware_version_fields_sit_at_the_libnx_set_h_offsets() {
         let v = FirmwareVersion { major: 21, minor: 2, micro: 3 };
-        let b = v.to_bytes(GET_FIRMWARE_VERSION2);
+        let b = firmware_version_bytes(v, GET_FIRMWARE_VERSION2);
         assert_eq!(b.len(), 0x100);
         assert_eq!(&b[0..8], &[21, 2, 3, 0, 1, 0, 0, 0]);
         assert_eq!(cstr(&b[0x08..0x28]), "NX");
@@ -154,9 +115,9 @@ mod tests {
     /// zeroes revision_major and revision_minor; `GetFirmwareVersion2` does not.
     #[test]
     fn get_firmware_version_3_zeroes_both_revision_bytes_and_4_keeps_them() {
-        let v = FirmwareVersion::DEFAULT;
-        let three = v.to_bytes(GET_FIRMWARE_VERSION);
-        let four = v.to_bytes(GET_FIRMWARE_VERSION2);
+        let v = FirmwareVersion::default();
+        let three = firmware_version_bytes(v, GET_FIRMWARE_VERSION);
+        let four = firmware_version_bytes(v, GET_FIRMWARE_VERSION2);
         assert_eq!(&three[0..8], &[21, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(&four[0..8], &[21, 0, 0, 0, 1, 0, 0, 0]);
         assert_eq!(&three[8..], &four[8..]);
@@ -164,7 +125,7 @@ mod tests {
 
     #[test]
     fn firmware_option_parses_major_minor_micro_and_defaults_to_21_0_0() {
-        assert_eq!("21.0.0".parse::<FirmwareVersion>(), Ok(FirmwareVersion::DEFAULT));
+        assert_eq!("21.0.0".parse::<FirmwareVersion>(), Ok(FirmwareVersion::default()));
         assert_eq!(FirmwareVersion::default().to_string(), "21.0.0");
         assert_eq!("12.1.0".parse::<FirmwareVersion>(), Ok(FirmwareVersion { major: 12, minor: 1, micro: 0 }));
         for bad in ["21", "21.0", "21.0.0.0", "256.0.0", "a.b.c", ""] {

@@ -79,8 +79,8 @@ pub struct Kernel {
     pub trace: Vec<String>,
     /// Counter snapshots taken at `@perf ` debug lines (perf/markers.rs).
     pub marks: Vec<crate::perf::Mark>,
-    /// The SD card the HLE `fsp-srv` serves (crate::fsp).
-    pub sd_card: crate::fsp::SdCard,
+    /// The HLE services and their shared state (crate::hle).
+    pub hle: crate::hle::Hle,
     next_creation: u64,
 }
 
@@ -111,7 +111,7 @@ impl Kernel {
             options,
             trace: Vec::new(),
             marks: Vec::new(),
-            sd_card: crate::fsp::SdCard::default(),
+            hle: crate::hle::Hle::default(),
             next_creation: 0,
         }
     }

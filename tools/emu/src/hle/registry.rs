@@ -1,0 +1,8 @@
+//! The ONE list of the bench's HLE services (besides sm, which is a named port).
+
+use super::HleService;
+
+/// Every HLE service the bench registers with its sm at start, in order.
+pub fn services() -> Vec<Box<dyn HleService>> {
+    Vec::new()
+}
