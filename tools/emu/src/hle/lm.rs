@@ -14,6 +14,11 @@
 //! `impl/lm_log_data_chunk.hpp`, `srv/lm_log_packet_parser.cpp`). The bench prints the
 //! text of each log line as a line of the guest's output, `[lm] <text>` ([`LineAssembler`]).
 
+use xcbuf_common::sm::ServiceName;
+
+use super::{HleEnv, HleObject, HleReply, HleRequest, HleService};
+use crate::kernel::{Kernel, SessionId};
+
 /// The service name (Atmosphère `lm_service_name.hpp` `LogServiceName`).
 pub const SERVICE_NAME: &str = "lm";
 /// Sessions to "lm" at once (Atmosphère `lm_ipc_server.cpp` `LogSessionCountMax`).
@@ -273,6 +278,152 @@ impl LineAssembler {
             return Vec::new();
         }
         text.split('\n').map(|l| format!("{LINE_PREFIX}{}", l.trim_end_matches('\r'))).collect()
+    }
+}
+
+/// The `lm` registration (ILogService).
+pub struct LmService;
+
+impl HleService for LmService {
+    fn name(&self) -> ServiceName {
+        ServiceName::literal(SERVICE_NAME)
+    }
+    fn max_sessions(&self) -> u32 {
+        MAX_SESSIONS
+    }
+    fn pointer_buffer_size(&self) -> u16 {
+        POINTER_BUFFER_SIZE
+    }
+    fn open(&mut self) -> Box<dyn HleObject> {
+        Box::new(LogService)
+    }
+}
+
+/// libstratosphere `HipcCommandProcessor::PrepareForProcess`
+/// (`sf_impl_command_serialization.hpp`): the request's pid flag, X, A, B, W and handle
+/// counts must be the command's, else InvalidCmifRequest, and `ServerSessionManager::
+/// ProcessRequest` closes the session (no reply).
+fn shape_is(request: &HleRequest<'_>, pid: bool, x: usize, a: usize, raw: usize) -> bool {
+    request.pid.is_some() == pid
+        && request.x.len() == x
+        && request.a.len() == a
+        && request.b.is_empty()
+        && request.w.is_empty()
+        && request.copy_handles.is_empty()
+        && request.move_handles.is_empty()
+        && request.payload.len() >= raw
+}
+
+fn bad_shape(request: &HleRequest<'_>, env: &mut HleEnv<'_>, interface: &str) -> HleReply {
+    let line = format!(
+        "lm: {interface} command {} from {}: not the command's pid/buffers/handles/size -> session closed",
+        request.command_id,
+        env.caller().thread_name
+    );
+    env.trace(line);
+    HleReply::Close
+}
+
+/// ILogService, the root object of an "lm" session.
+pub struct LogService;
+
+impl HleObject for LogService {
+    fn interface(&self) -> &'static str {
+        "ILogService"
+    }
+
+    fn handle(&mut self, request: &HleRequest<'_>, env: &mut HleEnv<'_>) -> HleReply {
+        match request.command_id {
+            // 0 OpenLogger(ClientProcessId): send-pid + a u64 placeholder; the logger keeps
+            // the kernel's pid (Atmosphère `LogServiceImpl::OpenLogger`, `LoggerImpl` ctor).
+            OPEN_LOGGER => {
+                if !shape_is(request, true, 0, 0, 8) {
+                    return bad_shape(request, env, self.interface());
+                }
+                let caller = env.caller();
+                HleReply::object(Box::new(Logger {
+                    pid: request.pid.unwrap_or(caller.pid),
+                    process: caller.process,
+                    lines: LineAssembler::default(),
+                }))
+            }
+            _ => HleReply::Unknown,
+        }
+    }
+}
+
+/// ILogger: the packets of one client, turned into lines of its output.
+pub struct Logger {
+    /// The pid OpenLogger got (Atmosphère writes it over each packet's process_id).
+    pub pid: u64,
+    /// The process whose output the lines join.
+    process: crate::kernel::ProcessId,
+    lines: LineAssembler,
+}
+
+impl Logger {
+    fn print(k: &mut Kernel, process: crate::kernel::ProcessId, lines: Vec<String>) {
+        let echo = k.options.echo_output;
+        let Some(p) = k.processes.get_mut(process) else { return };
+        for line in lines {
+            if echo {
+                println!("[{}] {line}", p.name);
+            }
+            p.output.push(line);
+        }
+    }
+}
+
+impl HleObject for Logger {
+    fn interface(&self) -> &'static str {
+        "ILogger"
+    }
+
+    fn handle(&mut self, request: &HleRequest<'_>, env: &mut HleEnv<'_>) -> HleReply {
+        match request.command_id {
+            // 0 Log(InAutoSelectBuffer): one X and one A. libstratosphere
+            // `ProcessBufferImpl` (HipcAutoSelect, In) takes the A when its address is not
+            // 0 (its mode must be Normal, `IsMapTransferModeValid`), else the X. Eden
+            // `ILogger::Log` (`ReadBuffer`) takes the A when its size is not 0.
+            LOG => {
+                if !shape_is(request, false, 1, 1, 0) {
+                    return bad_shape(request, env, self.interface());
+                }
+                let (a, x) = (request.a[0], request.x[0]);
+                let data = if a.address != 0 {
+                    if a.attribute != 0 {
+                        return bad_shape(request, env, self.interface());
+                    }
+                    env.read(a.address, a.size)
+                } else {
+                    env.read(x.address, x.size)
+                };
+                // The kernel copied (X) or mapped (A) it; an unreadable buffer fails the
+                // client's SendSyncRequest in the kernel before the server sees it.
+                let Ok(data) = data else { return HleReply::Close };
+                // Atmosphère `LoggerImpl::Log`: a size mismatch logs nothing and succeeds.
+                for line in self.lines.feed(&data) {
+                    env.print(&line);
+                }
+                HleReply::ok(Vec::new())
+            }
+            // 1 SetDestination(u32) [3.0.0+]: Atmosphère stores it for every logger
+            // (`LoggerImpl::SetDestination`); the bench prints whatever the destination.
+            SET_DESTINATION => {
+                if !shape_is(request, false, 0, 0, 4) {
+                    return bad_shape(request, env, self.interface());
+                }
+                HleReply::ok(Vec::new())
+            }
+            _ => HleReply::Unknown,
+        }
+    }
+
+    /// The logger closes: an open line (nx sends a short text as one Head-only packet)
+    /// becomes output now.
+    fn closed(&mut self, k: &mut Kernel, _s: SessionId) {
+        let lines = self.lines.finish();
+        Logger::print(k, self.process, lines);
     }
 }
 

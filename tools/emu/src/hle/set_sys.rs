@@ -45,6 +45,8 @@ const DISPLAY_VERSION_SIZE: usize = 0x18;
 const DISPLAY_TITLE_SIZE: usize = 0x80;
 
 pub use super::FirmwareVersion;
+use super::{HleEnv, HleObject, HleReply, HleRequest, HleService};
+use xcbuf_common::sm::ServiceName;
 
 /// The SDK revision in the system version file. The bench has no console's SystemVersion
 /// archive (0100000000000809): it uses 1.0, as Eden's synthesized one does (Eden
@@ -76,6 +78,74 @@ pub fn firmware_version_bytes(v: FirmwareVersion, command: u32) -> [u8; FIRMWARE
     let title = format!("NintendoSDK Firmware for NX {v}-{REVISION_MAJOR}.{REVISION_MINOR}");
     put_str(&mut out, offset::DISPLAY_TITLE, DISPLAY_TITLE_SIZE, &title);
     out
+}
+
+/// Sessions to "set:sys" at once (Eden `service.h` `ServerSessionCountMax` 0x40, the
+/// default its `RegisterNamedService` gives set:sys in `set/settings.cpp`).
+pub const MAX_SESSIONS: u32 = 0x40;
+/// The pointer buffer of the set:sys server a client reaches on Atmosphère (ams_mitm
+/// `set_mitm/setmitm_module.cpp` `ServerOptions::PointerBufferSize` 0x200): the answer
+/// to control command 3 QueryPointerBufferSize, which libnx `serviceCreate` sends.
+pub const POINTER_BUFFER_SIZE: u16 = 0x200;
+
+/// The `set:sys` registration.
+pub struct SetSysService;
+
+impl HleService for SetSysService {
+    fn name(&self) -> ServiceName {
+        ServiceName::literal(SERVICE_NAME)
+    }
+    fn max_sessions(&self) -> u32 {
+        MAX_SESSIONS
+    }
+    fn pointer_buffer_size(&self) -> u16 {
+        POINTER_BUFFER_SIZE
+    }
+    fn open(&mut self) -> Box<dyn HleObject> {
+        Box::new(SystemSettingsServer)
+    }
+}
+
+/// ISystemSettingsServer, the root object of a set:sys session.
+pub struct SystemSettingsServer;
+
+impl HleObject for SystemSettingsServer {
+    fn interface(&self) -> &'static str {
+        "ISystemSettingsServer"
+    }
+
+    fn handle(&mut self, request: &HleRequest<'_>, env: &mut HleEnv<'_>) -> HleReply {
+        match request.command_id {
+            GET_FIRMWARE_VERSION | GET_FIRMWARE_VERSION2 => {
+                // libstratosphere `HipcCommandProcessor::PrepareForProcess`
+                // (sf_impl_command_serialization.hpp): no pid, no X/A/B/W, no handles, or
+                // InvalidCmifRequest and the session closes (`ServerSessionManager::
+                // ProcessRequest` closes on every processing error). The C count is not
+                // checked there (the line is commented out): the kernel copies the reply's
+                // X into C[0], or fails the client's receive.
+                let shape_ok = request.pid.is_none()
+                    && request.x.is_empty()
+                    && request.a.is_empty()
+                    && request.b.is_empty()
+                    && request.w.is_empty()
+                    && request.copy_handles.is_empty()
+                    && request.move_handles.is_empty();
+                if !shape_ok {
+                    env.trace(format!(
+                        "set:sys: command {} from {}: not the command's buffers/handles/pid -> session closed",
+                        request.command_id,
+                        env.caller().thread_name
+                    ));
+                    return HleReply::Close;
+                }
+                let bytes = firmware_version_bytes(env.shared().firmware, request.command_id);
+                // The reply's X descriptor index 0 (the out pointer buffer's receive index).
+                env.write_c(0, bytes.to_vec());
+                HleReply::ok(Vec::new())
+            }
+            _ => HleReply::Unknown,
+        }
+    }
 }
 
 /// Writes `s` NUL-padded into the field at `at` of `size` bytes (always leaving a NUL).
