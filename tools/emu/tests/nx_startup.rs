@@ -263,7 +263,7 @@ impl Script {
     /// nx over TIPC (version >= 12.0.0): RegisterClient (16, send-pid, no raw).
     fn tipc_register_client(&mut self, slot: u32) {
         self.send(slot, &tipc_request(0, Some(0), &[]));
-        self.check(TLS, TIPC_RESULT + 4, u32::MAX, 0);
+        self.check(TLS, TIPC_RESULT, u32::MAX, 0);
     }
 }
 
@@ -369,7 +369,7 @@ fn nx_like_server() -> Script {
     s.check(TLS, TIPC_RESULT_WITH_HANDLE, u32::MAX, 0);
     s.save(REPLY_HANDLE, LM);
     s.send(SM, &tipc_request(4, Some(0), &[]));
-    s.check(TLS, TIPC_RESULT + 4, u32::MAX, 0);
+    s.check(TLS, TIPC_RESULT, u32::MAX, 0);
     s.close_tipc(SM);
     s.send(
         LM,
@@ -414,7 +414,7 @@ fn nx_like_server() -> Script {
     s.check(TLS, TIPC_RESULT_WITH_HANDLE, u32::MAX, 0);
     s.save(REPLY_HANDLE, PORT);
     s.send(SM, &tipc_request(4, Some(0), &[]));
-    s.check(TLS, TIPC_RESULT + 4, u32::MAX, 0);
+    s.check(TLS, TIPC_RESULT, u32::MAX, 0);
     s.close_tipc(SM);
     // 5. Serve one request: wait on the port, accept, wait on the session (a header with
     //    no receive list), check the request, reply (ReplyAndReceive with no handles and
