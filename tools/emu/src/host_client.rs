@@ -70,6 +70,8 @@ pub enum DriveError {
     /// The request stayed unanswered: the budget ran out or every guest thread blocked
     /// with the request still pending (the blocked threads are listed).
     Hang(String),
+    /// An HLE service stopped the run: a command the bench does not model (its report).
+    HleStopped(String),
 }
 
 impl std::fmt::Display for DriveError {
@@ -77,6 +79,7 @@ impl std::fmt::Display for DriveError {
         match self {
             DriveError::Fault(r) => write!(f, "server fault: {r}"),
             DriveError::Hang(r) => write!(f, "hang: {r}"),
+            DriveError::HleStopped(r) => write!(f, "stopped by the HLE: {r}"),
         }
     }
 }
@@ -170,7 +173,7 @@ impl HostBench {
             kernel: config.kernel,
         });
         k.hle.shared.firmware = config.firmware;
-        crate::sm::install(&mut k);
+        crate::hle::install(&mut k);
         let server = loader::spawn(&mut k, setup)?;
         let mut b = HostBench {
             kernel: k,
@@ -253,6 +256,9 @@ impl HostBench {
         loop {
             self.collect_host_wakeups();
             self.server_alive()?;
+            if let Some(report) = &self.kernel.hle.stop {
+                return Err(DriveError::HleStopped(report.clone()));
+            }
             if stop(self) {
                 return Ok(true);
             }

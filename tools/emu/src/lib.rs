@@ -8,9 +8,7 @@
 //! | [`cpu`] | one unicorn engine: EL0 setup, svc/exception stops, instruction counting |
 //! | [`memory`] | a process's address space map (QueryMemory, copy permission checks) |
 //! | [`kernel`] | kernel objects (handles, ports, sessions, threads, processes), svcs, message copy |
-//! | [`sm`] | the host's `sm:` (CMIF and TIPC) |
-//! | [`hle`] | the HLE service contract (HleService, HleObject), CMIF sessions and domains, the registry |
-//! | [`fsp`] | the host's `fsp-srv`: an in-memory SD card (create, open, write files) |
+//! | [`hle`] | HLE services as plug-ins: the contract, CMIF sessions and domains, the registry; [`hle::sm`] (the host's `sm:`, CMIF and TIPC), [`hle::fsp`] (`fsp-srv`: an in-memory SD card) |
 //! | [`loader`] | exefs.nsp / .nro / ELF into a process, entry ABIs |
 //! | [`run`] | a whole run: the scheduler and the library entry point [`run::run`] |
 //! | [`host_client`] | a client process driven from the host (requests through the kernel model) |
@@ -25,7 +23,6 @@
 #![forbid(unsafe_code)]
 
 pub mod cpu;
-pub mod fsp;
 pub mod fuzz;
 pub mod heap_stats;
 pub mod hle;
@@ -36,5 +33,4 @@ pub mod memory;
 pub mod observe;
 pub mod perf;
 pub mod run;
-pub mod sm;
 pub mod symbols;

@@ -192,7 +192,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(1);
                 }
             }
-            if let Some(Err(e)) = sdmc.map(|dir| xcbuf_emu::fsp::write_to_host(&dir, &report.sd_files)) {
+            if let Some(Err(e)) = sdmc.map(|dir| xcbuf_emu::hle::fsp::write_to_host(&dir, &report.sd_files)) {
                 eprintln!("{e}");
                 return ExitCode::from(1);
             }

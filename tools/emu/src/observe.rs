@@ -86,6 +86,10 @@ pub enum RunEnd {
     BudgetExhausted { what: String, threads: Vec<String> },
     /// The bench could not set a process up.
     LoadError(String),
+    /// An HLE service met a request the bench does not model (an unknown command of a
+    /// known service): `report` names the service, the interface, the command id and the
+    /// caller; `threads` names every live thread then.
+    HleStopped { report: String, threads: Vec<String> },
 }
 
 /// Everything a run produced (the library API's return value).
@@ -134,6 +138,12 @@ impl RunReport {
                 }
             }
             RunEnd::LoadError(e) => out.push_str(&format!("LOAD ERROR: {e}\n")),
+            RunEnd::HleStopped { report, threads } => {
+                out.push_str(&format!("STOPPED by the HLE: {report}; the threads then:\n"));
+                for t in threads {
+                    out.push_str(&format!("  {t}\n"));
+                }
+            }
         }
         for p in &self.processes {
             if let Some(f) = &p.fault {
@@ -192,6 +202,7 @@ impl RunReport {
             RunEnd::Deadlock { threads } => json!({ "deadlock": threads }),
             RunEnd::BudgetExhausted { what, threads } => json!({ "budget_exhausted": what, "threads": threads }),
             RunEnd::LoadError(e) => json!({ "load_error": e }),
+            RunEnd::HleStopped { report, threads } => json!({ "hle_stopped": report, "threads": threads }),
         };
         json!({
             "end": end,

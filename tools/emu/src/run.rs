@@ -170,8 +170,8 @@ pub fn run_setups(roles: Vec<Role>, config: &RunConfig) -> RunReport {
         kernel: config.kernel,
     });
     k.hle.shared.firmware = config.firmware;
-    crate::sm::install(&mut k);
-    crate::fsp::install(&mut k);
+    // sm's named port and every HLE service of the one list (crate::hle::registry).
+    crate::hle::install(&mut k);
     // Servers first, run until none of their threads can run (each blocked, with or
     // without a deadline), then the clients: on a console boot2 starts the sysmodule long
     // before hbmenu launches an NRO, so by then `xcbuf` is registered with sm.
@@ -256,6 +256,9 @@ fn run_until(k: &mut Kernel, clients: &[ProcessId], config: &RunConfig, started:
         }
         if let Some(end) = budget_end(k, config, started) {
             return end;
+        }
+        if let Some(report) = k.hle.stop.clone() {
+            return RunEnd::HleStopped { report, threads: running_threads(k) };
         }
         for t in 0..k.threads.len() {
             if matches!(k.threads[t].state, ThreadState::Waiting(_)) && k.processes[k.threads[t].process].is_running() {

@@ -478,6 +478,6 @@ fn nx_like_program_starts_up_through_set_sys_and_lm_then_serves_a_request() {
     assert_eq!(server.fault, None, "{}", report.summary());
     assert_eq!(server.state, "exited", "{}", report.summary());
     assert_eq!(report.nro_result, Some(0), "the client's failing step: {}", report.summary());
-    assert_eq!(server.output, vec!["[lm] hello from lm".to_string()]);
+    assert_eq!(server.output, vec!["[lm] hello from lm".to_string()], "{:?}", report.trace);
     assert_eq!(server.requests_received, 1, "one request served by the guest");
 }

@@ -287,6 +287,8 @@ pub fn fuzz(bench: &mut HostBench, iterations: u64, seed: u64) -> Result<FuzzRep
 fn classify(report: &mut FuzzReport, e: &DriveError) {
     match e {
         DriveError::Fault(_) => report.faults += 1,
-        DriveError::Hang(_) => report.hangs += 1,
+        // The fuzz talks to the sysmodule, not to an HLE service; a stop still means the
+        // request went unanswered.
+        DriveError::Hang(_) | DriveError::HleStopped(_) => report.hangs += 1,
     }
 }

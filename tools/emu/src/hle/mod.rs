@@ -40,14 +40,40 @@
 //! `host_client.rs` call [`install`] with it at start: sm's named port is created and every
 //! other service is registered with sm under its name.
 
+mod dispatch;
+pub mod fsp;
 pub mod lm;
 pub mod registry;
+pub mod session;
 pub mod set_sys;
+pub mod sm;
+
+pub use dispatch::{handle_request, install, install_services, on_session_closed, open_session};
 
 use xcbuf_common::result::ResultCode;
 use xcbuf_common::sm::ServiceName;
 
 use crate::kernel::{KObjectRef, Kernel, ProcessId, SessionId, ThreadId};
+
+/// The sf results the framework returns that xcbuf_common does not name (Atmosphère
+/// `libvapours/include/vapours/results/sf_results.hpp` module 10, `hipc_results.hpp`
+/// module 11).
+pub mod results {
+    use xcbuf_common::result::ResultCode;
+    pub use xcbuf_common::result::cmif::{
+        INVALID_HEADER_SIZE, INVALID_IN_HEADER, TARGET_NOT_FOUND, UNKNOWN_COMMAND_ID,
+    };
+    /// 0x1d60a: more than 8 in-objects, or not the command's count.
+    pub const INVALID_NUM_IN_OBJECTS: ResultCode = ResultCode::new(10, 235);
+    /// 0x25a0a: no free domain entry for an object id.
+    pub const OUT_OF_DOMAIN_ENTRIES: ResultCode = ResultCode::new(10, 301);
+    /// 0x1900b: every domain of the server is in use.
+    pub const OUT_OF_DOMAINS: ResultCode = ResultCode::new(11, 200);
+    /// 0x3d60b: CopyFromCurrentDomain on a session that is not a domain.
+    pub const TARGET_NOT_DOMAIN: ResultCode = ResultCode::new(11, 491);
+    /// 0x3d80b: CopyFromCurrentDomain of an id the domain does not hold.
+    pub const DOMAIN_OBJECT_NOT_FOUND: ResultCode = ResultCode::new(11, 492);
+}
 
 /// A registration of an HLE service with the bench's sm.
 pub trait HleService {
@@ -59,6 +85,15 @@ pub trait HleService {
     /// server's pointer buffer: libstratosphere `ServerManager` options).
     fn pointer_buffer_size(&self) -> u16 {
         0
+    }
+    /// Domains its sessions may convert to at once (`ServerManager` option `MaxDomains`).
+    /// The bench's default is generous; Atmosphère sizes it per server.
+    fn max_domains(&self) -> usize {
+        0x40
+    }
+    /// Domain object ids across its domains (`MaxDomainObjects`, the `EntryManager`'s pool).
+    fn max_domain_objects(&self) -> u32 {
+        0x100
     }
     /// The root object of a new session.
     fn open(&mut self) -> Box<dyn HleObject>;
@@ -145,9 +180,10 @@ pub struct HleRequest<'a> {
     pub b: &'a [MappedBuffer],
     pub w: &'a [MappedBuffer],
     pub c: &'a [ReceiveBuffer],
-    /// The u16 out-pointer size table after the arguments (libnx `cmifMakeRequest`): read
-    /// with [`HleRequest::out_pointer_sizes`] once the handler knows how many entries.
-    pub raw_after_payload: &'a [u8],
+    /// The raw data from its first (unaligned) byte, for [`HleRequest::out_pointer_sizes`].
+    pub raw: &'a [u8],
+    /// Where the in-data starts, from the raw start, for the size table.
+    pub table_base: usize,
 }
 
 impl HleRequest<'_> {
@@ -165,10 +201,17 @@ impl HleRequest<'_> {
         Some(u64::from_le_bytes(v))
     }
 
-    /// The first `count` entries of the u16 out-pointer size table.
-    pub fn out_pointer_sizes(&self, count: usize) -> Option<Vec<u16>> {
+    /// The first `count` entries of the u16 out-pointer size table of a command whose
+    /// in-data is `in_data_size` bytes: at raw start + 0x10 + in headers + in data, u16
+    /// aligned (libnx `cmifMakeRequest`; Atmosphère `GetUnfixedOutPointerSizeOffset`, whose
+    /// domain in-data counts the in-object ids).
+    pub fn out_pointer_sizes(&self, in_data_size: usize, count: usize) -> Option<Vec<u16>> {
+        let start = self.table_base.checked_add(in_data_size)?.checked_add(1)? & !1;
         (0..count)
-            .map(|i| self.raw_after_payload.get(2 * i..2 * i + 2).map(|b| u16::from_le_bytes([b[0], b[1]])))
+            .map(|i| {
+                let at = start + 2 * i;
+                self.raw.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]))
+            })
             .collect()
     }
 }
@@ -272,20 +315,47 @@ impl std::fmt::Display for FirmwareVersion {
     }
 }
 
-/// The HLE side of the kernel (`Kernel::hle`): the registered services and the state they
-/// share.
+/// One installed service: the registration, its name and its domain resources.
+pub struct ServiceEntry {
+    pub service: Box<dyn HleService>,
+    pub name: String,
+    pub pool: session::DomainPool,
+}
+
+/// Work to run once the current HLE request is done and no object is borrowed (sm answers
+/// the GetServiceHandle requests a RegisterService released this way).
+pub type AfterRequest = Box<dyn FnOnce(&mut Kernel)>;
+
+/// The HLE side of the kernel (`Kernel::hle`): the installed services, the state they
+/// share, and the stop of the run an unknown command asked for.
 #[derive(Default)]
 pub struct Hle {
-    /// The registered services, by index (a port's `PortServer::Hle(index)`).
-    pub services: Vec<Box<dyn HleService>>,
+    /// The installed services, by index (a port's `PortServer::Hle(index)`).
+    pub services: Vec<ServiceEntry>,
     pub shared: HleShared,
+    /// Set when an HLE service met a command the bench does not model: the scheduler ends
+    /// the run with this report (`RunEnd::Stopped`).
+    pub stop: Option<String>,
+    pub(crate) after: Vec<AfterRequest>,
+}
+
+impl Hle {
+    /// Asks the scheduler to end the run with `report` (the first stop wins).
+    pub fn stop_run(&mut self, report: String) {
+        self.stop.get_or_insert(report);
+    }
+
+    /// Runs `work` after the current request (see [`AfterRequest`]).
+    pub fn after_request(&mut self, work: AfterRequest) {
+        self.after.push(work);
+    }
 }
 
 /// State the HLE services share with each other and the bench.
 #[derive(Debug, Default)]
 pub struct HleShared {
     /// The SD card fsp-srv serves (the run report lists its files).
-    pub sd_card: crate::fsp::SdCard,
+    pub sd_card: fsp::SdCard,
     /// The firmware version set:sys reports.
     pub firmware: FirmwareVersion,
 }

@@ -319,8 +319,8 @@ impl Kernel {
         if self.sessions[s].client_destroyed {
             return;
         }
-        // sm's session object goes away with its client (Atmosphère ~UserService).
-        crate::sm::on_session_closed(self, s);
+        // An HLE session's objects go away with its client (sm: Atmosphère ~UserService).
+        crate::hle::on_session_closed(self, s);
         if self.options.kernel == profile::KernelProfile::Ryujinx {
             // Ryujinx drops the queued and the current request and wakes none (profile.rs).
             self.cancel_all_requests_client_disconnected(s);

@@ -11,10 +11,9 @@ use super::SessionId;
 pub enum PortServer {
     /// A guest process accepts sessions through its server-port handle.
     Guest,
-    /// The bench's own `sm:` (no guest code): sessions are served on the host.
-    HleSm,
-    /// The bench's own `fsp-srv` (crate::fsp): sessions are served on the host.
-    HleFsp,
+    /// An HLE service of the bench (no guest code): sessions are served on the host by
+    /// the service with this index in `Kernel::hle.services` (crate::hle).
+    Hle(usize),
 }
 
 #[derive(Debug)]

@@ -162,13 +162,12 @@ impl Kernel {
             self.threads[t].sync_session = Some(s);
         }
         let hle = match self.sessions[s].server {
-            SessionServer::HleSm(_) => Some(crate::sm::handle_request(self, t, s)),
-            SessionServer::HleFsp(_) => Some(crate::fsp::handle_request(self, t, s)),
+            SessionServer::Hle(_) => Some(crate::hle::handle_request(self, t, s)),
             SessionServer::Guest => None,
         };
         if let Some(result) = hle {
-            // Answered at once, or deferred by sm (the reference stays until its answer);
-            // an sm request may also have answered other deferred threads.
+            // Answered at once, or deferred (the reference stays until its answer); an sm
+            // request may also have answered other deferred threads.
             self.release_ended_sync_requests();
             return result;
         }
@@ -191,7 +190,7 @@ impl Kernel {
         for t in 0..self.threads.len() {
             let waiting = matches!(
                 self.threads[t].state,
-                ThreadState::Waiting(Wait::SyncRequest { .. } | Wait::SmDeferred { .. })
+                ThreadState::Waiting(Wait::SyncRequest { .. } | Wait::SmDeferred { .. } | Wait::HleDeferred { .. })
             );
             if !waiting && self.threads[t].sync_session.is_some() {
                 self.release_sync_request(t);

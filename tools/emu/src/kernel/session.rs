@@ -42,13 +42,12 @@ pub struct KSessionRequest {
 }
 
 /// What serves the session.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum SessionServer {
     Guest,
-    /// The host's `sm:` and what it keeps for this session (crate::sm).
-    HleSm(crate::sm::SmSession),
-    /// The host's `fsp-srv`: which of its objects the session is.
-    HleFsp(crate::fsp::FspObject),
+    /// An HLE service on the host (sm, fsp-srv, ...): the session's object or domain,
+    /// served through `crate::hle::handle_request`.
+    Hle(crate::hle::session::HleSession),
 }
 
 /// mesosphere's KSession::State: the first side to close decides it, and from then on

@@ -507,12 +507,11 @@ impl Kernel {
         if kp.open_sessions >= kp.max_sessions {
             return Err(kernel::OUT_OF_SESSIONS);
         }
+        let server_closed = kp.server_closed();
         let server = match kp.server {
             PortServer::Guest => SessionServer::Guest,
-            PortServer::HleSm => SessionServer::HleSm(crate::sm::SmSession::default()),
-            PortServer::HleFsp => SessionServer::HleFsp(crate::fsp::FspObject::Proxy { pid: None }),
+            PortServer::Hle(service) => crate::hle::open_session(self, service),
         };
-        let server_closed = kp.server_closed();
         let s = self.sessions.len();
         let mut session = KSession::new(Some(port), server);
         session.owner = Some(p);
@@ -781,7 +780,7 @@ impl Kernel {
         let now = self.now_ns();
         match wait {
             Wait::Sleep { deadline } => (now >= deadline).then(|| vec![(0, 0)]),
-            Wait::SyncRequest { .. } | Wait::SmDeferred { .. } => None,
+            Wait::SyncRequest { .. } | Wait::SmDeferred { .. } | Wait::HleDeferred { .. } => None,
             Wait::Objects { objects, deadline, receive } => {
                 // KSynchronizationObject::Wait takes the first signalled object; after a
                 // request failed silently, ReplyAndReceive waits again from index 0.

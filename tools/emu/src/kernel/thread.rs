@@ -17,6 +17,8 @@ pub enum Wait {
     Sleep { deadline: u64 },
     /// sm GetServiceHandle deferred until the service registers (runtime-abi.md §5).
     SmDeferred { session: SessionId, service: String },
+    /// A request an HLE service deferred, or stopped the run on; `what` says why.
+    HleDeferred { session: SessionId, what: String },
 }
 
 impl Wait {
@@ -36,9 +38,10 @@ impl Wait {
             Wait::Sleep { deadline } => format!("SleepThread (0x0b) until {deadline} ns"),
             Wait::SmDeferred { service, .. } => {
                 format!(
-                    "SendSyncRequest (0x21) to sm: GetServiceHandle(\"{service}\") deferred: service never registered"
+                    "SendSyncRequest (0x21) to sm: GetServiceHandle(\"{service}\") deferred: no such service registered"
                 )
             }
+            Wait::HleDeferred { session, what } => format!("SendSyncRequest (0x21) on session #{session}: {what}"),
         }
     }
 

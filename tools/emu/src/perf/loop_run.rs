@@ -33,7 +33,7 @@ pub fn run_loop(sysmodule: &Path, nro: &Path, config: &RunConfig, idle_ns: u64) 
     let server_setup = loader::sysmodule_from_exefs(&sysmodule.display().to_string(), &read(sysmodule)?)?;
     let client_setup = loader::nro_from_file(&nro.display().to_string(), &read(nro)?, LaunchKind::Hbmenu)?;
     let mut k = Kernel::new(KernelOptions { trace_ipc: false, echo_output: config.echo_output, kernel: config.kernel });
-    crate::sm::install(&mut k);
+    crate::hle::install(&mut k);
     let server = loader::spawn(&mut k, server_setup)?;
     if let Some(end) = run::settle(&mut k, config, started) {
         return Err(format!("the sysmodule did not start: {end:?}"));

@@ -1,6 +1,8 @@
 //! The host's `sm:` (HLE, no guest code): a named port whose sessions are answered on
 //! the host, speaking TIPC (type = command + 16) and the CMIF compatibility shim, as
-//! Atmosphère's sm does. Everything here follows Atmosphère's sm
+//! Atmosphère's sm does. It is an HLE service like the others ([`SmService`]), reached
+//! through the same entry point, but its object takes the whole message
+//! ([`HleObject::handle_raw`]) instead of the CMIF framework. Everything here follows Atmosphère's sm
 //! (`stratosphere/sm/source/sm_user_service.hpp` `UserService`, `sm_user_service.cpp`
 //! `ProcessDefaultServiceCommand`, `impl/sm_service_manager.cpp`), cited per rule below.
 //!
@@ -39,8 +41,8 @@ use xcbuf_common::result::{ResultCode, kernel, sm as results};
 use xcbuf_common::sm::{RegisterServiceArgs, RegisterServiceLayout, ServiceName, command, shim};
 use xcbuf_common::tipc;
 
+use super::{HleEnv, HleObject, HleReply, HleRequest, HleService};
 use crate::kernel::port::{KPort, PortServer};
-use crate::kernel::session::SessionServer;
 use crate::kernel::thread::{ThreadState, Wait};
 use crate::kernel::{KObjectRef, Kernel, RegisteredService, SessionId, ThreadId};
 
@@ -76,13 +78,44 @@ const SERVED_TIPC: [u32; 6] = [
     command::HAS_SERVICE,
 ];
 
-/// Creates the `sm:` named port.
-pub fn install(k: &mut Kernel) {
-    let port = k.ports.len();
-    let mut p = KPort::new(PORT_NAME.to_string(), MAX_SESSIONS, false, PortServer::HleSm);
-    p.server_refs = 1;
-    k.ports.push(p);
-    k.named_ports.insert(PORT_NAME.to_string(), port);
+/// sm as an HLE service: installed by [`super::install_services`] as the named port
+/// `sm:` (not registered with itself).
+pub struct SmService;
+
+impl HleService for SmService {
+    fn name(&self) -> ServiceName {
+        PORT_NAME
+    }
+    fn max_sessions(&self) -> u32 {
+        MAX_SESSIONS
+    }
+    fn open(&mut self) -> Box<dyn HleObject> {
+        Box::new(SmObject::default())
+    }
+}
+
+/// One sm session (Atmosphère `UserService`): it speaks TIPC and the CMIF shim itself, so
+/// it takes the whole message ([`HleObject::handle_raw`]).
+#[derive(Debug, Default)]
+pub struct SmObject {
+    pub state: SmSession,
+}
+
+impl HleObject for SmObject {
+    fn interface(&self) -> &'static str {
+        "sm:"
+    }
+    /// Never called: [`SmObject::handle_raw`] serves every message.
+    fn handle(&mut self, _request: &HleRequest<'_>, _env: &mut HleEnv<'_>) -> HleReply {
+        HleReply::Unknown
+    }
+    fn handle_raw(&mut self, k: &mut Kernel, t: ThreadId, s: SessionId) -> Option<Result<(), ResultCode>> {
+        Some(handle_request(k, t, s, &mut self.state))
+    }
+    /// `~UserService`.
+    fn closed(&mut self, k: &mut Kernel, s: SessionId) {
+        on_session_closed(k, s, &mut self.state);
+    }
 }
 
 /// How a request was encoded, which decides the reply's layout.
@@ -231,17 +264,10 @@ fn reply(result: ResultCode) -> Outcome {
     Outcome::Reply { result, out: Vec::new(), move_objects: Vec::new() }
 }
 
-fn sm_session(k: &mut Kernel, s: SessionId) -> Option<&mut SmSession> {
-    match &mut k.sessions[s].server {
-        SessionServer::HleSm(state) => Some(state),
-        _ => None,
-    }
-}
-
 /// Serves a request thread `t` sent on HLE session `s`. `Ok(())` with the thread
 /// either answered (runnable, outputs pending) or deferred (waiting); `Err` is the
 /// client's SendSyncRequest result when sm closed the session instead of replying.
-pub fn handle_request(k: &mut Kernel, t: ThreadId, s: SessionId) -> Result<(), ResultCode> {
+fn handle_request(k: &mut Kernel, t: ThreadId, s: SessionId, state: &mut SmSession) -> Result<(), ResultCode> {
     let p = k.threads[t].process;
     let tls = k.threads[t].tls;
     let mut bytes = [0u8; TLS_MESSAGE_BUFFER_SIZE];
@@ -253,11 +279,11 @@ pub fn handle_request(k: &mut Kernel, t: ThreadId, s: SessionId) -> Result<(), R
         Parsed::Close(why) => {
             let line = format!("sm: closing session #{s} of {}: {why}", k.thread_name(t));
             k.trace_line(line);
-            close_session(k, s);
+            close_session(k, s, state);
             return Err(kernel::SESSION_CLOSED);
         }
     };
-    let outcome = dispatch(k, t, s, &req);
+    let outcome = dispatch(k, t, &req, state);
     finish(k, t, s, &req, outcome)
 }
 
@@ -309,10 +335,9 @@ fn finish(k: &mut Kernel, t: ThreadId, s: SessionId, req: &Request, outcome: Out
     }
 }
 
-fn dispatch(k: &mut Kernel, t: ThreadId, s: SessionId, req: &Request) -> Outcome {
+fn dispatch(k: &mut Kernel, t: ThreadId, req: &Request, state: &mut SmSession) -> Outcome {
     let p = k.threads[t].process;
     let pid = k.processes[p].pid;
-    let Some(state) = sm_session(k, s) else { return reply(kernel::INVALID_HANDLE) };
     if req.command == command::REGISTER_CLIENT {
         // RegisterClient: no "already registered" check.
         state.process_id = Some(pid);
@@ -385,7 +410,9 @@ fn dispatch(k: &mut Kernel, t: ThreadId, s: SessionId, req: &Request) -> Outcome
                 out: Vec::new(),
                 move_objects: vec![KObjectRef::ServerPort(port)],
             };
-            retry_deferred(k, &name);
+            // Answered once this request is done (the deferred requests may be on this very
+            // session, whose object is in use now).
+            k.hle.after_request(Box::new(move |k| retry_deferred(k, &name)));
             outcome
         }
         // UnregisterService (impl::UnregisterService): registered, then owner.
@@ -439,16 +466,15 @@ fn unregister(k: &mut Kernel, name: &str) {
 /// sm closes session `s` after a request it could not process: a registered session
 /// unregisters its process's services (`~UserService`), and sm's server side goes away,
 /// so the client's SendSyncRequest (this one and any later) returns SessionClosed.
-fn close_session(k: &mut Kernel, s: SessionId) {
-    on_session_closed(k, s);
+fn close_session(k: &mut Kernel, s: SessionId, state: &mut SmSession) {
+    on_session_closed(k, s, state);
     k.destroy_server_session(s);
 }
 
 /// The session object goes away (its client closed it, or sm did): Atmosphère's
 /// `~UserService` -> `impl::OnClientDisconnected(pid)` when the session is still
 /// registered: every service whose owner is that process is unregistered.
-pub fn on_session_closed(k: &mut Kernel, s: SessionId) {
-    let Some(state) = sm_session(k, s) else { return };
+fn on_session_closed(k: &mut Kernel, s: SessionId, state: &mut SmSession) {
     let (initialized, pid) = (state.initialized, state.process_id);
     state.initialized = false;
     let Some(pid) = pid.filter(|_| initialized) else { return };
@@ -476,7 +502,7 @@ fn retry_deferred(k: &mut Kernel, name: &str) {
         let s = *session;
         // The deferred thread's request is still in its TLS; serve it again.
         k.threads[t].state = ThreadState::Runnable;
-        if let Err(e) = handle_request(k, t, s) {
+        if let Err(e) = super::handle_request(k, t, s) {
             k.threads[t].wake(&[(0, u64::from(e.raw()))]);
         }
     }

@@ -15,22 +15,19 @@
 //!
 //! Paths are X descriptor 0 of exactly 0x301 bytes (`FS_MAX_PATH`), NUL-terminated,
 //! absolute, without a mount name. The X source and the A buffer are read straight from
-//! the client's memory (the host may). Bad input gets an fs result (module 2), an
-//! unknown command 0x1ba0a, a malformed message a CMIF result; never a panic.
+//! the client's memory (the host may). Bad input gets an fs result (module 2); a command
+//! not listed above stops the run ([`HleReply::Unknown`]); a malformed message closes the
+//! session (the CMIF framework, [`super::session`]); never a panic. Each object is an
+//! [`HleObject`]; OpenSdCardFileSystem and OpenFile hand out new objects, as new sessions
+//! or, on a domain session, as domain object ids.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use xcbuf_common::cmif::{self, Incoming, ReplySpec};
 use xcbuf_common::fsp::{CreateFileArgs, WriteArgs, file, file_system, open_mode, proxy};
-use xcbuf_common::hipc::TLS_MESSAGE_BUFFER_SIZE;
 use xcbuf_common::result::{ResultCode, kernel};
 use xcbuf_common::sm::ServiceName;
 
-use crate::cpu::Perm;
-use crate::kernel::port::{KPort, PortServer};
-use crate::kernel::process::KProcess;
-use crate::kernel::session::{KSession, SessionServer};
-use crate::kernel::{KObjectRef, Kernel, ProcessId, RegisteredService, SessionId, ThreadId};
+use super::{HleEnv, HleObject, HleReply, HleRequest, HleService, Reply};
 
 /// The service name (registered with the bench's `sm:` at start).
 pub const SERVICE_NAME: ServiceName = xcbuf_common::fsp::SERVICE_NAME;
@@ -40,8 +37,10 @@ pub const MAX_SESSIONS: u32 = 0x40;
 pub use xcbuf_common::fsp::PATH_SIZE;
 /// Largest file the bench keeps (a report is a few KiB).
 pub const FILE_SIZE_MAX: u64 = 16 << 20;
-/// The owner recorded for the service in sm's registry: no guest process.
-const NO_OWNER: ProcessId = usize::MAX;
+/// The pointer buffer QueryPointerBufferSize reports (Atmosphère's fs server options
+/// would give 0x800; libnx's fs client uses only X descriptors of 0x301 bytes, which the
+/// bench reads straight from the client's memory).
+pub const POINTER_BUFFER_SIZE: u16 = 0x800;
 
 /// fs results (module 2; AMS `fs_results.hpp` names).
 pub use xcbuf_common::result::fs as results;
@@ -72,13 +71,49 @@ impl Default for SdCard {
     }
 }
 
-/// Creates the service's port and registers it with the bench's `sm:`.
-pub fn install(k: &mut Kernel) {
-    let port = k.ports.len();
-    let mut p = KPort::new(SERVICE_NAME.to_string(), MAX_SESSIONS, false, PortServer::HleFsp);
-    p.server_refs = 1;
-    k.ports.push(p);
-    k.services.insert(SERVICE_NAME.to_string(), RegisteredService { port, owner: NO_OWNER });
+/// fsp-srv as an HLE service: each session starts as an IFileSystemProxy.
+pub struct FspService;
+
+impl HleService for FspService {
+    fn name(&self) -> ServiceName {
+        SERVICE_NAME
+    }
+    fn max_sessions(&self) -> u32 {
+        MAX_SESSIONS
+    }
+    fn pointer_buffer_size(&self) -> u16 {
+        POINTER_BUFFER_SIZE
+    }
+    fn open(&mut self) -> Box<dyn HleObject> {
+        Box::new(FspObject::Proxy { pid: None })
+    }
+}
+
+impl HleObject for FspObject {
+    fn interface(&self) -> &'static str {
+        match self {
+            FspObject::Proxy { .. } => "IFileSystemProxy",
+            FspObject::SdCardFileSystem => "IFileSystem",
+            FspObject::File { .. } => "IFile",
+        }
+    }
+
+    /// A command [`dispatch`] does not know is [`HleReply::Unknown`]: the run stops.
+    fn handle(&mut self, request: &HleRequest<'_>, env: &mut HleEnv<'_>) -> HleReply {
+        let mut sd = std::mem::take(&mut env.shared().sd_card);
+        let memory = |address: u64, len: u64| env.read(address, len).ok();
+        let outcome = dispatch(&mut sd, self, request.caller.pid, &memory, request);
+        env.shared().sd_card = sd;
+        match outcome {
+            Err(rc) if rc == xcbuf_common::result::cmif::UNKNOWN_COMMAND_ID => HleReply::Unknown,
+            Err(rc) => HleReply::result(rc),
+            Ok(done) => HleReply::Reply(Reply {
+                payload: done.payload,
+                out_objects: done.object.map(|o| Box::new(o) as Box<dyn HleObject>).into_iter().collect(),
+                ..Reply::default()
+            }),
+        }
+    }
 }
 
 /// What a command gave: output payload and an object to move to the client.
@@ -91,98 +126,22 @@ fn done() -> Result<Done, ResultCode> {
     Ok(Done { payload: Vec::new(), object: None })
 }
 
-/// Serves a request thread `t` sent on HLE session `s`; the thread is answered (runnable)
-/// when this returns `Ok`. `Err` (a Close, unreadable TLS) is the svc's result.
-pub fn handle_request(k: &mut Kernel, t: ThreadId, s: SessionId) -> Result<(), ResultCode> {
-    let p = k.threads[t].process;
-    let tls = k.threads[t].tls;
-    let mut bytes = [0u8; TLS_MESSAGE_BUFFER_SIZE];
-    k.processes[p].cpu.read(tls, &mut bytes).map_err(|_| kernel::INVALID_CURRENT_MEMORY)?;
-    let words: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    let SessionServer::HleFsp(mut object) = k.sessions[s].server.clone() else {
-        return Err(kernel::INVALID_HANDLE);
-    };
-    let pid = k.processes[p].pid;
-    let process = &k.processes[p];
-    let memory = |address: u64, len: u64| read_guest(process, address, len);
-    let served = serve(&mut k.hle.shared.sd_card, &mut object, pid, &memory, &words);
-    // libstratosphere ends the session on Close (no reply).
-    let Some((command, outcome)) = served else { return Err(kernel::SESSION_CLOSED) };
-    k.sessions[s].server = SessionServer::HleFsp(object.clone());
-    let (result, payload, moved) = match outcome {
-        Ok(d) => (ResultCode::SUCCESS, d.payload, d.object),
-        Err(rc) => (rc, Vec::new(), None),
-    };
-    let mut handles = Vec::new();
-    let mut result = result;
-    if let Some(object) = moved {
-        let new = k.sessions.len();
-        k.sessions.push(KSession::new(None, SessionServer::HleFsp(object)));
-        match k.add_handle(p, KObjectRef::ClientSession(new)) {
-            Ok(h) => handles.push(h),
-            Err(e) => result = e,
-        }
-    }
-    let spec = if result == ResultCode::SUCCESS {
-        ReplySpec { payload: &payload, move_handles: &handles, ..ReplySpec::default() }
-    } else {
-        ReplySpec::error(result)
-    };
-    let mut reply = [0u32; TLS_MESSAGE_BUFFER_SIZE / 4];
-    cmif::build_reply(&mut reply, &spec).map_err(|_| kernel::INVALID_CURRENT_MEMORY)?;
-    let out: Vec<u8> = reply.iter().flat_map(|w| w.to_le_bytes()).collect();
-    k.processes[p].cpu.write(tls, &out).map_err(|_| kernel::INVALID_CURRENT_MEMORY)?;
-    if k.options.trace_ipc || result != ResultCode::SUCCESS {
-        let line = format!("fsp-srv: command {command} on {object:?} from {} -> {result}", k.thread_name(t));
-        k.trace_line(line);
-    }
-    k.threads[t].wake(&[(0, 0)]);
-    Ok(())
-}
-
-/// A malformed message's result (the CMIF layer's, as libstratosphere answers it).
-fn cmif_error_result(e: &cmif::CmifError) -> ResultCode {
-    match e {
-        cmif::CmifError::UnknownCommandType { .. } => xcbuf_common::result::cmif::UNKNOWN_COMMAND_ID,
-        _ => xcbuf_common::result::cmif::INVALID_HEADER_SIZE,
-    }
-}
-
 /// Guest memory as the service reads it: `len` bytes at an address, or None.
 type Memory<'m> = dyn Fn(u64, u64) -> Option<Vec<u8>> + 'm;
 
-/// Serves one message in `words` on a session that is `object`, for the process `pid`.
-/// None: a Close (the session ends); otherwise the command id (u32::MAX when the message
-/// did not parse) and what it gave.
-fn serve(
-    sd: &mut SdCard,
-    object: &mut FspObject,
-    pid: u64,
-    memory: &Memory<'_>,
-    words: &[u32],
-) -> Option<(u32, Result<Done, ResultCode>)> {
-    match cmif::parse_request(words) {
-        Ok(Incoming::Close(_)) => None,
-        Ok(Incoming::Request(req)) => Some((req.command_id(), dispatch(sd, object, pid, memory, &req))),
-        Err(e) => Some((u32::MAX, Err(cmif_error_result(&e)))),
-    }
-}
-
+/// Serves one command on `object` for the process `pid`.
 fn dispatch(
     sd: &mut SdCard,
     object: &mut FspObject,
     pid: u64,
     memory: &Memory<'_>,
-    req: &cmif::Request<'_>,
+    req: &HleRequest<'_>,
 ) -> Result<Done, ResultCode> {
-    if req.command_type() != cmif::CommandType::Request && req.command_type() != cmif::CommandType::RequestWithContext {
-        return Err(xcbuf_common::result::cmif::UNKNOWN_COMMAND_ID);
-    }
-    match (&*object, req.command_id()) {
+    match (&*object, req.command_id) {
         // IFileSystemProxy 1 SetCurrentProcess(u64 0) + PID
         (FspObject::Proxy { .. }, proxy::SET_CURRENT_PROCESS) => {
             // The kernel writes the sender's pid over what the client put there.
-            req.message().process_id().ok_or(results::INVALID_ARGUMENT)?;
+            req.pid.ok_or(results::INVALID_ARGUMENT)?;
             *object = FspObject::Proxy { pid: Some(pid) };
             done()
         }
@@ -224,7 +183,7 @@ fn dispatch(
         }
         // IFileSystem 8 OpenFile(u32 mode) + X path -> IFile
         (FspObject::SdCardFileSystem, file_system::OPEN_FILE) => {
-            let mode = req.payload_u32(0).map_err(|_| results::INVALID_ARGUMENT)?;
+            let mode = req.payload_u32(0).ok_or(results::INVALID_ARGUMENT)?;
             let path = read_path(memory, req)?;
             if mode == 0 || mode & !open_mode::ALL != 0 {
                 return Err(results::INVALID_OPEN_MODE);
@@ -238,10 +197,10 @@ fn dispatch(
         (FspObject::File { path, mode }, file::WRITE) => {
             let offset = payload_i64(req, WriteArgs::OFFSET_OFFSET)?;
             let size = payload_i64(req, WriteArgs::SIZE_OFFSET)?;
-            let a = req.message().send_buffers().next().ok_or(results::INVALID_ARGUMENT)?;
+            let a = req.a.first().ok_or(results::INVALID_ARGUMENT)?;
             let offset = u64::try_from(offset).map_err(|_| results::INVALID_OFFSET)?;
             let size = u64::try_from(size).map_err(|_| results::INVALID_SIZE)?;
-            if size > a.size() {
+            if size > a.size {
                 return Err(results::INVALID_SIZE);
             }
             let end = offset.checked_add(size).ok_or(results::INVALID_OFFSET)?;
@@ -257,7 +216,7 @@ fn dispatch(
             if end > current && mode & open_mode::APPEND == 0 {
                 return Err(results::FILE_EXTENSION_WITHOUT_OPEN_MODE_ALLOW_APPEND);
             }
-            let data = memory(a.address(), size).ok_or(kernel::INVALID_CURRENT_MEMORY)?;
+            let data = memory(a.address, size).ok_or(kernel::INVALID_CURRENT_MEMORY)?;
             let file = sd.files.get_mut(path).ok_or(results::PATH_NOT_FOUND)?;
             if file.len() < end {
                 file.resize(end, 0);
@@ -271,30 +230,18 @@ fn dispatch(
     }
 }
 
-fn payload_i64(req: &cmif::Request<'_>, offset: usize) -> Result<i64, ResultCode> {
-    let v = req.payload_u64(offset).map_err(|_| results::INVALID_ARGUMENT)?;
+fn payload_i64(req: &HleRequest<'_>, offset: usize) -> Result<i64, ResultCode> {
+    let v = req.payload_u64(offset).ok_or(results::INVALID_ARGUMENT)?;
     Ok(i64::from_ne_bytes(v.to_ne_bytes()))
 }
 
-fn read_guest(process: &KProcess, address: u64, len: u64) -> Option<Vec<u8>> {
-    if len == 0 {
-        return Some(Vec::new());
-    }
-    if !process.space.check(address, len, Perm::R) {
-        return None;
-    }
-    let mut bytes = vec![0u8; usize::try_from(len).ok()?];
-    process.cpu.read(address, &mut bytes).ok()?;
-    Some(bytes)
-}
-
 /// X descriptor 0 as a path: exactly [`PATH_SIZE`] bytes in the client's memory.
-fn read_path(memory: &Memory<'_>, req: &cmif::Request<'_>) -> Result<String, ResultCode> {
-    let x = req.message().pointer_descriptor(0).ok_or(results::INVALID_PATH_FORMAT)?;
-    if usize::from(x.size()) != PATH_SIZE {
+fn read_path(memory: &Memory<'_>, req: &HleRequest<'_>) -> Result<String, ResultCode> {
+    let x = req.x.first().ok_or(results::INVALID_PATH_FORMAT)?;
+    if x.size != PATH_SIZE as u64 {
         return Err(results::INVALID_PATH_FORMAT);
     }
-    let bytes = memory(x.address(), PATH_SIZE as u64).ok_or(kernel::INVALID_CURRENT_MEMORY)?;
+    let bytes = memory(x.address, PATH_SIZE as u64).ok_or(kernel::INVALID_CURRENT_MEMORY)?;
     parse_path(&bytes)
 }
 
@@ -341,8 +288,27 @@ pub fn write_to_host(dir: &std::path::Path, files: &BTreeMap<String, Vec<u8>>) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use xcbuf_common::cmif::RequestSpec;
-    use xcbuf_common::hipc::{MapAliasAttribute, MapAliasDescriptor, PointerDescriptor};
+    use crate::hle::Caller;
+    use crate::hle::session::{self, Incoming};
+    use xcbuf_common::cmif::{self, RequestSpec};
+    use xcbuf_common::hipc::{MapAliasAttribute, MapAliasDescriptor, PointerDescriptor, TLS_MESSAGE_BUFFER_SIZE};
+
+    /// One message on a plain fsp-srv session, through the framework's parser: None for a
+    /// Close, else the command id and what [`dispatch`] gave.
+    fn serve(
+        sd: &mut SdCard,
+        object: &mut FspObject,
+        pid: u64,
+        memory: &Memory<'_>,
+        words: &[u32],
+    ) -> Option<(u32, Result<Done, ResultCode>)> {
+        let caller = Caller { process: 0, thread: 0, pid, thread_name: "test".into() };
+        match session::parse(words, false) {
+            Ok(Incoming::Close) => None,
+            Ok(Incoming::Request(r)) => Some((r.command_id, dispatch(sd, object, pid, memory, &r.as_request(&caller)))),
+            other => panic!("not a request: {other:?}"),
+        }
+    }
 
     /// Guest memory for the tests: the path at 0x1000, the data at 0x2000.
     const PATH_AT: u64 = 0x1000;
