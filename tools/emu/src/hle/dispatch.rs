@@ -191,11 +191,13 @@ fn refuse(k: &mut Kernel, t: ThreadId, s: SessionId, service: usize, refused: &R
     Err(kernel::SESSION_CLOSED)
 }
 
-/// The server closes session `s` (`CloseSessionImpl`): its objects go, and its server side
-/// is destroyed, so the client's requests (this one and later ones) get SessionClosed.
-pub fn close_session(k: &mut Kernel, s: SessionId) {
-    on_session_closed(k, s);
+/// The server closes session `s` (`CloseSessionImpl`) while serving a request on it: its
+/// server side is destroyed now, so the client's requests (this one and later ones) get
+/// SessionClosed; its objects are released once the request is done (the request holds
+/// them until then).
+fn close_session(k: &mut Kernel, s: SessionId) {
     k.destroy_server_session(s);
+    k.hle.after_request(Box::new(move |k| on_session_closed(k, s)));
 }
 
 /// Session `s` goes away (its client closed it, or the server did): what it held is

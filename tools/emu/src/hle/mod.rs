@@ -369,6 +369,17 @@ pub struct HleEnv<'e> {
 }
 
 impl<'e> HleEnv<'e> {
+    /// An environment for a request of `caller` (the framework makes one per request; a
+    /// service's unit test can make its own over a test kernel).
+    pub fn new(k: &'e mut Kernel, caller: &'e Caller) -> HleEnv<'e> {
+        HleEnv { k, caller, c_writes: Vec::new() }
+    }
+
+    /// The C-buffer writes staged so far ([`HleEnv::write_c`]): (index, bytes).
+    pub fn c_writes(&self) -> &[(usize, Vec<u8>)] {
+        &self.c_writes
+    }
+
     /// The caller.
     pub fn caller(&self) -> &Caller {
         self.caller
