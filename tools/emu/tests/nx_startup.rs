@@ -401,7 +401,9 @@ fn nx_like_server() -> Script {
     s.close_cmif(LOGGER);
     // 4. nx `ServerManager::register_service_server`: sm over TIPC, RegisterService
     //    ("crafted", Atmosphère's TIPC layout: max_sessions @8, is_light @0xC),
-    //    DetachClient, Close.
+    //    DetachClient, Close. nx itself (`ipc/sf/sm.rs` `register_service(name, is_light,
+    //    max_sessions)`) writes the CMIF order, is_light @8 and max_sessions @0xC, over TIPC
+    //    too; this script sends what Atmosphère's sm reads.
     s.connect_sm(SM);
     s.tipc_register_client(SM);
     let args = RegisterServiceArgs { name: ServiceName::new("crafted").unwrap(), max_sessions: 1, is_light: false };
