@@ -352,3 +352,37 @@ fn registry_lists_set_sys_and_lm() {
     assert!(names.contains(&"set:sys".to_string()), "{names:?}");
     assert!(names.contains(&"lm".to_string()), "{names:?}");
 }
+
+/// set:sys models only commands 3 and 4: any other (here 5 GetFirmwareVersionDigest, as
+/// libnx `setsysGetFirmwareVersionDigest` sends it) stops the run with a report naming the
+/// service, the interface, the command and the caller, never a silent success.
+#[test]
+fn set_sys_command_it_does_not_model_stops_the_run_naming_it() {
+    let (mut bench, mut client) = bench();
+    let h = connect(&mut bench, &mut client, set_sys::SERVICE_NAME);
+    let words = [0x0000_0004, 0x0000_0008, 0, 0, cmif::IN_HEADER_MAGIC, 0, 5, 0, 0, 0];
+    match client.send(&mut bench, h, &words) {
+        Err(xcbuf_emu::host_client::DriveError::HleStopped(report)) => {
+            for part in ["set:sys", "ISystemSettingsServer", "5", "client"] {
+                assert!(report.contains(part), "{part} in {report}");
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The same for ILogger (command 2, not modelled).
+#[test]
+fn lm_logger_command_it_does_not_model_stops_the_run_naming_it() {
+    let (mut bench, mut client) = bench();
+    let logger = open_logger(&mut bench, &mut client);
+    let words = [0x0000_0004, 0x0000_0008, 0, 0, cmif::IN_HEADER_MAGIC, 0, 2, 0, 0, 0];
+    match client.send(&mut bench, logger, &words) {
+        Err(xcbuf_emu::host_client::DriveError::HleStopped(report)) => {
+            for part in ["lm", "ILogger", "2", "client"] {
+                assert!(report.contains(part), "{part} in {report}");
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+}
