@@ -20,7 +20,7 @@
 //! invalid. `AllocateEntry` takes the free list's front; `FreeEntry` puts the entry back at
 //! the front, so the last id freed is the next one given (LIFO). A domain that goes away
 //! (`Domain::~Domain`) frees its entries in registration order. Eden's differs (ids per
-//! session, from 1, never reused: `hle_ipc.cpp` `SessionRequestManager::AppendDomainHandler`).
+//! session, from 1, never reused: `hle_ipc.h` `SessionRequestManager::AppendDomainHandler`).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
