@@ -201,7 +201,7 @@ struct Script {
 impl Script {
     /// Puts `bytes` in the RW data (16-byte aligned); returns their address.
     fn data(&mut self, bytes: &[u8]) -> u64 {
-        while self.data.len() % 16 != 0 {
+        while !self.data.len().is_multiple_of(16) {
             self.data.push(0);
         }
         let at = DATA + self.data.len() as u64;
