@@ -172,6 +172,7 @@ impl HostBench {
             echo_output: config.echo_output,
             kernel: config.kernel,
         });
+        k.hle.shared.firmware = config.firmware;
         crate::hle::install(&mut k);
         let server = loader::spawn(&mut k, setup)?;
         let mut b = HostBench {

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use xcbuf_emu::hle::FirmwareVersion;
 use xcbuf_emu::kernel::process::LaunchKind;
 use xcbuf_emu::kernel::profile::KernelProfile;
 use xcbuf_emu::run::{self, RunConfig};
@@ -85,6 +86,9 @@ enum Command {
         /// Instructions per time slice.
         #[arg(long, default_value_t = run::DEFAULT_SLICE)]
         slice: u64,
+        /// The system version `set:sys` reports (MAJOR.MINOR.MICRO).
+        #[arg(long, default_value = "21.0.0")]
+        firmware: FirmwareVersion,
     },
     /// Measure the performance figures (`make bench`) and print them as `name: value unit`.
     Perf {
@@ -183,6 +187,7 @@ fn main() -> ExitCode {
             json,
             sdmc,
             slice,
+            firmware,
         } => {
             let launch = match launch {
                 Some(Launch::Hbmenu) => LaunchKind::Hbmenu,
@@ -208,6 +213,7 @@ fn main() -> ExitCode {
                     Kernel::Horizon => KernelProfile::Horizon,
                     Kernel::Ryujinx => KernelProfile::Ryujinx,
                 },
+                firmware,
             };
             let report = run::run(&config);
             eprint!("{}", report.summary());

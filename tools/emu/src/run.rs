@@ -64,6 +64,8 @@ pub struct RunConfig {
     pub slice: u64,
     /// Which kernel to model (`--kernel horizon|ryujinx`; kernel/profile.rs).
     pub kernel: crate::kernel::profile::KernelProfile,
+    /// The system version `set:sys` reports (`--firmware`, default 21.0.0).
+    pub firmware: crate::hle::FirmwareVersion,
 }
 
 impl Default for RunConfig {
@@ -82,6 +84,7 @@ impl Default for RunConfig {
             echo_output: false,
             slice: DEFAULT_SLICE,
             kernel: crate::kernel::profile::KernelProfile::Horizon,
+            firmware: crate::hle::FirmwareVersion::default(),
         }
     }
 }
@@ -166,6 +169,7 @@ pub fn run_setups(roles: Vec<Role>, config: &RunConfig) -> RunReport {
         echo_output: config.echo_output,
         kernel: config.kernel,
     });
+    k.hle.shared.firmware = config.firmware;
     // sm's named port and every HLE service of the one list (crate::hle::registry).
     crate::hle::install(&mut k);
     // Servers first, run until none of their threads can run (each blocked, with or

@@ -540,12 +540,13 @@ fn get_service_handle_of_an_unregistered_name_stays_deferred_and_the_report_name
     // RegisterClient (TIPC 16, send-pid), then GetServiceHandle (TIPC 17, name).
     let (rc, _) = b.send(sm, &[16, 1 << 31, 1, 0, 0]);
     assert_eq!(rc, Some(0));
-    let set_sys = u64::from_le_bytes(*b"set:sys\0");
-    let (rc, _) = b.send(sm, &[17, 2, set_sys as u32, (set_sys >> 32) as u32]);
+    // pl:u (shared fonts): a service the bench does not serve (set:sys now is one).
+    let unknown = u64::from_le_bytes(*b"pl:u\0\0\0\0");
+    let (rc, _) = b.send(sm, &[17, 2, unknown as u32, (unknown >> 32) as u32]);
     assert_eq!(rc, None);
     let ThreadState::Waiting(w @ Wait::SmDeferred { .. }) = &b.k.threads[b.t].state else { panic!("not deferred") };
     assert!(
-        w.svc_name().contains("GetServiceHandle(\"set:sys\") deferred: no such service registered"),
+        w.svc_name().contains("GetServiceHandle(\"pl:u\") deferred: no such service registered"),
         "{}",
         w.svc_name()
     );
@@ -553,5 +554,5 @@ fn get_service_handle_of_an_unregistered_name_stays_deferred_and_the_report_name
     // Nothing else can run: the run ends in a deadlock whose report names the service.
     let end = xcbuf_emu::run::schedule(&mut b.k, &[b.p], &xcbuf_emu::run::RunConfig::default(), Instant::now());
     let RunEnd::Deadlock { threads } = end else { panic!("{end:?}") };
-    assert!(threads.iter().any(|t| t.contains("GetServiceHandle(\"set:sys\") deferred: no such service registered")));
+    assert!(threads.iter().any(|t| t.contains("GetServiceHandle(\"pl:u\") deferred: no such service registered")));
 }

@@ -42,8 +42,10 @@
 
 mod dispatch;
 pub mod fsp;
+pub mod lm;
 pub mod registry;
 pub mod session;
+pub mod set_sys;
 pub mod sm;
 
 pub use dispatch::{handle_request, install, install_services, on_session_closed, open_session};

@@ -4,5 +4,5 @@ use super::HleService;
 
 /// Every HLE service the bench registers with its sm at start, in order.
 pub fn services() -> Vec<Box<dyn HleService>> {
-    vec![Box::new(super::fsp::FspService)]
+    vec![Box::new(super::fsp::FspService), Box::new(super::set_sys::SetSysService), Box::new(super::lm::LmService)]
 }
