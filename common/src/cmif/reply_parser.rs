@@ -59,6 +59,12 @@ impl<'a> Reply<'a> {
         self.payload_window().len()
     }
 
+    /// The payload as whole words: it starts 16-byte aligned (the out header's alignment
+    /// plus its 16 bytes) and runs to the end of the raw data, a word boundary.
+    pub fn payload_words(&self) -> &'a [u32] {
+        self.message.words().get(self.payload / 4..self.raw_end / 4).unwrap_or(&[])
+    }
+
     /// Copies `out.len()` payload bytes from `offset`; Err past the raw data.
     pub fn read_payload(&self, offset: usize, out: &mut [u8]) -> Result<(), CmifError> {
         self.payload_window().read(offset, out)
