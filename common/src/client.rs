@@ -341,6 +341,7 @@ pub struct ReplyView<'a> {
 impl<'a> ReplyView<'a> {
     /// Parses the reply in `msg` (after `svcSendSyncRequest` returned success): checks the
     /// SFCO magic and returns [`ClientError::Service`] for a failure result.
+    #[inline]
     pub fn parse(msg: &'a [u32]) -> Result<ReplyView<'a>, ClientError> {
         let reply = cmif::parse_reply(msg).map_err(ClientError::MalformedReply)?;
         if reply.result().is_failure() {
@@ -351,32 +352,41 @@ impl<'a> ReplyView<'a> {
 
     /// The reply's X descriptors as the kernel rewrote them: `{C address, size, index}`,
     /// in the order the server wrote them.
+    #[inline]
     pub fn pointers(&self) -> Descriptors<'a, PointerDescriptor> {
         self.reply.message().pointer_descriptors()
     }
 
     /// Bytes out buffer `index` received: the size of the last reply X with that index
     /// (the kernel lets the last one win, §3.3), `None` when no X named it.
+    #[inline]
     pub fn received(&self, index: u8) -> Option<u16> {
         self.pointers().filter(|d| d.index() == index).last().map(|d| d.size())
     }
 
     /// Copies the out-data after the SFCO header into `out`, whole words (the payload is
-    /// word-aligned and a whole number of words); returns the bytes copied.
-    fn copy_data(&self, out: &mut [u8; MAX_REPLY_DATA]) -> usize {
+    /// word-aligned and a whole number of words), at most `limit` bytes rounded up to a
+    /// word; returns the bytes copied.
+    #[inline]
+    fn copy_data(&self, out: &mut [u8; MAX_REPLY_DATA], limit: usize) -> usize {
         let mut len = 0;
-        for (bytes, word) in out.chunks_exact_mut(4).zip(self.reply.payload_words()) {
+        for (bytes, word) in out.chunks_exact_mut(4).zip(self.reply.payload_words()).take(limit.div_ceil(4)) {
             bytes.copy_from_slice(&word.to_le_bytes());
             len += 4;
         }
         len
     }
 
-    /// The out-data as a response struct, as [`Reply::read`] reads it.
+    /// The out-data as a response struct, as [`Reply::read`] reads it (only the words the
+    /// struct needs are copied).
+    #[inline]
     pub fn read<T: RawData>(&self) -> Result<T, ClientError> {
         let mut data = [0; MAX_REPLY_DATA];
-        let len = self.copy_data(&mut data);
-        read_data(data.get(..len).unwrap_or(&[]))
+        let len = self.copy_data(&mut data, T::SIZE);
+        T::read_from(data.get(..len).unwrap_or(&[])).map_err(|_| ClientError::ShortReply {
+            needed: T::SIZE,
+            available: (4 * self.reply.payload_words().len()).min(MAX_REPLY_DATA),
+        })
     }
 
     /// The reply copied: X descriptors and the out-data (at most [`MAX_REPLY_DATA`] bytes).
@@ -391,7 +401,7 @@ impl<'a> ReplyView<'a> {
             *slot = d;
             out.pointer_count += 1;
         }
-        out.data_len = self.copy_data(&mut out.data);
+        out.data_len = self.copy_data(&mut out.data, MAX_REPLY_DATA);
         out
     }
 }
