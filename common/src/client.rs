@@ -21,8 +21,8 @@ use core::fmt;
 
 use crate::cmif::{self, CmifError, CommandType, InHeader, RequestLayout};
 use crate::hipc::{
-    DESCRIPTOR_COUNT_MAX, Descriptors, Field, HipcError, POINTER_DESCRIPTOR_WORDS, POINTER_INDEX_MAX,
-    PointerDescriptor, RAW_COUNT_MAX, RECEIVE_LIST_ENTRY_WORDS, ReceiveListEntry, ReceiveListMode,
+    DESCRIPTOR_COUNT_MAX, Descriptors, Field, HipcError, MessageHeader, POINTER_DESCRIPTOR_WORDS, POINTER_INDEX_MAX,
+    PointerDescriptor, RECEIVE_LIST_ENTRY_WORDS, ReceiveListEntry, ReceiveListMode,
 };
 use crate::result::{self, ResultCode};
 use crate::xcbuf::{Command, QueryPointerBufferSizeResponse, RawData, SplitRequest, StatsResponse};
@@ -193,27 +193,23 @@ pub fn build_request(msg: &mut [u32], call: &Call<'_>) -> Result<usize, ClientEr
         Ok(n) if n <= DESCRIPTOR_COUNT_MAX => n,
         _ => return Err(hipc(too_many_in)),
     };
-    // Word indices (§1.4, no special header, no A/B/W): X descriptors from word 2, raw
-    // data after them, the receive list after the raw data.
+    // Word indices (§1.4) without a special header and A/B/W, as `MessageLayout` computes
+    // them: X descriptors from word 2, the raw data after them, the receive list after
+    // the raw data.
     let raw_idx = 2 + POINTER_DESCRIPTOR_WORDS * n_in;
     let layout = RequestLayout::new(raw_idx, call.args.len(), n_out).map_err(ClientError::Build)?;
     let raw_count = u16::try_from(layout.raw_count).map_err(|_| {
         hipc(HipcError::FieldOverflow { field: Field::RawCount, value: size_u64(layout.raw_count), max: 0xFFFF })
     })?;
-    // The header words as `MessageHeader::encode` writes them; of its checks, only the raw
-    // count and an `Index(0)` mode can fail here (the counts were checked above).
-    if raw_count > RAW_COUNT_MAX {
-        return Err(hipc(HipcError::FieldOverflow {
-            field: Field::RawCount,
-            value: u64::from(raw_count),
-            max: u64::from(RAW_COUNT_MAX),
-        }));
-    }
-    let mode_raw = mode.raw().map_err(hipc)?;
-    let header_words =
-        [u32::from(call.command_type.tag()) | u32::from(pointer_count) << 16, u32::from(raw_count) | mode_raw << 10];
-    let list_idx = raw_idx + layout.raw_count;
-    let needed_words = list_idx + RECEIVE_LIST_ENTRY_WORDS * n_out;
+    let header = MessageHeader {
+        tag: call.command_type.tag(),
+        pointer_count,
+        raw_count,
+        receive_list_mode: mode,
+        ..MessageHeader::default()
+    };
+    let header_words = header.encode().map_err(hipc)?;
+    let needed_words = raw_idx + layout.raw_count + RECEIVE_LIST_ENTRY_WORDS * n_out;
     let available_words = msg.len();
     let message =
         msg.get_mut(..needed_words).ok_or(hipc(HipcError::BufferTooSmall { needed_words, available_words }))?;

@@ -21,6 +21,7 @@ pub struct Reply<'a> {
 /// the HIPC message must fit, the raw data must hold the padding and the SFCO header, and
 /// the magic must be SFCO (NX-CMIF `cmifParseResponse`). A failure Result in the header is
 /// not an Err here: read it with [`Reply::result`].
+#[inline]
 pub fn parse_reply(buf: &[u32]) -> Result<Reply<'_>, CmifError> {
     let message = Message::parse(buf)?;
     let layout = message.layout();
