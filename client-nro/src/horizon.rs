@@ -8,6 +8,7 @@ use rt::LaunchKind;
 use rt::sm::{ServiceName, Sm};
 use rt::svc;
 use rt::tls::with_message_buffer;
+use xcbuf_common::client::{ClientError, ReplyView};
 use xcbuf_common::result::ResultCode;
 use xcbuf_rt as rt;
 
@@ -15,6 +16,7 @@ use crate::in_process;
 use crate::ipc::{Handle, Ipc, Service};
 use crate::mode::{self, Lookup};
 use crate::report::{ServerKind, Sink};
+use crate::scenarios::CallError;
 
 /// Where sessions come from.
 enum Backend {
@@ -24,11 +26,11 @@ enum Backend {
     InProcess(in_process::Ports),
 }
 
-/// The scenarios' [`Ipc`] on rt's svcs. Requests are built in a copy of the message
-/// buffer and copied into the TLS buffer for each svcSendSyncRequest (so `sm:` calls,
-/// which use the TLS buffer themselves, never meet a half-built request).
+/// The scenarios' [`Ipc`] on rt's svcs. Each request is built, sent and parsed in the
+/// thread's TLS message buffer within one borrow of it ([`with_message_buffer`]), so the
+/// message is never copied, and `sm:` calls, which use the TLS buffer themselves, never
+/// meet a half-built request.
 pub struct Transport {
-    message: [u32; 64],
     backend: Backend,
 }
 
@@ -52,10 +54,10 @@ impl Transport {
             }
         })?;
         if let (ServerKind::Sysmodule, Some(sm)) = (kind, sm) {
-            return Ok((Transport { message: [0; 64], backend: Backend::Sysmodule(sm) }, kind));
+            return Ok((Transport { backend: Backend::Sysmodule(sm) }, kind));
         }
         let ports = in_process::start()?;
-        Ok((Transport { message: [0; 64], backend: Backend::InProcess(ports) }, kind))
+        Ok((Transport { backend: Backend::InProcess(ports) }, kind))
     }
 }
 
@@ -74,16 +76,16 @@ impl Transport {
 }
 
 impl Ipc for Transport {
-    fn message(&mut self) -> &mut [u32] {
-        &mut self.message
-    }
-
-    fn send(&mut self, session: Handle) -> Result<(), ResultCode> {
+    fn request<T>(
+        &mut self,
+        session: Handle,
+        build: impl FnOnce(&mut [u32]) -> Result<usize, ClientError>,
+        read: impl FnOnce(ReplyView<'_>) -> Result<T, ClientError>,
+    ) -> Result<T, CallError> {
         with_message_buffer(|buffer| {
-            buffer.words().copy_from_slice(&self.message);
-            let result = buffer.send_sync_request(session);
-            self.message.copy_from_slice(buffer.words());
-            result
+            build(buffer.words()).map_err(CallError::Client)?;
+            buffer.send_sync_request(session).map_err(CallError::Kernel)?;
+            ReplyView::parse(buffer.words()).and_then(read).map_err(CallError::Client)
         })
     }
 

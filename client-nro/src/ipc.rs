@@ -1,10 +1,11 @@
-//! What the scenarios need from the system: a message buffer, svcSendSyncRequest, a way to
-//! open and close sessions to each service, and a sleep. The Switch implementation is
+//! What the scenarios need from the system: a request (build, svcSendSyncRequest, parse),
+//! a way to open and close sessions to each service, and a sleep. The Switch implementation is
 //! [`crate::horizon::Transport`]; the scenarios know nothing else about svcs.
 //!
 //! Buffers are passed to the kernel by address ([`address_of`], [`address_of_mut`]); the
-//! kernel reads X sources and writes C destinations there during `send`.
+//! kernel reads X sources and writes C destinations there during [`Ipc::request`].
 
+use xcbuf_common::client::{ClientError, ReplyView};
 use xcbuf_common::result::ResultCode;
 use xcbuf_common::sf::ServiceIdentity;
 
@@ -17,13 +18,23 @@ pub type Service = &'static ServiceIdentity;
 
 pub use xcbuf_common::xcbuf::{INDEXED, SINGLE};
 
+use crate::scenarios::CallError;
+
 /// The client's view of the system.
 pub trait Ipc {
-    /// The 64-word message to send; `send` leaves the reply here.
-    fn message(&mut self) -> &mut [u32];
-    /// svcSendSyncRequest on `session` with [`Ipc::message`]: Err is the kernel's result
-    /// (0xce01, 0xf601, ...).
-    fn send(&mut self, session: Handle) -> Result<(), ResultCode>;
+    /// One request on `session`: `build` writes it into the thread's message buffer (and
+    /// returns its size), svcSendSyncRequest sends it, and `read` takes what it needs from
+    /// the reply where the kernel wrote it ([`ReplyView`]: SFCO magic and result already
+    /// checked). Nothing else uses the message buffer in between. Err:
+    /// [`CallError::Client`] when the request could not be built, the reply is a failure
+    /// or malformed, or `read` failed; [`CallError::Kernel`] with the kernel's result
+    /// (0xce01, 0xf601, ...) when svcSendSyncRequest failed.
+    fn request<T>(
+        &mut self,
+        session: Handle,
+        build: impl FnOnce(&mut [u32]) -> Result<usize, ClientError>,
+        read: impl FnOnce(ReplyView<'_>) -> Result<T, ClientError>,
+    ) -> Result<T, CallError>;
     /// Opens a new session to `service` (sm GetServiceHandle, or svcConnectToPort).
     fn connect(&mut self, service: Service) -> Result<Handle, ResultCode>;
     /// What [`Ipc::connect`] returns when the service's port already has its maximum of

@@ -18,7 +18,7 @@ use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use xcbuf_common::client::{self, Buffer};
+use xcbuf_common::client::{self, Buffer, ReplyView};
 use xcbuf_common::xcbuf::{ConcatResponse, EchoResponse};
 
 use crate::ipc::{Ipc, SINGLE, address_of, address_of_mut};
@@ -37,17 +37,21 @@ fn echo<I: Ipc>(ctx: &mut Ctx<'_, I>, input: &[u8], output: &mut [u8]) -> bool {
     let len = input.len();
     let x = Buffer::new(address_of(input), len);
     let c = Buffer::new(address_of_mut(output), output.len());
-    let Ok(reply) = ctx.call(&SINGLE, |m| client::build_echo(m, x, c)) else { return false };
-    let Ok(resp) = reply.read::<EchoResponse>() else { return false };
-    resp.bytes_written as usize == len && reply.received(0).map(usize::from) == Some(len)
+    let whole = |reply: ReplyView<'_>| {
+        let resp = reply.read::<EchoResponse>()?;
+        Ok(resp.bytes_written as usize == len && reply.received(0).map(usize::from) == Some(len))
+    };
+    ctx.call_read(&SINGLE, |m| client::build_echo(m, x, c), whole).unwrap_or(false)
 }
 
 /// One Concat of `inputs` into `output`; true when the reply is whole.
 fn concat<I: Ipc>(ctx: &mut Ctx<'_, I>, inputs: &[Buffer], output: &mut [u8], total: usize) -> bool {
     let c = Buffer::new(address_of_mut(output), output.len());
-    let Ok(reply) = ctx.call(&SINGLE, |m| client::build_concat(m, inputs, c)) else { return false };
-    let Ok(resp) = reply.read::<ConcatResponse>() else { return false };
-    resp.bytes_written as usize == total && reply.received(0).map(usize::from) == Some(total)
+    let whole = |reply: ReplyView<'_>| {
+        let resp = reply.read::<ConcatResponse>()?;
+        Ok(resp.bytes_written as usize == total && reply.received(0).map(usize::from) == Some(total))
+    };
+    ctx.call_read(&SINGLE, |m| client::build_concat(m, inputs, c), whole).unwrap_or(false)
 }
 
 /// Runs the phases of `requests` each; returns the number of failed requests (also on

@@ -45,6 +45,32 @@ fn counts_past_their_fields_are_rejected() {
     );
 }
 
+/// With several fields too wide, encode reports the first in field order (counts, raw
+/// count, offset, then the mode), whether one field or all of them are too wide.
+#[test]
+fn the_first_field_past_its_width_is_the_one_reported() {
+    let err = |field, value, max| Err(HipcError::FieldOverflow { field, value, max });
+    let bad_mode = ReceiveListMode::Index(14);
+    let all = MessageHeader {
+        pointer_count: 16,
+        send_count: 17,
+        receive_count: 18,
+        exchange_count: 19,
+        raw_count: 0x400,
+        receive_list_offset: 0x800,
+        receive_list_mode: bad_mode,
+        ..Default::default()
+    };
+    assert_eq!(all.encode(), err(Field::PointerCount, 16, 15));
+    assert_eq!(MessageHeader { pointer_count: 0, ..all }.encode(), err(Field::SendCount, 17, 15));
+    let counts_fit = MessageHeader { pointer_count: 15, send_count: 0, receive_count: 1, exchange_count: 2, ..all };
+    assert_eq!(counts_fit.encode(), err(Field::RawCount, 0x400, 0x3FF));
+    assert_eq!(MessageHeader { raw_count: 0x3FF, ..counts_fit }.encode(), err(Field::ReceiveListOffset, 0x800, 0x7FF));
+    let only_mode = MessageHeader { raw_count: 0x3FF, receive_list_offset: 0x7FF, ..counts_fit };
+    assert_eq!(only_mode.encode(), Err(HipcError::InvalidReceiveListEntryCount { count: 14 }));
+    assert!(MessageHeader { receive_list_mode: ReceiveListMode::Index(13), ..only_mode }.encode().is_ok());
+}
+
 /// §1.2: reserved bits 14–19 of word 1 are ignored on decode and written as zero.
 #[test]
 fn word1_reserved_bits_14_to_19_are_ignored() {

@@ -24,17 +24,17 @@ const UNKNOWN_ID: u32 = 99;
 /// GetInfo with the SFCI magic changed.
 fn wrong_magic(m: &mut [u32]) -> Result<usize, ClientError> {
     let n = client::build_get_info(m)?;
-    if let Some(w) = m.iter_mut().find(|w| **w == IN_HEADER_MAGIC) {
+    if let Some(w) = m.iter_mut().take(n / 4).find(|w| **w == IN_HEADER_MAGIC) {
         *w = IN_HEADER_MAGIC ^ 0x2000_0000;
     }
     Ok(n)
 }
 
-/// A type-4 request with 8 bytes of raw data (less than the 0x10 padding budget).
+/// A type-4 request with 8 bytes of raw data (less than the 0x10 padding budget), all zero.
 fn raw_too_short(m: &mut [u32]) -> Result<usize, ClientError> {
     let header = MessageHeader { tag: 4, raw_count: 2, ..MessageHeader::default() };
-    let words = header.encode().map_err(|e| ClientError::Build(CmifError::Hipc(e)))?;
-    m[..2].copy_from_slice(&words);
+    let [w0, w1] = header.encode().map_err(|e| ClientError::Build(CmifError::Hipc(e)))?;
+    m[..4].copy_from_slice(&[w0, w1, 0, 0]);
     Ok(16)
 }
 

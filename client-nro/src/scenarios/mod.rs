@@ -9,7 +9,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use xcbuf_common::client::{self, ClientError, Reply};
+use xcbuf_common::client::{self, ClientError, Reply, ReplyView};
 use xcbuf_common::result::ResultCode;
 use xcbuf_common::result::kernel::SESSION_CLOSED;
 use xcbuf_common::sf::ReceiveMode;
@@ -184,26 +184,32 @@ impl<'i, I: Ipc> Ctx<'i, I> {
         session: Handle,
         build: impl FnOnce(&mut [u32]) -> Result<usize, ClientError>,
     ) -> Result<Reply, CallError> {
-        let msg = self.ipc.message();
-        msg.fill(0);
-        build(msg).map_err(CallError::Client)?;
-        if let Err(rejected) = self.ipc.send(session) {
-            if rejected != SESSION_CLOSED {
-                self.rearm(session).map_err(|rearm| CallError::Rearm { rejected, rearm })?;
+        self.call_on_read(session, build, |reply| Ok(reply.to_reply()))
+    }
+
+    /// [`Ctx::call_on`], taking what `read` needs from the reply where it lies instead of
+    /// a copy of it (the perf loop's way).
+    pub fn call_on_read<T>(
+        &mut self,
+        session: Handle,
+        build: impl FnOnce(&mut [u32]) -> Result<usize, ClientError>,
+        read: impl FnOnce(ReplyView<'_>) -> Result<T, ClientError>,
+    ) -> Result<T, CallError> {
+        match self.ipc.request(session, build, read) {
+            Err(CallError::Kernel(rejected)) => {
+                if rejected != SESSION_CLOSED {
+                    self.rearm(session).map_err(|rearm| CallError::Rearm { rejected, rearm })?;
+                }
+                Err(CallError::Kernel(rejected))
             }
-            return Err(CallError::Kernel(rejected));
+            result => result,
         }
-        client::parse_reply(self.ipc.message()).map_err(CallError::Client)
     }
 
     /// One GetInfo on `session`, whose reply re-arms the server's receive list (see
     /// [`Ctx::call_on`]); Err with the kernel's or the reply's result.
     fn rearm(&mut self, session: Handle) -> Result<(), ResultCode> {
-        let msg = self.ipc.message();
-        msg.fill(0);
-        client::build_get_info(msg).map_err(|e| e.result())?;
-        self.ipc.send(session)?;
-        client::parse_reply(self.ipc.message()).map(|_| ()).map_err(|e| e.result())
+        self.ipc.request(session, client::build_get_info, |_| Ok(())).map_err(CallError::result)
     }
 
     /// [`Ctx::call_on`] on this suite's session to `service`.
@@ -213,6 +219,16 @@ impl<'i, I: Ipc> Ctx<'i, I> {
         build: impl FnOnce(&mut [u32]) -> Result<usize, ClientError>,
     ) -> Result<Reply, CallError> {
         self.call_on(self.session(service), build)
+    }
+
+    /// [`Ctx::call_on_read`] on this suite's session to `service`.
+    pub fn call_read<T>(
+        &mut self,
+        service: Service,
+        build: impl FnOnce(&mut [u32]) -> Result<usize, ClientError>,
+        read: impl FnOnce(ReplyView<'_>) -> Result<T, ClientError>,
+    ) -> Result<T, CallError> {
+        self.call_on_read(self.session(service), build, read)
     }
 
     /// GetInfo on `service`.

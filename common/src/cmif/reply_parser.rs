@@ -21,6 +21,7 @@ pub struct Reply<'a> {
 /// the HIPC message must fit, the raw data must hold the padding and the SFCO header, and
 /// the magic must be SFCO (NX-CMIF `cmifParseResponse`). A failure Result in the header is
 /// not an Err here: read it with [`Reply::result`].
+#[inline]
 pub fn parse_reply(buf: &[u32]) -> Result<Reply<'_>, CmifError> {
     let message = Message::parse(buf)?;
     let layout = message.layout();
@@ -57,6 +58,12 @@ impl<'a> Reply<'a> {
     /// Payload bytes available after the out header (to the end of the raw data).
     pub fn payload_len(&self) -> usize {
         self.payload_window().len()
+    }
+
+    /// The payload as whole words: it starts 16-byte aligned (the out header's alignment
+    /// plus its 16 bytes) and runs to the end of the raw data, a word boundary.
+    pub fn payload_words(&self) -> &'a [u32] {
+        self.message.words().get(self.payload / 4..self.raw_end / 4).unwrap_or(&[])
     }
 
     /// Copies `out.len()` payload bytes from `offset`; Err past the raw data.

@@ -110,6 +110,13 @@ impl MessageHeader {
     /// Encodes words 0 and 1; Err when a count or offset does not fit its field or the
     /// receive-list mode is `Index(n)` with `n` outside 1..=13.
     pub const fn encode(&self) -> Result<[u32; 2], HipcError> {
+        let counts_fit =
+            (self.pointer_count | self.send_count | self.receive_count | self.exchange_count) <= DESCRIPTOR_COUNT_MAX;
+        if counts_fit && self.raw_count <= RAW_COUNT_MAX && self.receive_list_offset <= RECEIVE_LIST_OFFSET_MAX {
+            // Every field fits: only the mode is left to check.
+            return self.encode_fitting();
+        }
+        // Some field does not fit: report the first one, in field order.
         let counts = [
             (Field::PointerCount, self.pointer_count),
             (Field::SendCount, self.send_count),
@@ -134,6 +141,11 @@ impl MessageHeader {
         {
             return Err(e);
         }
+        self.encode_fitting()
+    }
+
+    /// [`Self::encode`] once the counts, raw count and offset are known to fit.
+    const fn encode_fitting(&self) -> Result<[u32; 2], HipcError> {
         let mode = match self.receive_list_mode.raw() {
             Ok(m) => m,
             Err(e) => return Err(e),
