@@ -36,3 +36,4 @@ pub mod perf;
 pub mod run;
 pub mod sm;
 pub mod symbols;
+pub mod thread_stacks;
