@@ -6,7 +6,11 @@
 //! free slot). rt zeroes each stack when it spawns the thread, so the bytes from the
 //! lowest non-zero one up to the top are the ones the thread wrote: a lower bound of its
 //! deepest use (a frame that only ever stored zeros at its bottom would not show), the
-//! same measure as the main stack's ([`crate::perf::main_stack_peak`]).
+//! same measure as the main stack's ([`crate::perf::main_stack_peak`]), which the kernel
+//! maps zeroed: mesosphere `kern_k_process.cpp` `KProcess::Run` maps it with `MapPages`
+//! (KMemoryState_Stack), whose `AllocateAndMapPagesImpl` (`kern_k_page_table_base.cpp`)
+//! fills new pages with the heap fill value, zero unless debug memory fill is enabled
+//! (`InitializeForProcess`).
 
 use crate::kernel::process::KProcess;
 
