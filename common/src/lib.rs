@@ -14,5 +14,6 @@ pub mod hipc;
 pub mod result;
 pub mod sf;
 pub mod sm;
+pub mod text;
 pub mod tipc;
 pub mod xcbuf;

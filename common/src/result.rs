@@ -12,6 +12,8 @@
 
 use core::fmt;
 
+use crate::text::{self, FmtSink, Sink};
+
 /// Bits of the module field (AMS-RES `results_common.hpp`: ModuleBits = 9).
 pub const MODULE_BITS: u32 = 9;
 /// Bits of the description field (AMS-RES `results_common.hpp`: DescriptionBits = 13).
@@ -102,16 +104,16 @@ impl ResultCode {
 
     /// The description's name, if the code is one of this crate's named constants.
     pub fn name(self) -> Option<&'static str> {
-        let table: &[(ResultCode, &str)] = match self.module() {
-            kernel::MODULE => kernel::NAMES,
-            fs::MODULE => fs::NAMES,
-            cmif::MODULE => cmif::NAMES,
-            hipc::MODULE => hipc::NAMES,
-            sm::MODULE => sm::NAMES,
-            xcbuf::MODULE => xcbuf::NAMES,
+        let table = match self.module() {
+            kernel::MODULE => kernel::PACKED,
+            fs::MODULE => fs::PACKED,
+            cmif::MODULE => cmif::PACKED,
+            hipc::MODULE => hipc::PACKED,
+            sm::MODULE => sm::PACKED,
+            xcbuf::MODULE => xcbuf::PACKED,
             _ => return None,
         };
-        table.iter().find(|(rc, _)| *rc == self).map(|(_, name)| *name)
+        table.find(self.description())
     }
 }
 
@@ -121,20 +123,48 @@ impl From<ResultCode> for u32 {
     }
 }
 
-/// Prints e.g. `0xce01 (kernel OutOfResource)`; an unknown code prints its numbers,
-/// e.g. `0x2a03 (module 3, description 21)`; success prints `0x0 (success)`.
+impl ResultCode {
+    /// Writes the code's text without `core::fmt` (the sysmodule's log lines, [`crate::text`]):
+    /// e.g. `0xce01 (kernel OutOfResource)`; an unknown code shows its numbers, e.g.
+    /// `0x2a03 (module 3, description 21)`; success shows `0x0 (success)`.
+    #[inline(never)] // one copy: log paths are cold, and the sysmodule counts its bytes
+    pub fn write_text(self, sink: &mut dyn Sink) {
+        // Piece by piece, without a slice of pieces: this runs at the bottom of the log
+        // path, so it keeps its frame small.
+        text::put_hex(sink, u64::from(self.0));
+        if self.is_success() {
+            return sink.put(" (success)");
+        }
+        match self.module_name() {
+            Some(module) => {
+                sink.put(" (");
+                sink.put(module);
+                match self.name() {
+                    Some(name) => {
+                        sink.put(" ");
+                        sink.put(name);
+                    }
+                    None => {
+                        sink.put(" description ");
+                        text::put_dec(sink, u64::from(self.description()));
+                    }
+                }
+            }
+            None => {
+                sink.put(" (module ");
+                text::put_dec(sink, u64::from(self.module()));
+                sink.put(", description ");
+                text::put_dec(sink, u64::from(self.description()));
+            }
+        }
+        sink.put(")");
+    }
+}
+
+/// The text of [`ResultCode::write_text`].
 impl fmt::Display for ResultCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_success() {
-            return write!(f, "{:#x} (success)", self.0);
-        }
-        match (self.module_name(), self.name()) {
-            (Some(module), Some(name)) => write!(f, "{:#x} ({} {})", self.0, module, name),
-            (Some(module), None) => {
-                write!(f, "{:#x} ({} description {})", self.0, module, self.description())
-            }
-            _ => write!(f, "{:#x} (module {}, description {})", self.0, self.module(), self.description()),
-        }
+        FmtSink::with(f, |sink| self.write_text(sink))
     }
 }
 
@@ -149,9 +179,42 @@ macro_rules! result_table {
         /// Module number of this namespace.
         pub const MODULE: u32 = $module;
         $( $(#[$doc])* pub const $name: ResultCode = ResultCode::new(MODULE, $desc); )*
-        /// Every named code of this module with its name (used by `Display`).
+        /// Every named code of this module with its name.
         pub const NAMES: &[(ResultCode, &str)] = &[ $( ($name, $text), )* ];
+        /// The same names, packed for `Display` ([`super::PackedNames`]).
+        pub(crate) const PACKED: super::PackedNames = super::PackedNames {
+            text: concat!($($text),*),
+            descriptions: &[$($desc),*],
+            lengths: &[$($text.len() as u8),*],
+        };
     };
+}
+
+/// A module's names as one string and, per name, its description and length: no pointer
+/// per name, so no relocation per name in a binary that shows result codes (the
+/// sysmodule's log lines; a table of `&str` costs 48 bytes of `.data.rel.ro` and
+/// `.rela.dyn` per name).
+pub(crate) struct PackedNames {
+    text: &'static str,
+    descriptions: &'static [u16],
+    lengths: &'static [u8],
+}
+
+impl PackedNames {
+    /// The name of `description`, if the module has one.
+    // Inlined on purpose: as a call it would need the six tables as statics of three
+    // pointers each, 18 relocations.
+    fn find(&self, description: u32) -> Option<&'static str> {
+        let mut start = 0usize;
+        for (&d, &len) in self.descriptions.iter().zip(self.lengths) {
+            let end = start + usize::from(len);
+            if u32::from(d) == description {
+                return self.text.get(start..end);
+            }
+            start = end;
+        }
+        None
+    }
 }
 
 /// Kernel (svc) results, module 1 (`horizon-ipc.md` §8; names from AMS-RES).
@@ -326,6 +389,17 @@ pub mod xcbuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The packed names `Display` reads give every named code exactly its table name.
+    #[test]
+    fn packed_names_give_each_code_its_table_name() {
+        for table in [kernel::NAMES, fs::NAMES, cmif::NAMES, hipc::NAMES, sm::NAMES, xcbuf::NAMES] {
+            for &(rc, name) in table {
+                assert_eq!(rc.name(), Some(name), "{:#x}", rc.raw());
+            }
+        }
+        assert_eq!(ResultCode::new(1, 1).name(), None);
+    }
 
     #[test]
     fn constants_have_the_raw_values_of_section_8() {

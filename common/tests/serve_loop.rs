@@ -1,7 +1,6 @@
 //! The serve loop's rules (`xcbuf_common::sf::serve_loop`), driven by a scripted fake
 //! kernel: each test names the rule it proves.
 use std::collections::VecDeque;
-use std::fmt;
 
 use xcbuf_common::client::{self, Buffer};
 use xcbuf_common::cmif;
@@ -12,6 +11,7 @@ use xcbuf_common::xcbuf::{INDEXED, MAX_SESSIONS, POINTER_BUFFER_SIZE, RECEIVE_LI
 
 use xcbuf_common::sf::Server;
 use xcbuf_common::sf::serve_loop::*;
+use xcbuf_common::text::{Line, Piece};
 
 /// A pointer buffer for either service, 16-byte aligned like the kernel's packing.
 #[repr(C, align(16))]
@@ -90,8 +90,8 @@ impl ServerSyscalls for FakeKernel {
         self.closed.push(handle);
         Ok(())
     }
-    fn log(&mut self, line: fmt::Arguments<'_>) {
-        self.log.push(line.to_string());
+    fn log(&mut self, line: &[Piece<'_>]) {
+        self.log.push(Line(line).to_string());
     }
 }
 
@@ -260,6 +260,9 @@ fn reply_failure_drops_the_replied_session_with_index_minus_one_or_ryujinx_zero(
         l.step();
         let reason = CloseReason::ReplyFailed(ResultCode::from_raw(0xf601));
         assert_eq!(l.step(), Step::Dropped { slot: 0, reason }, "index {index}");
+        // The log line names the session, the failure with its result and the count.
+        let line = "xcbuf: session 0 closed, reply failed 0xf601 (kernel SessionClosed) (0 open)";
+        assert_eq!(l.syscalls().log.last().map(String::as_str), Some(line));
         l.step();
         assert_eq!(l.syscalls().closed, vec![0x201]);
         assert_eq!(l.syscalls().calls[3].handles, vec![PORT]);

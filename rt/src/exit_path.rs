@@ -11,6 +11,8 @@
 
 use core::fmt;
 
+use xcbuf_common::text::{self, FmtSink, Piece, Sink};
+
 /// Where [`crate::exit`] goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitPath {
@@ -49,19 +51,32 @@ pub fn decide(loader_lr: usize, on_main_thread: bool, threads_alive: usize) -> E
     }
 }
 
-/// The words rt's exit line uses for the path.
+impl ExitPath {
+    /// The words rt's exit line uses for the path, without `core::fmt`
+    /// (`xcbuf_common::text`).
+    pub fn write_text(self, sink: &mut dyn Sink) {
+        match self {
+            ExitPath::ReturnToLoader => sink.put("returning to the loader"),
+            ExitPath::ExitProcess(ExitReason::NoLoader) => sink.put("svcExitProcess (no loader to return to)"),
+            ExitPath::ExitProcess(ExitReason::NotMainThread) => {
+                sink.put("svcExitProcess (not on the main thread: the whole process ends)")
+            }
+            ExitPath::ExitProcess(ExitReason::ThreadsAlive(n)) => text::write(
+                sink,
+                &[
+                    Piece::Str("svcExitProcess instead of returning to the loader ("),
+                    text::dec(n),
+                    Piece::Str(" other thread(s) still running)"),
+                ],
+            ),
+        }
+    }
+}
+
+/// The text of [`ExitPath::write_text`].
 impl fmt::Display for ExitPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ExitPath::ReturnToLoader => f.write_str("returning to the loader"),
-            ExitPath::ExitProcess(ExitReason::NoLoader) => f.write_str("svcExitProcess (no loader to return to)"),
-            ExitPath::ExitProcess(ExitReason::NotMainThread) => {
-                f.write_str("svcExitProcess (not on the main thread: the whole process ends)")
-            }
-            ExitPath::ExitProcess(ExitReason::ThreadsAlive(n)) => {
-                write!(f, "svcExitProcess instead of returning to the loader ({n} other thread(s) still running)")
-            }
-        }
+        FmtSink::with(f, |sink| self.write_text(sink))
     }
 }
 

@@ -90,7 +90,9 @@
 //! # svc, sm, logging
 //! [`svc`]: one inline wrapper per svc, so a binary contains `svc #n` only for the calls it
 //! makes, plus the entry's own 0x26/0x27 and the exit path's 0x07/0x0B. [`sm`]: the
-//! `sm:` client. [`log!`]: a line to svcOutputDebugString, formatted without allocation.
+//! `sm:` client. [`log::line`]: a line to svcOutputDebugString from `xcbuf_common::text`
+//! pieces, without allocation and without `core::fmt` (rt's own lines and the sysmodule's,
+//! which then links no `core::fmt`); [`log!`]: the same with `core::fmt` arguments.
 //!
 //! # Servers
 //! `server` (Switch only): rt's implementation of `xcbuf_common::sf`'s `ServerSyscalls`
@@ -116,7 +118,8 @@
 //! its threads first (the client stops its in-process servers). Returning with `lr` = 0
 //! would fault, so rt never does.
 //!
-//! A panic logs message and location, then does what the program chose:
+//! A panic logs its message (when it has no format arguments: formatting them would link
+//! `core::fmt` into every program) and its location, then does what the program chose:
 //! [`PanicAction::Break`] (svcBreak, which ends the process on Atmosphère when no debugger
 //! is attached, mesosphere `kern_svc_exception.cpp` `Break`; then sleep) or
 //! [`PanicAction::Exit`] (`exit(Err(result::PANICKED))`, so by the rule above a panic on a

@@ -10,6 +10,8 @@
 
 use core::mem::size_of;
 
+use xcbuf_common::text::{self, Piece, Sink};
+
 /// One entry: `{u32 key, u32 flags, u64 value[2]}` (libnx `ConfigEntry`), 0x18 bytes:
 /// libnx and hbloader step through the list with `sizeof(ConfigEntry)` = 24.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -111,6 +113,29 @@ pub enum ConfigError {
     BadOverrideHeap { address: u64, size: u64 },
     /// HosVersion's value is not a packed version.
     BadHosVersion { value: u64 },
+}
+
+impl ConfigError {
+    /// What rt's "bad loader config" line says, without `core::fmt`
+    /// (`xcbuf_common::text`).
+    pub fn write_text(&self, sink: &mut dyn Sink) {
+        match *self {
+            ConfigError::UnknownMandatoryKey { key } => {
+                text::write(sink, &[Piece::Str("unknown mandatory key "), Piece::Dec(u64::from(key))])
+            }
+            ConfigError::NoEndOfList => sink.put("no EndOfList"),
+            ConfigError::BadMainThreadHandle { value } => {
+                text::write(sink, &[Piece::Str("bad MainThreadHandle "), Piece::Hex(value)])
+            }
+            ConfigError::BadOverrideHeap { address, size } => text::write(
+                sink,
+                &[Piece::Str("bad OverrideHeap address "), Piece::Hex(address), Piece::Str(" size "), Piece::Hex(size)],
+            ),
+            ConfigError::BadHosVersion { value } => {
+                text::write(sink, &[Piece::Str("bad HosVersion "), Piece::Hex(value)])
+            }
+        }
+    }
 }
 
 /// Reads entries from `entry(i)` (i = 0, 1, ...) until EndOfList.

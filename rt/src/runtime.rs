@@ -1,7 +1,6 @@
 //! The Rust half of startup (after `start`'s assembly has relocated the image and cleared
 //! `.bss`), the exit paths and the panic handler.
 
-use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 use crate::env::{ENV, Env, HeapRegion, LaunchKind};
@@ -13,6 +12,7 @@ use crate::svc::{self, CURRENT_THREAD, Handle};
 use crate::sync::Mutex;
 use crate::tls::{self, LOADER_AREA_SIZE};
 use crate::{PanicAction, Program};
+use xcbuf_common::text::{self, Piece, Sink};
 
 unsafe extern "Rust" {
     /// Defined by the program with [`crate::entry!`].
@@ -47,7 +47,7 @@ extern "C" fn __xcbuf_rt_start(arg0: usize, arg1: usize, loader_lr: usize, image
         LaunchKind::Hbloader => match read_loader_config(arg0) {
             Ok(config) => config,
             Err(error) => {
-                crate::log!("xcbuf-rt: bad loader config: {:?}", error);
+                log_bad_config(&error);
                 exit(Err(BAD_LOADER_CONFIG));
             }
         },
@@ -61,7 +61,7 @@ extern "C" fn __xcbuf_rt_start(arg0: usize, arg1: usize, loader_lr: usize, image
     let heap = match init_heap(program.heap, config.override_heap) {
         Ok(heap) => heap,
         Err(rc) => {
-            crate::log!("xcbuf-rt: heap setup failed: {}", rc);
+            crate::log::line(&[Piece::Str("xcbuf-rt: heap setup failed: "), Piece::Result(rc)]);
             exit(Err(HEAP_INIT_FAILED));
         }
     };
@@ -78,6 +78,17 @@ extern "C" fn __xcbuf_rt_start(arg0: usize, arg1: usize, loader_lr: usize, image
     });
 
     exit((program.main)())
+}
+
+/// The "bad loader config" line, out of line: its line buffer must not sit in
+/// `__xcbuf_rt_start`'s frame, which stays under `main` for the program's life.
+#[cold]
+#[inline(never)]
+fn log_bad_config(error: &loader_config::ConfigError) {
+    let mut line = crate::log::DebugWriter::new();
+    line.put("xcbuf-rt: bad loader config: ");
+    error.write_text(&mut line);
+    line.put("\n");
 }
 
 fn read_loader_config(list: usize) -> Result<LoaderConfig, loader_config::ConfigError> {
@@ -119,11 +130,22 @@ pub fn exit(result: Result<(), ResultCode>) -> ! {
     let path = exit_path::decide(LOADER_LR.load(Ordering::Acquire), on_main_thread(), crate::thread::alive());
     let mut line = crate::log::DebugWriter::new();
     // The path goes before the heap part, which observers read up to the line's end.
-    let _ = write!(line, "xcbuf-rt: exit {}; {}", rc, path);
+    text::write(&mut line, &[Piece::Str("xcbuf-rt: exit "), Piece::Result(rc), Piece::Str("; ")]);
+    path.write_text(&mut line);
     if let Some((size, used, peak)) = crate::heap::try_stats() {
-        let _ = write!(line, "; heap size={:#x} used={:#x} peak={:#x}", size, used, peak);
+        text::write(
+            &mut line,
+            &[
+                Piece::Str("; heap size="),
+                text::hex(size),
+                Piece::Str(" used="),
+                text::hex(used),
+                Piece::Str(" peak="),
+                text::hex(peak),
+            ],
+        );
     }
-    let _ = line.write_str("\n");
+    line.put("\n");
     drop(line);
 
     if path == ExitPath::ReturnToLoader {
@@ -160,11 +182,25 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         park();
     }
     let mut line = crate::log::DebugWriter::new();
-    let _ = write!(line, "xcbuf-rt: panic: {}", info.message());
+    // The message's text when it has no arguments; formatting arguments would link
+    // core::fmt into every program (the sysmodule has none of it), so a message with
+    // arguments is named as such and the location tells where it was raised.
+    line.put("xcbuf-rt: panic: ");
+    line.put(info.message().as_str().unwrap_or("(a message with arguments, not formatted)"));
     if let Some(location) = info.location() {
-        let _ = write!(line, " at {}:{}:{}", location.file(), location.line(), location.column());
+        text::write(
+            &mut line,
+            &[
+                Piece::Str(" at "),
+                Piece::Str(location.file()),
+                Piece::Str(":"),
+                Piece::Dec(u64::from(location.line())),
+                Piece::Str(":"),
+                Piece::Dec(u64::from(location.column())),
+            ],
+        );
     }
-    let _ = line.write_str("\n");
+    line.put("\n");
     drop(line);
     if PANIC_ACTION.load(Ordering::Acquire) == PanicAction::Break as u8 {
         let _ = svc::break_(svc::BreakReason::Panic, b"xcbuf-rt: panic");

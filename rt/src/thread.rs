@@ -17,6 +17,7 @@
 //! hbloader only when the count is 0 ([`crate::exit_path`]).
 
 use core::alloc::Layout;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::result::{INVALID_CORE_ID, INVALID_PRIORITY, ResultCode};
 
@@ -69,13 +70,68 @@ pub fn stack_layout(size: usize) -> Option<Layout> {
     Layout::from_size_align(rounded, STACK_ALIGN).ok()
 }
 
+/// `"XCBSTAK1"` read as a little-endian u64: marks a valid [`ThreadStacks`].
+pub const THREAD_STACKS_MAGIC: u64 = u64::from_le_bytes(*b"XCBSTAK1");
+/// Stacks [`XCBUF_RT_THREAD_STACKS`] can list; a thread spawned while all are taken is
+/// not listed (it runs all the same).
+pub const THREAD_STACK_SLOTS: usize = 4;
+
+/// One listed stack: `base` 0 = free slot.
+#[repr(C)]
+pub struct StackSlot {
+    /// Lowest address of the stack.
+    pub base: AtomicUsize,
+    /// Its size in bytes (whole pages).
+    pub size: AtomicUsize,
+}
+
+/// The stacks of the threads spawned here and not joined, for an observer outside the
+/// program (runtime contract, like `heap::XCBUF_RT_HEAP_STATS`): `+0x00 magic` =
+/// [`THREAD_STACKS_MAGIC`], then [`THREAD_STACK_SLOTS`] pairs of little-endian u64 words
+/// `base, size`. Stacks are zeroed when spawned, so an observer that reads a stack from
+/// `base` up finds the lowest byte the thread ever wrote (`make bench`'s "stack peak"
+/// figures, from which the sysmodule's stacks are sized).
+#[repr(C)]
+pub struct ThreadStacks {
+    /// Always [`THREAD_STACKS_MAGIC`].
+    pub magic: u64,
+    pub slots: [StackSlot; THREAD_STACK_SLOTS],
+}
+
+/// The one [`ThreadStacks`] of the program, under a stable unmangled name.
+#[unsafe(no_mangle)]
+pub static XCBUF_RT_THREAD_STACKS: ThreadStacks = ThreadStacks {
+    magic: THREAD_STACKS_MAGIC,
+    slots: [const { StackSlot { base: AtomicUsize::new(0), size: AtomicUsize::new(0) } }; THREAD_STACK_SLOTS],
+};
+
+/// Lists the stack at `base` (first free slot; not listed when none is free).
+fn list_stack(base: usize, size: usize) {
+    for slot in &XCBUF_RT_THREAD_STACKS.slots {
+        if slot.base.compare_exchange(0, base, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            slot.size.store(size, Ordering::Release);
+            return;
+        }
+    }
+}
+
+/// Removes the stack at `base` from the list (its thread was joined).
+#[cfg_attr(not(target_os = "horizon"), allow(dead_code))]
+fn unlist_stack(base: usize) {
+    for slot in &XCBUF_RT_THREAD_STACKS.slots {
+        if slot.base.compare_exchange(base, 0, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            slot.size.store(0, Ordering::Release);
+            return;
+        }
+    }
+}
+
 #[cfg(target_os = "horizon")]
 pub use horizon::{JoinHandle, alive, spawn};
 
 #[cfg(target_os = "horizon")]
 mod horizon {
     use alloc::boxed::Box;
-    use core::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
     use crate::result::{ALLOCATION_FAILED, DOES_NOT_FIT};
@@ -107,8 +163,11 @@ mod horizon {
         pub fn spawn<F: FnOnce() + Send + 'static>(self, body: F) -> Result<JoinHandle, ResultCode> {
             check_placement(self.priority, self.core)?;
             let layout = stack_layout(self.stack_size).ok_or(DOES_NOT_FIT)?;
+            // Zeroed, like the main thread's stack the kernel maps: the bytes a thread ever
+            // wrote are then the non-zero ones, which is how `make bench` measures the
+            // stack a thread used (the sysmodule's stacks are sized from it).
             // SAFETY: the layout has a non-zero size.
-            let stack = unsafe { alloc::alloc::alloc(layout) };
+            let stack = unsafe { alloc::alloc::alloc_zeroed(layout) };
             if stack.is_null() {
                 return Err(ALLOCATION_FAILED);
             }
@@ -134,8 +193,10 @@ mod horizon {
             unsafe { (*start).handle = handle };
             // Counted before it can run, so no exit can miss it.
             ALIVE.fetch_add(1, Ordering::AcqRel);
+            list_stack(stack.expose_provenance(), layout.size());
             if let Err(rc) = svc::start_thread(handle) {
                 ALIVE.fetch_sub(1, Ordering::AcqRel);
+                unlist_stack(stack.expose_provenance());
                 let _ = svc::close_handle(handle);
                 // SAFETY: the thread never ran.
                 unsafe {
@@ -164,6 +225,7 @@ mod horizon {
             svc::wait_synchronization(&[self.handle], -1)?;
             // The thread has exited: it no longer runs code of this image.
             ALIVE.fetch_sub(1, Ordering::AcqRel);
+            unlist_stack(self.stack.expose_provenance());
             let _ = svc::close_handle(self.handle);
             // SAFETY: the thread has exited (its handle was signalled): the stack and the
             // start block are no longer used.
@@ -209,6 +271,28 @@ mod tests {
         assert_eq!(check_placement(60, 0), Err(INVALID_PRIORITY));
         assert_eq!(check_placement(44, 3), Err(INVALID_CORE_ID));
         assert_eq!(check_placement(44, -1), Err(INVALID_CORE_ID));
+    }
+
+    #[test]
+    fn stack_list_is_magic_then_base_size_pairs_and_slots_are_reused() {
+        use core::mem::{offset_of, size_of};
+        assert_eq!(THREAD_STACKS_MAGIC.to_le_bytes(), *b"XCBSTAK1");
+        assert_eq!(offset_of!(ThreadStacks, slots), 8);
+        assert_eq!(size_of::<StackSlot>(), 16);
+        assert_eq!(size_of::<ThreadStacks>(), 8 + 16 * THREAD_STACK_SLOTS);
+        let slot = |i: usize| {
+            let s = &XCBUF_RT_THREAD_STACKS.slots[i];
+            (s.base.load(Ordering::Acquire), s.size.load(Ordering::Acquire))
+        };
+        list_stack(0x10000, 0x2000);
+        list_stack(0x20000, 0x1000);
+        assert_eq!((slot(0), slot(1)), ((0x10000, 0x2000), (0x20000, 0x1000)));
+        unlist_stack(0x10000);
+        assert_eq!(slot(0), (0, 0));
+        list_stack(0x30000, 0x3000);
+        assert_eq!(slot(0), (0x30000, 0x3000));
+        unlist_stack(0x30000);
+        unlist_stack(0x20000);
     }
 
     #[test]

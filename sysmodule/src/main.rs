@@ -12,18 +12,27 @@
 
 use rt::sm::{ServiceName, Sm};
 use xcbuf_common::result::ResultCode;
+use xcbuf_common::text::Piece;
 use xcbuf_common::xcbuf::{INDEXED, SERVICES, SINGLE, Xcbuf};
 use xcbuf_rt as rt;
 
-/// The whole heap: the `xcbuf:i` thread's stack ([`INDEXED_THREAD_STACK`], page-aligned),
-/// two 0x800-byte pointer buffers and the thread's start block, with room for the
-/// allocator's alignment padding (the bench reads the live figure: 0x3000 + 0x1000 + 40
-/// bytes in use once both servers run, `make bench`).
-const HEAP_SIZE: usize = 20 * 1024;
-/// Stack of the `xcbuf:i` thread: as large as the main thread's (NPDM 0x3000; the bench
-/// measured 5,136 bytes of the main stack written while serving 30,000 requests).
-const INDEXED_THREAD_STACK: usize = 0x3000;
-static_assertions::const_assert!(HEAP_SIZE >= INDEXED_THREAD_STACK + 2 * 0x800 + 0x400);
+/// The whole heap: the `xcbuf:i` thread's stack ([`INDEXED_THREAD_STACK`], whole pages and
+/// page-aligned, so up to a page of alignment padding before it, which the allocator hands
+/// out again to the small blocks), two 0x800-byte pointer buffers and the thread's start
+/// block. 15 KiB: with the program's other `.bss` it fills four pages (`make bench`,
+/// "sysmodule image" and "sysmodule heap"); the heap peak the bench reads is about
+/// 0x2000 + 0x1000 + 48 bytes once both servers run.
+const HEAP_SIZE: usize = 15 * 1024;
+/// Stack of the `xcbuf:i` thread, sized like the main stack (sysmodule/npdm.json
+/// `main_thread_stack_size`) from the deepest use measured under hostile load, with a
+/// margin: at least 3/2 of it (tools/emu/tests/stacks.rs measures it and fails when the
+/// margin is gone). Measured: 4,672 bytes written of this stack (fuzz and session churn on
+/// both services); 3/2 of it is 7,008, so two pages.
+const INDEXED_THREAD_STACK: usize = 0x2000;
+// The worst case: the heap starts 16 bytes past a page, so 0xff0 bytes of padding go
+// before the stack; first fit puts the start block and one pointer buffer there, the
+// other buffer after the stack; 0x400 for the allocator's own rounding.
+static_assertions::const_assert!(HEAP_SIZE >= 0xff0 + INDEXED_THREAD_STACK + 0x800 + 0x400);
 /// Priority of the `xcbuf:i` thread: the main thread's (NPDM main_thread_priority 49,
 /// inside rt's portable 28-59).
 const SERVER_THREAD_PRIORITY: i32 = 49;
@@ -52,7 +61,7 @@ fn main() -> Result<(), ResultCode> {
     };
     let thread = indexed.spawn(move || {
         if let Err(rc) = rt::server::serve(Xcbuf, &INDEXED, indexed_port) {
-            rt::log!("xcbuf: xcbuf:i stopped: {}", rc);
+            rt::log::line(&[Piece::Str("xcbuf: xcbuf:i stopped: "), Piece::Result(rc)]);
         }
     })?;
     // The thread serves forever and is never joined: closing our handle to it leaves it

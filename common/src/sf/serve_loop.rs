@@ -57,6 +57,7 @@ use core::fmt;
 
 use super::{Action, MAX_SESSIONS, ReceiveMode, Server, ServiceHandler};
 use crate::result::{ResultCode, kernel};
+use crate::text::{self, Line, Piece};
 
 pub use super::Handle;
 
@@ -103,8 +104,9 @@ pub trait ServerSyscalls {
     fn accept_session(&mut self, port: Handle) -> Result<Handle, ResultCode>;
     /// svcCloseHandle (0x16); a failure is only logged by the caller.
     fn close_handle(&mut self, handle: Handle) -> Result<(), ResultCode>;
-    /// One line of log output (svcOutputDebugString).
-    fn log(&mut self, line: fmt::Arguments<'_>);
+    /// One line of log output (svcOutputDebugString), written without `core::fmt`
+    /// ([`crate::text`]).
+    fn log(&mut self, line: &[Piece<'_>]);
 }
 
 /// Why a session was dropped (for its log line).
@@ -119,13 +121,20 @@ pub enum CloseReason {
     ReplyFailed(ResultCode),
 }
 
+impl CloseReason {
+    /// The words of its log line: a text and, for a failed reply, the result after it.
+    pub fn pieces(self) -> [Piece<'static>; 2] {
+        match self {
+            CloseReason::CloseMessage => [Piece::Str("close message"), Piece::Str("")],
+            CloseReason::ClientClosed => [Piece::Str("client closed"), Piece::Str("")],
+            CloseReason::ReplyFailed(rc) => [Piece::Str("reply failed "), Piece::Result(rc)],
+        }
+    }
+}
+
 impl fmt::Display for CloseReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CloseReason::CloseMessage => f.write_str("close message"),
-            CloseReason::ClientClosed => f.write_str("client closed"),
-            CloseReason::ReplyFailed(rc) => write!(f, "reply failed {rc}"),
-        }
+        Line(&self.pieces()).fmt(f)
     }
 }
 
@@ -175,13 +184,20 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
             ReceiveMode::Single => "single",
             ReceiveMode::Indexed(_) => "indexed",
         };
-        syscalls.log(format_args!(
-            "{name}: serving, receive mode {} ({mode}), pointer buffer {:#x} bytes at {:#x}, max {} sessions",
-            area.mode.raw(),
-            area.size,
-            area.guest_addr,
-            server.sessions().limit(),
-        ));
+        syscalls.log(&[
+            Piece::Str(name),
+            Piece::Str(": serving, receive mode "),
+            Piece::Dec(u64::from(area.mode.raw())),
+            Piece::Str(" ("),
+            Piece::Str(mode),
+            Piece::Str("), pointer buffer "),
+            text::hex(area.size),
+            Piece::Str(" bytes at "),
+            Piece::Hex(area.guest_addr),
+            Piece::Str(", max "),
+            text::dec(server.sessions().limit()),
+            Piece::Str(" sessions"),
+        ]);
         let mut this = ServeLoop { syscalls, server, name, port, pointer_buffer, reply_target: 0, stop: 0 };
         this.rearm();
         this
@@ -204,7 +220,7 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
         for handle in [core::mem::take(&mut self.stop), self.port] {
             let _ = self.syscalls.close_handle(handle);
         }
-        self.syscalls.log(format_args!("{}: stopped", self.name));
+        self.syscalls.log(&[Piece::Str(self.name), Piece::Str(": stopped")]);
     }
 
     /// The server core (counters, sessions).
@@ -305,7 +321,14 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
             Ok(handle) => match self.server.open_session(handle) {
                 Ok(slot) => {
                     let open = self.server.sessions().open_count();
-                    self.syscalls.log(format_args!("{}: session {slot} opened ({open} open)", self.name));
+                    self.syscalls.log(&[
+                        Piece::Str(self.name),
+                        Piece::Str(": session "),
+                        text::dec(slot),
+                        Piece::Str(" opened ("),
+                        Piece::Dec(u64::from(open)),
+                        Piece::Str(" open)"),
+                    ]);
                     Step::Accepted { slot }
                 }
                 Err(_) => self.refuse(handle),
@@ -320,7 +343,12 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
     fn refuse(&mut self, handle: Handle) -> Step {
         let _ = self.syscalls.close_handle(handle);
         let limit = self.server.sessions().limit();
-        self.syscalls.log(format_args!("{}: session refused ({limit} open, the maximum)", self.name));
+        self.syscalls.log(&[
+            Piece::Str(self.name),
+            Piece::Str(": session refused ("),
+            text::dec(limit),
+            Piece::Str(" open, the maximum)"),
+        ]);
         Step::Refused
     }
 
@@ -346,7 +374,18 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
             let _ = self.syscalls.close_handle(handle);
         }
         let open = self.server.sessions().open_count();
-        self.syscalls.log(format_args!("{}: session {slot} closed, {reason} ({open} open)", self.name));
+        let [because, result] = reason.pieces();
+        self.syscalls.log(&[
+            Piece::Str(self.name),
+            Piece::Str(": session "),
+            text::dec(slot),
+            Piece::Str(" closed, "),
+            because,
+            result,
+            Piece::Str(" ("),
+            Piece::Dec(u64::from(open)),
+            Piece::Str(" open)"),
+        ]);
         self.rearm();
         Step::Dropped { slot, reason }
     }

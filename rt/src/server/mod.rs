@@ -5,10 +5,10 @@
 //! mode) with a port from svcCreatePort.
 
 use core::alloc::Layout;
-use core::fmt;
 
 use xcbuf_common::sf::serve_loop::{Handle, ServeLoop, ServerSyscalls, WaitError};
 use xcbuf_common::sf::{Server, ServiceHandler, ServiceIdentity};
+use xcbuf_common::text::Piece;
 
 use crate::result::{ALLOCATION_FAILED, DOES_NOT_FIT, ResultCode};
 use crate::svc;
@@ -55,8 +55,8 @@ impl ServerSyscalls for Syscalls<'_> {
         svc::close_handle(handle)
     }
 
-    fn log(&mut self, line: fmt::Arguments<'_>) {
-        crate::log::write_line(line);
+    fn log(&mut self, line: &[Piece<'_>]) {
+        crate::log::line(line);
     }
 }
 

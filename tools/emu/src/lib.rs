@@ -34,3 +34,4 @@ pub mod observe;
 pub mod perf;
 pub mod run;
 pub mod symbols;
+pub mod thread_stacks;
