@@ -26,7 +26,6 @@
 //! - what the server reports of itself ([`Call::status`]).
 #![forbid(unsafe_code)]
 
-use crate::cmif;
 use crate::hipc::{DESCRIPTOR_COUNT_MAX, PointerDescriptor, RECEIVE_LIST_ENTRY_COUNT_MAX, TLS_MESSAGE_BUFFER_SIZE};
 use crate::result::{self, ResultCode};
 
@@ -262,7 +261,10 @@ impl OutPointer {
 }
 
 /// A successful command's reply, staged while the request is still in the message
-/// buffer: X descriptors and out-data.
+/// buffer: X descriptors and out-data. The server keeps one and resets it per request
+/// ([`Reply::reset`]): only the row's out-data bytes are cleared, not the whole staging
+/// area.
+#[derive(Clone, Debug)]
 pub(super) struct Reply {
     pointers: [PointerDescriptor; REPLY_X_CAPACITY],
     pointer_count: usize,
@@ -278,6 +280,14 @@ impl Reply {
             out: [0; OUT_RAW_CAPACITY],
             out_len: 0,
         }
+    }
+
+    /// Empties the reply for a command whose row has `out_raw` bytes of out-data, all 0
+    /// (what the handler does not set stays 0).
+    pub(super) fn reset(&mut self, out_raw: usize) {
+        self.pointer_count = 0;
+        self.out_len = out_raw.min(OUT_RAW_CAPACITY);
+        self.out.iter_mut().take(self.out_len).for_each(|b| *b = 0);
     }
 
     /// The reply's X descriptors, in the order the handler pushed them.
@@ -296,6 +306,52 @@ impl Reply {
     }
 }
 
+/// Where a checked request's parts lie in the message buffer (what [`super::Server::handle`]
+/// found while checking it; every range was checked to lie inside the message).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RequestView<'a> {
+    /// The message, up to the end of its receive list.
+    pub(super) words: &'a [u32],
+    /// Word index of the first X descriptor.
+    pub(super) x_at: usize,
+    /// Number of X descriptors.
+    pub(super) x_count: usize,
+    /// Byte offset of the payload (after the SFCI header).
+    pub(super) payload: usize,
+    /// Byte offset of the end of the CMIF view.
+    pub(super) view_end: usize,
+    /// Byte offset of the u16 size table.
+    pub(super) sizes_at: usize,
+}
+
+impl RequestView<'_> {
+    /// X descriptor `i` (descriptor order), if the request has it.
+    pub(super) fn pointer(&self, i: usize) -> Option<PointerDescriptor> {
+        if i >= self.x_count {
+            return None;
+        }
+        let at = self.x_at.checked_add(2 * i)?;
+        match self.words.get(at..)? {
+            [w0, w1, ..] => Some(PointerDescriptor::decode([*w0, *w1])),
+            _ => None,
+        }
+    }
+
+    /// Every X descriptor, in order.
+    pub(super) fn pointers(&self) -> impl Iterator<Item = PointerDescriptor> + '_ {
+        let words = self.words.get(self.x_at..).unwrap_or(&[]);
+        words.chunks_exact(2).take(self.x_count).map(|w| match w {
+            [w0, w1] => PointerDescriptor::decode([*w0, *w1]),
+            _ => PointerDescriptor::default(),
+        })
+    }
+
+    /// Byte `at` of the message (0 past its end, which no checked range reaches).
+    fn byte(&self, at: usize) -> u8 {
+        self.words.get(at / 4).map_or(0, |w| (w >> (8 * (at % 4))) as u8)
+    }
+}
+
 /// What the server lends a call to report itself ([`Call::status`]).
 #[derive(Clone, Copy)]
 pub(super) struct StatusSource<'a> {
@@ -308,9 +364,10 @@ pub(super) struct StatusSource<'a> {
 /// One request, as its handler sees it. Built by [`super::Server::handle`] after the
 /// row's checks passed and every X was located.
 pub struct Call<'a> {
-    request: &'a cmif::Request<'a>,
-    /// The request's size table (checked against the row before the handler runs).
-    sizes: cmif::SizeTable<'a>,
+    request: RequestView<'a>,
+    /// Entries of the request's size table (checked against the raw data before the
+    /// handler runs).
+    out_c: usize,
     range: PointerBufferRange,
     status: StatusSource<'a>,
     in_raw: usize,
@@ -327,8 +384,7 @@ pub struct Call<'a> {
 impl<'a> Call<'a> {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn new<S>(
-        request: &'a cmif::Request<'a>,
-        sizes: cmif::SizeTable<'a>,
+        request: RequestView<'a>,
         row: &CommandMeta<S>,
         range: PointerBufferRange,
         status: StatusSource<'a>,
@@ -337,10 +393,10 @@ impl<'a> Call<'a> {
         input_end: usize,
         reply: &'a mut Reply,
     ) -> Call<'a> {
-        reply.out_len = row.out_raw.min(OUT_RAW_CAPACITY);
+        reply.reset(row.out_raw);
         Call {
             request,
-            sizes,
+            out_c: row.out_c,
             range,
             status,
             in_raw: row.in_raw,
@@ -368,7 +424,7 @@ impl<'a> Call<'a> {
 
     /// Number of in-pointers (X descriptors) of the request.
     pub fn in_count(&self) -> usize {
-        usize::from(self.request.message().header().pointer_count)
+        self.request.x_count
     }
 
     fn in_pointer_of(range: PointerBufferRange, inputs: &'a [u8], d: PointerDescriptor) -> InPointer<'a> {
@@ -381,28 +437,42 @@ impl<'a> Call<'a> {
 
     /// In-pointer `i` (descriptor order), if the request has it.
     pub fn in_pointer(&self, i: usize) -> Option<InPointer<'a>> {
-        let d = self.request.message().pointer_descriptor(i)?;
+        let d = self.request.pointer(i)?;
         Some(Self::in_pointer_of(self.range, self.inputs, d))
     }
 
     /// Every in-pointer, in descriptor order. The iterator does not borrow the call, so
     /// the handler can write out-pointers while it walks the inputs.
     pub fn in_pointers(&self) -> impl Iterator<Item = InPointer<'a>> + 'a {
-        let (range, inputs) = (self.range, self.inputs);
-        self.request.message().pointer_descriptors().map(move |d| Self::in_pointer_of(range, inputs, d))
+        let (range, inputs, request) = (self.range, self.inputs, self.request);
+        (0..request.x_count).filter_map(move |i| request.pointer(i)).map(move |d| Self::in_pointer_of(range, inputs, d))
     }
 
     /// The row's raw in-data as `T` (`T::SIZE` at most the row's `in_raw`).
     pub fn in_raw<T: RawData>(&self) -> Result<T, ResultCode> {
         let mut bytes = [0u8; IN_RAW_CAPACITY];
         let bytes = bytes.get_mut(..T::SIZE).filter(|_| T::SIZE <= self.in_raw).ok_or(INVALID_CMIF_REQUEST)?;
-        self.request.read_payload(0, bytes).map_err(|e| e.result())?;
+        // The payload window (the CMIF view after SFCI) must hold the bytes.
+        let end = self.request.payload.checked_add(T::SIZE).ok_or(INVALID_CMIF_REQUEST)?;
+        if end > self.request.view_end {
+            return Err(INVALID_CMIF_REQUEST);
+        }
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = self.request.byte(self.request.payload + i);
+        }
         T::read_from(bytes)
     }
 
     /// The size the client's size table gives C entry `k` (without carving it).
     pub fn out_size(&self, k: usize) -> Result<usize, ResultCode> {
-        self.sizes.get(k).map(usize::from).ok_or(INVALID_CMIF_REQUEST)
+        if k >= self.out_c {
+            return Err(INVALID_CMIF_REQUEST);
+        }
+        // The table starts at an even byte offset (horizon-ipc.md §6.3), so an entry is
+        // the low or the high half of one word.
+        let at = self.request.sizes_at + 2 * k;
+        let word = self.request.words.get(at / 4).ok_or(INVALID_CMIF_REQUEST)?;
+        Ok(usize::from((word >> (8 * (at % 4))) as u16))
     }
 
     /// Carves out-pointer `k` (C entry `k`, its size-table size) below the previous
