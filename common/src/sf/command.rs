@@ -270,6 +270,9 @@ pub(super) struct Reply {
     pointer_count: usize,
     out: [u8; OUT_RAW_CAPACITY],
     out_len: usize,
+    /// Bytes of `out` written for this request (from its start); the rest of the
+    /// row's `out_len` bytes read as 0.
+    out_set: usize,
 }
 
 impl Reply {
@@ -279,15 +282,16 @@ impl Reply {
             pointer_count: 0,
             out: [0; OUT_RAW_CAPACITY],
             out_len: 0,
+            out_set: 0,
         }
     }
 
     /// Empties the reply for a command whose row has `out_raw` bytes of out-data, all 0
-    /// (what the handler does not set stays 0).
+    /// (what the handler does not set stays 0: [`Reply::out_set`]).
     pub(super) fn reset(&mut self, out_raw: usize) {
         self.pointer_count = 0;
         self.out_len = out_raw.min(OUT_RAW_CAPACITY);
-        self.out.iter_mut().take(self.out_len).for_each(|b| *b = 0);
+        self.out_set = 0;
     }
 
     /// The reply's X descriptors, in the order the handler pushed them.
@@ -295,9 +299,22 @@ impl Reply {
         self.pointers.get(..self.pointer_count).unwrap_or(&[])
     }
 
-    /// The raw out-data (the row's `out_raw` bytes).
-    pub(super) fn out(&self) -> &[u8] {
-        self.out.get(..self.out_len).unwrap_or(&[])
+    /// The raw out-data the handler set (a prefix of the row's `out_raw` bytes, which
+    /// go out as [`Reply::out_len`] bytes, zero after this prefix).
+    pub(super) fn out_set(&self) -> &[u8] {
+        let set = self.out_set.min(self.out_len);
+        // Whole words: the bytes past `set` are masked off by the writer.
+        self.out.get(..set.div_ceil(4) * 4).unwrap_or(&[])
+    }
+
+    /// Bytes of [`Reply::out_set`] the handler wrote this request.
+    pub(super) fn out_set_len(&self) -> usize {
+        self.out_set.min(self.out_len)
+    }
+
+    /// Bytes of raw out-data the reply carries (the row's `out_raw`).
+    pub(super) fn out_len(&self) -> usize {
+        self.out_len
     }
 
     /// Sum of the reply X sizes.
@@ -512,7 +529,9 @@ impl<'a> Call<'a> {
     /// the row's out-data stays zero).
     pub fn set_out_raw<T: RawData>(&mut self, data: &T) -> Result<(), ResultCode> {
         let out = self.reply.out.get_mut(..T::SIZE).filter(|_| T::SIZE <= self.reply.out_len);
-        data.write_to(out.ok_or(INVALID_CMIF_REQUEST)?)
+        data.write_to(out.ok_or(INVALID_CMIF_REQUEST)?)?;
+        self.reply.out_set = self.reply.out_set.max(T::SIZE);
+        Ok(())
     }
 
     /// Adds a reply X filling out-pointer `out` with its first `written` bytes.

@@ -65,32 +65,31 @@ impl StrayHandles {
         self.len == 0
     }
 
-    /// The copy handles of the message in `msg`, read by the layout formulas
-    /// (`horizon-ipc.md` §1.4) without any other validation.
-    fn collect(msg: &[u32]) -> StrayHandles {
-        let mut out = StrayHandles::default();
+    /// Replaces the contents with the copy handles of the message in `msg`, read by the
+    /// layout formulas (`horizon-ipc.md` §1.4) without any other validation.
+    pub fn collect(&mut self, msg: &[u32]) {
+        self.len = 0;
         let (Some(&w0), Some(&w1)) = (msg.first(), msg.get(1)) else {
-            return out;
+            return;
         };
         let header = MessageHeader::decode([w0, w1]);
         if !header.has_special_header {
-            return out;
+            return;
         }
         let Some(&special) = msg.get(2) else {
-            return out;
+            return;
         };
         let layout = MessageLayout::new(header, Some(SpecialHeader::decode(special)));
         let start = layout.copy_handle_idx();
         let Some(handles) = msg.get(start..start.saturating_add(layout.copy_handle_count())) else {
-            return out;
+            return;
         };
         for &h in handles.iter().filter(|&&h| h != 0) {
-            if let Some(slot) = out.handles.get_mut(out.len) {
+            if let Some(slot) = self.handles.get_mut(self.len) {
                 *slot = h;
-                out.len += 1;
+                self.len += 1;
             }
         }
-        out
     }
 }
 
@@ -214,13 +213,28 @@ impl<S: ServiceHandler> Server<S> {
     /// holds the reply or, for [`Action::CloseSession`], a receive-only message; either
     /// way the receive list is armed.
     pub fn handle(&mut self, slot: usize, msg: &mut [u32], pointer_buffer: &mut [u8]) -> Handled {
-        let stray_handles = StrayHandles::collect(msg);
+        let mut stray_handles = StrayHandles::default();
+        let (action, result) = self.handle_into(slot, msg, pointer_buffer, &mut stray_handles);
+        Handled { action, result, stray_handles }
+    }
+
+    /// [`Server::handle`], with the copy handles written into `stray_handles` (its
+    /// previous contents replaced) instead of returned: what a loop that keeps one
+    /// [`StrayHandles`] uses.
+    pub fn handle_into(
+        &mut self,
+        slot: usize,
+        msg: &mut [u32],
+        pointer_buffer: &mut [u8],
+        stray_handles: &mut StrayHandles,
+    ) -> (Action, ResultCode) {
+        stray_handles.collect(msg);
         if !self.sessions.is_open(slot) {
-            return self.close_without_reply(msg, SESSION_NOT_OPEN, stray_handles);
+            return self.close_without_reply(msg, SESSION_NOT_OPEN);
         }
         let outcome = match parse(msg) {
             Ok(Incoming::Close) => {
-                return self.close_without_reply(msg, ResultCode::SUCCESS, stray_handles);
+                return self.close_without_reply(msg, ResultCode::SUCCESS);
             }
             Ok(Incoming::Request(request)) => self.dispatch(slot, msg, &request, pointer_buffer),
             Err(rc) => {
@@ -236,10 +250,10 @@ impl<S: ServiceHandler> Server<S> {
         let bytes_out = if replied { self.reply.bytes_out() } else { 0 };
         self.count_out(slot, result, bytes_out);
         match self.write_reply(msg, result, replied) {
-            Ok(()) => Handled { action: Action::Reply, result, stray_handles },
+            Ok(()) => (Action::Reply, result),
             // Only a message buffer shorter than the reply gets here: nothing can be
             // replied, so the session is closed (design.md "Server rules").
-            Err(rc) => self.close_without_reply(msg, rc, stray_handles),
+            Err(rc) => self.close_without_reply(msg, rc),
         }
     }
 
@@ -318,11 +332,11 @@ impl<S: ServiceHandler> Server<S> {
         Ok(())
     }
 
-    fn close_without_reply(&self, msg: &mut [u32], result: ResultCode, stray_handles: StrayHandles) -> Handled {
+    fn close_without_reply(&self, msg: &mut [u32], result: ResultCode) -> (Action, ResultCode) {
         // A buffer too short for the list cannot be armed; the transport's own
         // prepare_receive will report that.
         let _ = self.prepare_receive(msg);
-        Handled { action: Action::CloseSession, result, stray_handles }
+        (Action::CloseSession, result)
     }
 
     fn count_in(&mut self, slot: usize, bytes_in: u64) {
@@ -359,9 +373,12 @@ impl<S: ServiceHandler> Server<S> {
     /// list at [`super::RECEIVE_LIST_OFFSET`] (emulator-bench.md "Receive list at a non-zero
     /// offset").
     fn write_reply(&self, msg: &mut [u32], result: ResultCode, success: bool) -> Result<(), ResultCode> {
-        let (pointers, out) = if success { (self.reply.pointers(), self.reply.out()) } else { (&[][..], &[][..]) };
+        let (pointers, out, set, out_len) = match success {
+            true => (self.reply.pointers(), self.reply.out_set(), self.reply.out_set_len(), self.reply.out_len()),
+            false => (&[][..], &[][..], 0, 0),
+        };
         let raw_idx = 2 + 2 * pointers.len();
-        let raw_count = super::reply_raw_words(out.len());
+        let raw_count = super::reply_raw_words(out_len);
         let raw_end = raw_idx + raw_count;
         // The command tables end every reply before the list (command::table_fits).
         if raw_end > super::RECEIVE_LIST_OFFSET {
@@ -378,17 +395,25 @@ impl<S: ServiceHandler> Server<S> {
         for (words, d) in xs.chunks_exact_mut(2).zip(pointers) {
             words.copy_from_slice(&d.encode());
         }
-        raw.iter_mut().for_each(|w| *w = 0);
-        let sfco = OutHeader { version: 0, result, token: 0 }.encode();
+        // Each raw word once: the padding before SFCO (0 or 2 words: raw data starts at
+        // word 2 + 2n), SFCO, then the out-data and the zeros after it.
         let header_at = align_up_16(4 * raw_idx) / 4 - raw_idx;
-        if let Some(to) = raw.get_mut(header_at..header_at + 4) {
-            to.copy_from_slice(&sfco);
+        let (pad, raw) = raw.split_at_mut(header_at.min(raw.len()));
+        if let [a, b] = pad {
+            *a = 0;
+            *b = 0;
         }
-        let payload = raw.get_mut(header_at + 4..).unwrap_or(&mut []);
-        for (w, bytes) in payload.iter_mut().zip(out.chunks(4)) {
-            let mut le = [0u8; 4];
-            le.iter_mut().zip(bytes).for_each(|(to, from)| *to = *from);
-            *w = u32::from_le_bytes(le);
+        let Some([magic, version, rc, token, after @ ..]) = Some(raw) else {
+            return Err(INVALID_REQUEST_SIZE);
+        };
+        [*magic, *version, *rc, *token] = OutHeader { version: 0, result, token: 0 }.encode();
+        let mut words = out.chunks_exact(4).map(|b| <[u8; 4]>::try_from(b).map_or(0, u32::from_le_bytes));
+        let mut left = set;
+        for w in after.iter_mut() {
+            let v = words.next().unwrap_or(0);
+            // Bytes the handler did not set this request are 0 (left < 4: shift < 32).
+            *w = if left >= 4 { v } else { v & !(u32::MAX << (8 * left)) };
+            left = left.saturating_sub(4);
         }
         Ok(())
     }

@@ -55,7 +55,13 @@
 
 use core::fmt;
 
-use super::{Action, MAX_SESSIONS, ReceiveMode, Server, ServiceHandler};
+use super::{Action, MAX_SESSIONS, ReceiveMode, Server, ServiceHandler, StrayHandles};
+
+/// What [`Server::handle_into`] returned.
+struct Handled {
+    action: Action,
+    result: ResultCode,
+}
 use crate::result::{ResultCode, kernel};
 
 pub use super::Handle;
@@ -158,6 +164,8 @@ pub struct ServeLoop<'p, Y: ServerSyscalls, S: ServiceHandler> {
     reply_target: Handle,
     stop: Handle,
     wait: WaitList,
+    /// The copy handles of the request being handled (reused, not rebuilt per request).
+    stray: StrayHandles,
 }
 
 /// The handles one wait takes (the port, every open session in slot order, the stop
@@ -202,7 +210,17 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
             stop_index: None,
             stale: true,
         };
-        let mut this = ServeLoop { syscalls, server, name, port, pointer_buffer, reply_target: 0, stop: 0, wait };
+        let mut this = ServeLoop {
+            syscalls,
+            server,
+            name,
+            port,
+            pointer_buffer,
+            reply_target: 0,
+            stop: 0,
+            wait,
+            stray: StrayHandles::default(),
+        };
         this.rearm();
         this
     }
@@ -364,10 +382,12 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
     }
 
     fn handle(&mut self, slot: usize) -> Step {
-        let handled = self.server.handle(slot, self.syscalls.message(), self.pointer_buffer);
-        for &stray in handled.stray_handles.as_slice() {
+        let (action, result) =
+            self.server.handle_into(slot, self.syscalls.message(), self.pointer_buffer, &mut self.stray);
+        for &stray in self.stray.as_slice() {
             let _ = self.syscalls.close_handle(stray);
         }
+        let handled = Handled { action, result };
         match handled.action {
             Action::Reply => {
                 self.reply_target = self.session_handle(slot);
