@@ -347,11 +347,9 @@ impl RequestView<'_> {
         if i >= self.x_count {
             return None;
         }
-        let at = self.x_at.checked_add(2 * i)?;
-        match self.words.get(at..)? {
-            [w0, w1, ..] => Some(PointerDescriptor::decode([*w0, *w1])),
-            _ => None,
-        }
+        // i < x_count <= 15 and x_at <= 33: no overflow.
+        let at = self.x_at + 2 * i;
+        Some(PointerDescriptor::decode([*self.words.get(at)?, *self.words.get(at + 1)?]))
     }
 
     /// Every X descriptor, in order.
@@ -385,7 +383,6 @@ pub struct Call<'a> {
     /// Entries of the request's size table (checked against the raw data before the
     /// handler runs).
     out_c: usize,
-    range: PointerBufferRange,
     status: StatusSource<'a>,
     in_raw: usize,
     reply_x: usize,
@@ -414,7 +411,6 @@ impl<'a> Call<'a> {
         Call {
             request,
             out_c: row.out_c,
-            range,
             status,
             in_raw: row.in_raw,
             reply_x: row.reply_x,
@@ -455,13 +451,13 @@ impl<'a> Call<'a> {
     /// In-pointer `i` (descriptor order), if the request has it.
     pub fn in_pointer(&self, i: usize) -> Option<InPointer<'a>> {
         let d = self.request.pointer(i)?;
-        Some(Self::in_pointer_of(self.range, self.inputs, d))
+        Some(Self::in_pointer_of(self.carver.range(), self.inputs, d))
     }
 
     /// Every in-pointer, in descriptor order. The iterator does not borrow the call, so
     /// the handler can write out-pointers while it walks the inputs.
     pub fn in_pointers(&self) -> impl Iterator<Item = InPointer<'a>> + 'a {
-        let (range, inputs, request) = (self.range, self.inputs, self.request);
+        let (range, inputs, request) = (self.carver.range(), self.inputs, self.request);
         (0..request.x_count).filter_map(move |i| request.pointer(i)).map(move |d| Self::in_pointer_of(range, inputs, d))
     }
 

@@ -320,7 +320,8 @@ impl<S: ServiceHandler> Server<S> {
         // Rows 11–12 and the command's body: the handler.
         let status = StatusSource {
             pointer_buffer_size: self.range.size(),
-            receive_mode_raw: self.area.mode.raw(),
+            // The mode field the list is armed with (2, or 2 + entries): area.mode.raw().
+            receive_mode_raw: (self.armed.word1() >> 10) & 0xF,
             sessions: &self.sessions,
             counters: &self.counters,
         };
@@ -407,13 +408,23 @@ impl<S: ServiceHandler> Server<S> {
             return Err(INVALID_REQUEST_SIZE);
         };
         [*magic, *version, *rc, *token] = OutHeader { version: 0, result, token: 0 }.encode();
-        let mut words = out.chunks_exact(4).map(|b| <[u8; 4]>::try_from(b).map_or(0, u32::from_le_bytes));
+        // The out-data's words, then the padding: 4 words less the padding before SFCO.
+        let (data, tail) = after.split_at_mut(out_len.div_ceil(4).min(after.len()));
         let mut left = set;
-        for w in after.iter_mut() {
-            let v = words.next().unwrap_or(0);
+        for (w, bytes) in data.iter_mut().zip(out.chunks_exact(4)) {
+            let v = <[u8; 4]>::try_from(bytes).map_or(0, u32::from_le_bytes);
             // Bytes the handler did not set this request are 0 (left < 4: shift < 32).
             *w = if left >= 4 { v } else { v & !(u32::MAX << (8 * left)) };
             left = left.saturating_sub(4);
+        }
+        // Words the handler set nothing in (out_set() ends at the last word it set).
+        for w in data.iter_mut().skip(out.len() / 4) {
+            *w = 0;
+        }
+        match tail {
+            [a, b] => [*a, *b] = [0; 2],
+            [a, b, c, d] => [*a, *b, *c, *d] = [0; 4],
+            _ => tail.iter_mut().for_each(|w| *w = 0),
         }
         Ok(())
     }
