@@ -17,7 +17,7 @@ CARGO        ?= cargo
 EMU          := $(HOST_OUT)/xcbuf-emu
 PACK         := $(HOST_OUT)/xcbuf-pack
 
-.PHONY: all setup switch host dist run test bench fuzz clean lint
+.PHONY: all setup switch host dist run test bench perf-dist profile fuzz clean lint
 
 all: dist
 
@@ -71,15 +71,28 @@ PERF         := $(DIST)/perf
 PERF_TARGET  := target/perf
 PERF_OUT     := $(PERF_TARGET)/$(SWITCH_TARGET)/switch
 
-bench: dist
+perf-dist: dist
 	$(CARGO) build $(SWITCH_FLAGS) --target-dir $(PERF_TARGET) -p xcbuf-sysmodule -p xcbuf-client \
 	    --features xcbuf-sysmodule/two-svc,xcbuf-client/perf-loop
 	$(PACK) sd --sysmodule-elf $(PERF_OUT)/xcbuf-sysmodule --npdm-json sysmodule/npdm.json \
 	    --nro-elf $(PERF_OUT)/xcbuf-client --out $(PERF)/sd
+
+bench: perf-dist
 	$(EMU) perf --sysmodule $(NSP) --sysmodule-elf $(SWITCH_OUT)/xcbuf-sysmodule --nro $(NRO) \
 	    --perf-loop-nro $(PERF)/sd/switch/xcbuf/xcbuf.nro \
 	    --two-svc-sysmodule $(PERF)/sd/atmosphere/contents/$(PROGRAM_ID)/exefs.nsp \
 	    --markdown docs/BENCHMARKS.md
+
+# Instructions per function for each phase of the same loop (`xcbuf-emu profile`): the
+# shipped sysmodule with its ELF, the perf-loop client with its ELF. Printed, and put into
+# the Profile section of docs/BENCHMARKS.md as the subsection PROFILE_TITLE (default: the
+# commit); `make bench` keeps that section.
+PROFILE_TITLE ?=
+
+profile: perf-dist
+	$(EMU) profile --sysmodule $(NSP) --sysmodule-elf $(SWITCH_OUT)/xcbuf-sysmodule \
+	    --perf-loop-nro $(PERF)/sd/switch/xcbuf/xcbuf.nro --nro-elf $(PERF_OUT)/xcbuf-client \
+	    --markdown docs/BENCHMARKS.md $(if $(PROFILE_TITLE),--title "$(PROFILE_TITLE)")
 
 fuzz: dist
 	$(EMU) fuzz --sysmodule $(NSP) --sysmodule-elf $(SWITCH_OUT)/xcbuf-sysmodule --iterations 1000000 --seed random

@@ -13,8 +13,13 @@
 //! slice's budget is used up (B.5 "Performance": a block hook costs far less than
 //! unicorn's own per-instruction count).
 //!
+//! The same hook can also count executions per block ([`Cpu::enable_profile`]): the
+//! per-function profile of `xcbuf-emu profile` (tools/emu perf/profile.rs) is built from
+//! these counts, so it sums to exactly the instruction counter above.
+//!
 //! The `unicorn-engine` crate's API is safe; this module needs no `unsafe`.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use unicorn_engine::unicorn_const::{Arch, HookType, MemType, Mode, Prot};
@@ -105,7 +110,13 @@ pub struct CpuData {
     budget_end: u64,
     /// `(address, size)` of the last `svc` page check, for the svc decoder.
     pending_fault: Option<(&'static str, u64)>,
+    /// Executions of each block, keyed by (start address, size in bytes), when profiling.
+    profile: Option<BlockCounts>,
 }
+
+/// Executions of each translated block, keyed by (start address, size in bytes): the
+/// block contributes `size / 4` instructions per execution, as in the instruction counter.
+pub type BlockCounts = HashMap<(u64, u32), u64>;
 
 /// Error talking to unicorn (mapping, register access).
 #[derive(Debug, Clone)]
@@ -258,9 +269,12 @@ impl Cpu {
         )
         .map_err(err("add memory fault hook"))?;
 
-        uc.add_block_hook(1, 0, |uc: &mut Unicorn<'_, CpuData>, _address: u64, size: u32| {
+        uc.add_block_hook(1, 0, |uc: &mut Unicorn<'_, CpuData>, address: u64, size: u32| {
             let data = uc.get_data_mut();
             data.instructions += u64::from(size / 4);
+            if let Some(blocks) = data.profile.as_mut() {
+                *blocks.entry((address, size)).or_insert(0) += 1;
+            }
             if data.instructions >= data.budget_end && data.stop.is_none() {
                 let _ = uc.emu_stop();
             }
@@ -346,6 +360,19 @@ impl Cpu {
     /// Instructions executed so far by this engine.
     pub fn instructions(&self) -> u64 {
         self.uc.get_data().instructions
+    }
+
+    /// Starts counting executions per block (kept until the engine is dropped).
+    pub fn enable_profile(&mut self) {
+        let data = self.uc.get_data_mut();
+        if data.profile.is_none() {
+            data.profile = Some(BlockCounts::new());
+        }
+    }
+
+    /// Executions per block since [`Cpu::enable_profile`]; None when not profiling.
+    pub fn profile(&self) -> Option<&BlockCounts> {
+        self.uc.get_data().profile.as_ref()
     }
 
     /// A new context for a thread that has never run.

@@ -15,7 +15,7 @@
 //! | [`host_client`] | a client process driven from the host (requests through the kernel model) |
 //! | [`fuzz`] | `fuzz`: hostile messages, session churn, isolation against the sysmodule |
 //! | [`observe`] | counters, the run report and its JSON |
-//! | [`perf`] | `perf` (`make bench`): figures from marker snapshots, idle window, footprint, BENCHMARKS.md |
+//! | [`perf`] | `perf` (`make bench`): figures from marker snapshots, idle window, footprint, BENCHMARKS.md; `profile` (`make profile`): instructions per function |
 //! | [`symbols`] | nearest-symbol lookup for fault reports; data objects by name |
 //! | [`heap_stats`] | the runtime's live heap figures read from guest memory |
 //!

@@ -110,6 +110,38 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         idle_ms: u64,
     },
+    /// Instructions per function for each phase of the perf loop, server and client
+    /// (`make profile`); inlined code counts for the function it was inlined into.
+    Profile {
+        /// The sysmodule's exefs.nsp.
+        #[arg(long)]
+        sysmodule: PathBuf,
+        /// The ELF it was packed from (its function symbols).
+        #[arg(long)]
+        sysmodule_elf: PathBuf,
+        /// The client built with the `perf-loop` feature.
+        #[arg(long)]
+        perf_loop_nro: PathBuf,
+        /// The ELF that NRO was packed from.
+        #[arg(long)]
+        nro_elf: PathBuf,
+        /// A phase to profile (echo16, echo1k, concat4); repeat for several. Default: all.
+        #[arg(long)]
+        phase: Vec<String>,
+        /// Functions listed per table (the rest is one row).
+        #[arg(long, default_value_t = 12)]
+        top: usize,
+        /// Hottest blocks listed after each table.
+        #[arg(long, default_value_t = 6)]
+        hot_blocks: usize,
+        /// Put the tables into this markdown file's Profile section (docs/BENCHMARKS.md).
+        #[arg(long)]
+        markdown: Option<PathBuf>,
+        /// Title of this run's subsection (default: `at commit <hash>`); a subsection with
+        /// the same title is replaced.
+        #[arg(long)]
+        title: Option<String>,
+    },
     /// Hostile messages, session churn and isolation against the sysmodule.
     Fuzz {
         /// The sysmodule's exefs.nsp.
@@ -197,6 +229,30 @@ fn main() -> ExitCode {
         Command::Fuzz { sysmodule, sysmodule_elf, iterations, seed, churn, isolation } => {
             xcbuf_emu::fuzz::command(&sysmodule, sysmodule_elf.as_deref(), iterations, &seed, churn, isolation)
         }
+        Command::Profile {
+            sysmodule,
+            sysmodule_elf,
+            perf_loop_nro,
+            nro_elf,
+            phase,
+            top,
+            hot_blocks,
+            markdown,
+            title,
+        } => profile_command(
+            &xcbuf_emu::perf::profile::ProfileConfig {
+                sysmodule,
+                sysmodule_elf,
+                perf_loop_nro,
+                nro_elf,
+                phases: phase,
+                run: RunConfig::default(),
+            },
+            top,
+            hot_blocks,
+            markdown,
+            title,
+        ),
         Command::Perf { sysmodule, sysmodule_elf, nro, perf_loop_nro, two_svc_sysmodule, markdown, idle_ms } => {
             perf_command(
                 xcbuf_emu::perf::PerfConfig {
@@ -230,11 +286,55 @@ fn perf_command(config: xcbuf_emu::perf::PerfConfig, markdown: Option<PathBuf>) 
     }
     if let Some(path) = markdown {
         let text = perf::markdown(&result, &perf::today_utc(), &perf::git_commit());
+        // The Profile section (`make profile`) is not the figures': keep it.
+        let old = std::fs::read_to_string(&path).ok();
+        let text = perf::keep_profile(old.as_deref(), text);
         if let Err(e) = std::fs::write(&path, text) {
             eprintln!("{}: {e}", path.display());
             return ExitCode::from(1);
         }
         eprintln!("wrote {}", path.display());
+    }
+    ExitCode::SUCCESS
+}
+
+/// `profile`: runs [`xcbuf_emu::perf::profile::profile`], prints each phase's tables and
+/// hottest blocks, and puts the tables into the markdown's Profile section.
+fn profile_command(
+    config: &xcbuf_emu::perf::profile::ProfileConfig,
+    top: usize,
+    hot_blocks: usize,
+    markdown: Option<PathBuf>,
+    title: Option<String>,
+) -> ExitCode {
+    use xcbuf_emu::perf::{self, profile};
+    let profiles = match profile::profile(config) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("profile: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    for p in &profiles {
+        print!("{}", profile::text(p, top, hot_blocks));
+    }
+    if let Some(path) = markdown {
+        let commit = perf::git_commit();
+        let title = title.unwrap_or_else(|| format!("at commit {commit}"));
+        let section = profile::markdown(&profiles, top, hot_blocks, &title, &perf::today_utc(), &commit);
+        let old = match std::fs::read_to_string(&path) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => {
+                eprintln!("{}: {e}", path.display());
+                return ExitCode::from(1);
+            }
+        };
+        if let Err(e) = std::fs::write(&path, perf::with_profile(&old, &section)) {
+            eprintln!("{}: {e}", path.display());
+            return ExitCode::from(1);
+        }
+        eprintln!("wrote the Profile section `{title}` of {}", path.display());
     }
     ExitCode::SUCCESS
 }

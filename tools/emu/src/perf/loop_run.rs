@@ -9,7 +9,7 @@ use super::idle::{IdleFigures, measure_idle};
 use super::markers::{Phase, phases};
 use crate::kernel::process::LaunchKind;
 use crate::kernel::{Kernel, KernelOptions, ProcessId};
-use crate::loader;
+use crate::loader::{self, ProcessSetup};
 use crate::observe::RunEnd;
 use crate::run::{self, RunConfig};
 
@@ -28,17 +28,50 @@ pub struct LoopRun {
 
 /// Runs `sysmodule` with the perf-loop client `nro`, then the idle window.
 pub fn run_loop(sysmodule: &Path, nro: &Path, config: &RunConfig, idle_ns: u64) -> Result<LoopRun, String> {
-    let started = Instant::now();
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     let server_setup = loader::sysmodule_from_exefs(&sysmodule.display().to_string(), &read(sysmodule)?)?;
     let client_setup = loader::nro_from_file(&nro.display().to_string(), &read(nro)?, LaunchKind::Hbmenu)?;
+    run_loop_setups(Some(server_setup), client_setup, config, LoopOptions { idle_ns: Some(idle_ns), profile: false })
+}
+
+/// What [`run_loop_setups`] measures besides the phases' counters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoopOptions {
+    /// The idle window after the client ended (None: not measured, zero figures).
+    pub idle_ns: Option<u64>,
+    /// Count executions per block in both processes ([`Phase::server_blocks`], `xcbuf-emu profile`).
+    pub profile: bool,
+}
+
+/// Runs `server` (settled first, as boot2 starts it long before the client) with the
+/// perf-loop `client`. Without a server, the client's own process stands in for it in the
+/// phases (crafted guests in tests).
+pub fn run_loop_setups(
+    server: Option<ProcessSetup>,
+    client: ProcessSetup,
+    config: &RunConfig,
+    options: LoopOptions,
+) -> Result<LoopRun, String> {
+    let started = Instant::now();
     let mut k = Kernel::new(KernelOptions { trace_ipc: false, echo_output: config.echo_output, kernel: config.kernel });
     crate::sm::install(&mut k);
-    let server = loader::spawn(&mut k, server_setup)?;
-    if let Some(end) = run::settle(&mut k, config, started) {
-        return Err(format!("the sysmodule did not start: {end:?}"));
+    let server = match server {
+        Some(setup) => {
+            let pid = loader::spawn(&mut k, setup)?;
+            if options.profile {
+                k.processes[pid].cpu.enable_profile();
+            }
+            if let Some(end) = run::settle(&mut k, config, started) {
+                return Err(format!("the sysmodule did not start: {end:?}"));
+            }
+            Some(pid)
+        }
+        None => None,
+    };
+    let client = loader::spawn(&mut k, client)?;
+    if options.profile {
+        k.processes[client].cpu.enable_profile();
     }
-    let client = loader::spawn(&mut k, client_setup)?;
     let end = run::schedule(&mut k, &[client], config, started);
     if end != RunEnd::Completed {
         return Err(format!("the perf-loop run did not complete: {end:?}"));
@@ -48,11 +81,15 @@ pub fn run_loop(sysmodule: &Path, nro: &Path, config: &RunConfig, idle_ns: u64) 
             return Err(format!("{} faulted: {report}", p.name));
         }
     }
+    let server = server.unwrap_or(client);
     let phases = phases(&k.marks, server, client)?;
     let client_errors = k.marks.iter().rev().find_map(|m| {
         m.label.strip_prefix("end ").and_then(|r| r.trim().strip_prefix("errors=")).and_then(|n| n.parse().ok())
     });
-    let idle = measure_idle(&mut k, config, idle_ns)?;
+    let idle = match options.idle_ns {
+        Some(ns) => measure_idle(&mut k, config, ns)?,
+        None => IdleFigures::default(),
+    };
     Ok(LoopRun {
         phases,
         idle,

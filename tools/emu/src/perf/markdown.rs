@@ -1,5 +1,7 @@
 //! docs/BENCHMARKS.md from the figures: the table, the same lines as printed, the
-//! one-svc/two-svc notes, what each figure counts and the goals not met.
+//! one-svc/two-svc notes, what each figure counts and the goals not met; then the
+//! Profile section, which `make profile` writes ([`with_profile`]) and `make bench`
+//! keeps ([`keep_profile`]).
 
 use std::fmt::Write as _;
 
@@ -52,3 +54,137 @@ const DEFINITIONS: &str = "## What each figure counts\n\n\
 - `nro size`: the file size of the shipped client NRO.\n\
 - `bench wall time for the end-to-end suite`: host time of one run of the shipped sysmodule and client suite (informative, depends on the machine).\n\
 - `two-svc ...`: the same sysmodule source built with the `two-svc` feature, which replies with svcReplyAndReceive(handles = 0, reply_target = session, timeout = 0) and then receives with a second svcReplyAndReceive; same client, same phases, in the same `make bench` run.\n";
+
+/// Heading of the section `make profile` writes.
+pub const PROFILE_HEADING: &str = "## Profile";
+
+/// What the Profile section says before its runs (rewritten on every `make profile`).
+const PROFILE_INTRO: &str = "Written by `make profile` (`xcbuf-emu profile`): the shipped sysmodule and the perf-loop client of `make bench`, one run, every phase. \
+Each `###` subsection is one run, named by its title (`make profile PROFILE_TITLE=<title>`; the default is the commit); a run with the same title replaces it, the others stay, and `make bench` keeps this section as it is.\n\n\
+How it counts: the same block hook as the figures counts how often each translated block ran between the phase's two marker lines; each block's instructions are attributed, instruction by instruction, \
+to the ELF function symbol whose address range holds them (`--sysmodule-elf`: the shipped sysmodule's ELF; `--nro-elf`: the perf-loop client's ELF; both checked byte for byte against the loaded images). \
+Each table therefore sums exactly to the phase's figure above (the tool checks this).\n\n\
+**Inlined code is attributed to the function that contains it.** The Switch build uses LTO, one codegen unit and `opt-level = \"s\"`, without debug info, \
+so most of a path is inlined into a few functions (the serve loop `xcbuf_rt::server::serve::<...>` holds the CMIF parsing and the command dispatch it inlined); \
+nothing in the binary says which source function an inlined instruction came from. Each table is followed by its hottest blocks (a block: straight-line code up to a branch or an svc) with their image offsets, to read with `llvm-objdump -d --start-address=<offset>` on the ELF; they show where inside a large function the instructions go.\n\n\
+`entries per request`: executions of a block that starts at the function's first instruction (calls and tail calls into it), per request. \
+`share`: the function's part of the process's instructions in the phase.\n";
+
+/// Splits `doc` into (before, the Profile section, after): the section runs from its
+/// heading line to the next `## ` heading or the end.
+fn split_profile(doc: &str) -> Option<(&str, &str, &str)> {
+    let start = if doc.starts_with(PROFILE_HEADING) {
+        0
+    } else {
+        doc.find(&format!("\n{PROFILE_HEADING}\n")).map(|i| i + 1)?
+    };
+    let body = start + PROFILE_HEADING.len();
+    let end = doc.get(body..)?.find("\n## ").map_or(doc.len(), |i| body + i + 1);
+    Some((doc.get(..start)?, doc.get(start..end)?, doc.get(end..)?))
+}
+
+/// `doc` with `subsection` (starting with `### <title>`) put into its Profile section:
+/// it replaces the subsection of the same title, or goes after the others. The section
+/// (created at the end of `doc` if missing) gets the current [`PROFILE_INTRO`].
+pub fn with_profile(doc: &str, subsection: &str) -> String {
+    let title_line = subsection.lines().next().unwrap_or("");
+    let (before, section, after) = split_profile(doc).unwrap_or((doc, "", ""));
+    // The subsections of the existing section: each from a `### ` line to the next.
+    let mut subsections: Vec<String> = Vec::new();
+    for line in section.split_inclusive('\n') {
+        if line.starts_with("### ") {
+            subsections.push(String::new());
+        }
+        if let Some(last) = subsections.last_mut() {
+            last.push_str(line);
+        }
+    }
+    let mut replaced = false;
+    for s in &mut subsections {
+        if s.lines().next() == Some(title_line) {
+            *s = subsection.to_string();
+            replaced = true;
+        }
+    }
+    if !replaced {
+        subsections.push(subsection.to_string());
+    }
+    let mut out = before.to_string();
+    if !out.is_empty() && !out.ends_with("\n\n") {
+        out.push_str(if out.ends_with('\n') { "\n" } else { "\n\n" });
+    }
+    let _ = writeln!(out, "{PROFILE_HEADING}\n\n{PROFILE_INTRO}");
+    for s in &subsections {
+        out.push_str(s.trim_end());
+        out.push_str("\n\n");
+    }
+    if after.is_empty() {
+        out.truncate(out.trim_end().len());
+        out.push('\n');
+    } else {
+        out.push_str(after);
+    }
+    out
+}
+
+/// The figures document `new` with the Profile section of the `old` document (if it had
+/// one) at its end: `make bench` rewrites the figures, not the profile.
+pub fn keep_profile(old: Option<&str>, new: String) -> String {
+    match old.and_then(split_profile) {
+        Some((_, section, _)) => {
+            let mut out = new.trim_end().to_string();
+            out.push_str("\n\n");
+            out.push_str(section.trim_end());
+            out.push('\n');
+            out
+        }
+        None => new,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIGURES: &str = "# xcbuf benchmarks\n\n| figure |\n\n## Goals not met\n\n- none\n";
+
+    #[test]
+    fn profile_section_is_created_at_the_end_with_its_intro() {
+        let doc = with_profile(FIGURES, "### before\n\ntable A\n");
+        assert!(doc.starts_with(FIGURES), "{doc}");
+        assert!(doc.contains("\n## Profile\n\nWritten by `make profile`"), "{doc}");
+        assert!(doc.contains("Inlined code is attributed to the function that contains it"), "{doc}");
+        assert!(doc.ends_with("### before\n\ntable A\n"), "{doc}");
+    }
+
+    #[test]
+    fn a_run_with_the_same_title_replaces_its_subsection_and_others_stay() {
+        let doc = with_profile(FIGURES, "### before\n\ntable A\n");
+        let doc = with_profile(&doc, "### after\n\ntable B\n");
+        let doc = with_profile(&doc, "### before\n\ntable C\n");
+        assert!(!doc.contains("table A"), "{doc}");
+        let (c, b) = (doc.find("table C").unwrap(), doc.find("table B").unwrap());
+        assert!(c < b, "the replaced subsection keeps its place: {doc}");
+        assert_eq!(doc.matches("## Profile\n").count(), 1, "{doc}");
+        assert_eq!(doc.matches("Written by `make profile`").count(), 1, "{doc}");
+    }
+
+    #[test]
+    fn make_bench_keeps_the_profile_section() {
+        let old = with_profile(FIGURES, "### before\n\ntable A\n");
+        let new_figures = "# xcbuf benchmarks\n\n| figure 2 |\n\n## Goals not met\n\n- none\n".to_string();
+        let doc = keep_profile(Some(&old), new_figures.clone());
+        assert!(doc.starts_with(&new_figures), "{doc}");
+        assert!(doc.ends_with("### before\n\ntable A\n"), "{doc}");
+        assert_eq!(keep_profile(Some(FIGURES), new_figures.clone()), new_figures, "no section: unchanged");
+        assert_eq!(keep_profile(None, new_figures.clone()), new_figures);
+    }
+
+    #[test]
+    fn a_section_after_the_profile_stays_after_it() {
+        let doc = format!("{FIGURES}\n## Profile\n\nold intro\n\n### x\n\nt\n\n## Later\n\nkept\n");
+        let doc = with_profile(&doc, "### y\n\nu\n");
+        assert!(!doc.contains("old intro"), "{doc}");
+        assert!(doc.contains("### x\n\nt\n\n### y\n\nu\n\n## Later\n\nkept\n"), "{doc}");
+    }
+}

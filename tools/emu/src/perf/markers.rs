@@ -2,6 +2,7 @@
 //! snapshot every process's counters inside the svcOutputDebugString that carries it
 //! ([`Mark::take`]); consecutive marks delimit the [`Phase`]s of a run.
 
+use crate::cpu::BlockCounts;
 use crate::kernel::{Kernel, ProcessId};
 
 /// Prefix of a guest debug line that snapshots the counters.
@@ -47,6 +48,9 @@ pub struct Mark {
     /// Words 0-1 of the writer's main-thread message buffer: the header of the last
     /// reply it received (the debug svc does not touch the message buffer).
     pub last_reply_header: Option<[u32; 2]>,
+    /// Indexed by process id: executions per block so far, for the processes being
+    /// profiled ([`crate::cpu::Cpu::enable_profile`]; `xcbuf-emu profile`).
+    pub blocks: Vec<Option<BlockCounts>>,
 }
 
 impl Mark {
@@ -72,8 +76,23 @@ impl Mark {
             let w = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
             Some([w(0), w(4)])
         });
-        Mark { label: label.to_string(), by, processes, last_reply_header }
+        let blocks = k.processes.iter().map(|p| p.cpu.profile().cloned()).collect();
+        Mark { label: label.to_string(), by, processes, last_reply_header, blocks }
     }
+}
+
+/// Executions per block between two marks (`later - earlier`, blocks that did not run
+/// in between left out); None unless the process was profiled at both.
+fn blocks_delta(later: &Mark, earlier: &Mark, p: ProcessId) -> Option<BlockCounts> {
+    let (b, a) = (later.blocks.get(p)?.as_ref()?, earlier.blocks.get(p)?.as_ref()?);
+    Some(
+        b.iter()
+            .filter_map(|(key, &n)| {
+                let d = n.saturating_sub(a.get(key).copied().unwrap_or(0));
+                (d > 0).then_some((*key, d))
+            })
+            .collect(),
+    )
 }
 
 /// One phase between two marks.
@@ -86,6 +105,9 @@ pub struct Phase {
     pub client: ProcessSnapshot,
     /// Header of the client's last reply of the phase (see [`Mark::last_reply_header`]).
     pub last_reply_header: Option<[u32; 2]>,
+    /// Executions per block in the phase, when the process was profiled.
+    pub server_blocks: Option<BlockCounts>,
+    pub client_blocks: Option<BlockCounts>,
 }
 
 /// Splits the marks into phases: `begin <name> <n>` up to the next mark. Err on a
@@ -117,6 +139,8 @@ pub fn phases(marks: &[Mark], server: ProcessId, client: ProcessId) -> Result<Ve
             server: snap(b, server)?.delta(&snap(a, server)?),
             client: snap(b, client)?.delta(&snap(a, client)?),
             last_reply_header: b.last_reply_header,
+            server_blocks: blocks_delta(b, a, server),
+            client_blocks: blocks_delta(b, a, client),
         });
     }
     Ok(out)
@@ -134,7 +158,7 @@ mod tests {
             ..Default::default()
         };
         let c = ProcessSnapshot { instructions: client_instr, ..Default::default() };
-        Mark { label: label.into(), by, processes: vec![s, c], last_reply_header: None }
+        Mark { label: label.into(), by, processes: vec![s, c], last_reply_header: None, blocks: vec![] }
     }
 
     #[test]
@@ -152,6 +176,17 @@ mod tests {
         assert_eq!(p[0].server.requests_received, 100);
         assert_eq!(p[0].client.instructions, 90_000);
         assert_eq!(p[1].server.instructions, 100_000);
+    }
+
+    #[test]
+    fn phase_blocks_are_the_executions_between_the_two_marks() {
+        let mut a = mark("begin echo16 2", 1, (0, 0, 0), 0);
+        let mut b = mark("end errors=0", 1, (0, 0, 0), 0);
+        a.blocks = vec![None, Some(BlockCounts::from([((0x10, 8), 5), ((0x40, 4), 1)]))];
+        b.blocks = vec![None, Some(BlockCounts::from([((0x10, 8), 9), ((0x40, 4), 1), ((0x80, 12), 2)]))];
+        let p = phases(&[a, b], 0, 1).unwrap();
+        assert_eq!(p[0].server_blocks, None, "the server was not profiled");
+        assert_eq!(p[0].client_blocks, Some(BlockCounts::from([((0x10, 8), 4), ((0x80, 12), 2)])));
     }
 
     #[test]

@@ -30,6 +30,11 @@
 //! (`HEAP`, inside .bss) and the pointer-buffer sizes the servers print when they start.
 //! See [`Footprint`] for what each figure counts; nothing is counted twice.
 //!
+//! # Profile
+//! `xcbuf-emu profile` (`make profile`) runs the same loop with every block's executions
+//! counted, and attributes each phase's instructions to the ELF's function symbols
+//! ([`profile`](mod@profile)); inlined code counts for the function it was inlined into.
+//!
 //! | module | what it holds |
 //! |---|---|
 //! | [`markers`] | marker lines, the counter snapshots taken at them, phases |
@@ -37,7 +42,8 @@
 //! | [`idle`] | the idle window: settle, then advance bench time and count wakeups |
 //! | [`footprint`](mod@footprint) | what the sysmodule occupies, from its files and its start lines |
 //! | [`figures`] | every figure of `make bench`, computed from the runs ([`measure`]) |
-//! | [`markdown`](mod@markdown) | docs/BENCHMARKS.md |
+//! | [`markdown`](mod@markdown) | docs/BENCHMARKS.md (the figures; the Profile section kept) |
+//! | [`profile`](mod@profile) | `xcbuf-emu profile`: a phase's instructions per function, symbolized from the ELFs |
 //! | [`provenance`] | the commit and date a run is stamped with |
 
 pub mod figures;
@@ -46,12 +52,13 @@ pub mod idle;
 pub mod loop_run;
 pub mod markdown;
 pub mod markers;
+pub mod profile;
 pub mod provenance;
 
 pub use figures::{Figure, PerfConfig, PerfResult, echo_request_header, measure, message_bytes, ratio};
 pub use footprint::{FOOTPRINT_GOAL, Footprint, footprint, mapped_image_size, pointer_buffer_sizes, static_heap_size};
 pub use idle::{DEFAULT_IDLE_NS, IdleFigures, measure_idle};
-pub use loop_run::{LoopRun, main_stack_peak, run_loop};
-pub use markdown::markdown;
+pub use loop_run::{LoopOptions, LoopRun, main_stack_peak, run_loop, run_loop_setups};
+pub use markdown::{keep_profile, markdown, with_profile};
 pub use markers::{MARK_PREFIX, Mark, Phase, ProcessSnapshot, SVC_REPLY_AND_RECEIVE, phases};
 pub use provenance::{civil_date, git_commit, today_utc};
