@@ -343,6 +343,7 @@ pub(super) struct RequestView<'a> {
 
 impl RequestView<'_> {
     /// X descriptor `i` (descriptor order), if the request has it.
+    #[inline]
     pub(super) fn pointer(&self, i: usize) -> Option<PointerDescriptor> {
         if i >= self.x_count {
             return None;
@@ -440,6 +441,7 @@ impl<'a> Call<'a> {
         self.request.x_count
     }
 
+    #[inline]
     fn in_pointer_of(range: PointerBufferRange, inputs: &'a [u8], d: PointerDescriptor) -> InPointer<'a> {
         // Every X was located before the handler ran (table row 10 of the protocols), so
         // this cannot fail; an impossible failure reads as an empty X.
@@ -449,6 +451,7 @@ impl<'a> Call<'a> {
     }
 
     /// In-pointer `i` (descriptor order), if the request has it.
+    #[inline]
     pub fn in_pointer(&self, i: usize) -> Option<InPointer<'a>> {
         let d = self.request.pointer(i)?;
         Some(Self::in_pointer_of(self.carver.range(), self.inputs, d))
@@ -477,6 +480,7 @@ impl<'a> Call<'a> {
     }
 
     /// The size the client's size table gives C entry `k` (without carving it).
+    #[inline]
     pub fn out_size(&self, k: usize) -> Result<usize, ResultCode> {
         if k >= self.out_c {
             return Err(INVALID_CMIF_REQUEST);

@@ -340,6 +340,7 @@ impl<S: ServiceHandler> Server<S> {
         (Action::CloseSession, result)
     }
 
+    #[inline]
     fn count_in(&mut self, slot: usize, bytes_in: u64) {
         self.counters.requests = self.counters.requests.saturating_add(1);
         self.counters.bytes_in = self.counters.bytes_in.saturating_add(bytes_in);
@@ -349,6 +350,7 @@ impl<S: ServiceHandler> Server<S> {
         }
     }
 
+    #[inline]
     fn count_out(&mut self, slot: usize, result: ResultCode, bytes_out: u64) {
         let error = u64::from(result.is_failure());
         self.counters.errors = self.counters.errors.saturating_add(error);

@@ -234,6 +234,7 @@ impl Armed {
     }
 
     /// Writes the C entries at [`RECEIVE_LIST_OFFSET`]; Err when `msg` ends before them.
+    #[inline]
     pub fn write_list(&self, msg: &mut [u32]) -> Result<(), HipcError> {
         let (needed_words, available_words) = (RECEIVE_LIST_OFFSET + self.len, msg.len());
         let to = msg
