@@ -353,15 +353,6 @@ impl RequestView<'_> {
         Some(PointerDescriptor::decode([*self.words.get(at)?, *self.words.get(at + 1)?]))
     }
 
-    /// Every X descriptor, in order.
-    pub(super) fn pointers(&self) -> impl Iterator<Item = PointerDescriptor> + '_ {
-        let words = self.words.get(self.x_at..).unwrap_or(&[]);
-        words.chunks_exact(2).take(self.x_count).map(|w| match w {
-            [w0, w1] => PointerDescriptor::decode([*w0, *w1]),
-            _ => PointerDescriptor::default(),
-        })
-    }
-
     /// Byte `at` of the message (0 past its end, which no checked range reaches).
     fn byte(&self, at: usize) -> u8 {
         self.words.get(at / 4).map_or(0, |w| (w >> (8 * (at % 4))) as u8)

@@ -12,7 +12,7 @@
 #![forbid(unsafe_code)]
 
 use crate::cmif::{self, CommandType, OutHeader, PADDING_BUDGET};
-use crate::hipc::{HANDLE_COUNT_MAX, MessageHeader, MessageLayout, SpecialHeader};
+use crate::hipc::{HANDLE_COUNT_MAX, MessageHeader, MessageLayout, PointerDescriptor, SpecialHeader};
 use crate::result::{self, ResultCode};
 
 use super::command::{Call, CommandMeta, RequestView, StatusSource, query_pointer_buffer_size_row};
@@ -278,14 +278,15 @@ impl<S: ServiceHandler> Server<S> {
         let range = PointerBufferRange::new(self.range.base(), len);
         // Row 10, walked first for the received bytes; its result is reported in order.
         let mut bytes_in = 0u64;
-        let mut located: Result<usize, ResultCode> = range.ok_or(X_OUTSIDE_POINTER_BUFFER).map(|_| 0);
-        for x in view.pointers() {
+        let (mut input_end, mut outside) = (0usize, range.is_none());
+        let xs = view.words.get(p.x_at..p.x_at + 2 * x_count).unwrap_or(&[]);
+        for words in xs.chunks_exact(2) {
+            let &[w0, w1] = words else { continue };
+            let x = PointerDescriptor::decode([w0, w1]);
             bytes_in += u64::from(x.size());
-            if let (Ok(end), Some(range)) = (&mut located, range) {
-                match range.locate(x.address(), u64::from(x.size())) {
-                    Ok(region) => *end = (*end).max(region.end()),
-                    Err(rc) => located = Err(rc),
-                }
+            match range.map(|r| r.locate(x.address(), u64::from(x.size()))) {
+                Some(Ok(region)) => input_end = input_end.max(region.end()),
+                _ => outside = true,
             }
         }
         self.count_in(slot, bytes_in);
@@ -314,8 +315,7 @@ impl<S: ServiceHandler> Server<S> {
             return Err(INVALID_CMIF_REQUEST);
         }
         // Row 10: every non-empty X lies inside the (lent part of the) pointer buffer.
-        let input_end = located?;
-        let range = range.ok_or(X_OUTSIDE_POINTER_BUFFER)?;
+        let range = range.filter(|_| !outside).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
         let (inputs, outputs) = pointer_buffer.split_at_mut_checked(input_end).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
         // Rows 11–12 and the command's body: the handler.
         let status = StatusSource {
