@@ -422,16 +422,17 @@ impl<S: ServiceHandler> Server<S> {
         [*magic, *version, *rc, *token] = OutHeader { version: 0, result, token: 0 }.encode();
         // The out-data's words, then the padding: 4 words less the padding before SFCO.
         let (data, tail) = after.split_at_mut(out_len.div_ceil(4).min(after.len()));
-        let mut left = set;
-        for (w, bytes) in data.iter_mut().zip(out.chunks_exact(4)) {
-            let v = <[u8; 4]>::try_from(bytes).map_or(0, u32::from_le_bytes);
-            // Bytes the handler did not set this request are 0 (left < 4: shift < 32).
-            *w = if left >= 4 { v } else { v & !(u32::MAX << (8 * left)) };
-            left = left.saturating_sub(4);
+        // Whole words the handler set, then the word it set in part (the bytes it did not
+        // set this request are 0), then the words it set nothing in.
+        let mut words = out.chunks_exact(4).map(|b| <[u8; 4]>::try_from(b).map_or(0, u32::from_le_bytes));
+        let (full, rest) = data.split_at_mut((set / 4).min(data.len()));
+        for (w, v) in full.iter_mut().zip(&mut words) {
+            *w = v;
         }
-        // Words the handler set nothing in (out_set() ends at the last word it set).
-        for w in data.iter_mut().skip(out.len() / 4) {
-            *w = 0;
+        if let Some((w, zeros)) = rest.split_first_mut() {
+            // set % 4 < 4: the shift is below 32.
+            *w = words.next().unwrap_or(0) & !(u32::MAX << (8 * (set % 4)));
+            zeros.iter_mut().for_each(|w| *w = 0);
         }
         match tail {
             [a, b] => [*a, *b] = [0; 2],
