@@ -116,3 +116,76 @@ fn the_session_table_keeps_each_sessions_handle_by_slot() {
     assert_eq!(server.close_session(0), Err(sf::SESSION_NOT_OPEN));
     assert_eq!(server.open_session(0x203), Ok(0));
 }
+
+/// Eight bytes of raw out-data.
+#[derive(Debug, PartialEq, Eq)]
+struct Eight {
+    a: u32,
+    b: u32,
+}
+
+impl RawData for Eight {
+    const SIZE: usize = 8;
+    fn write_to(&self, out: &mut [u8]) -> Result<(), ResultCode> {
+        sf::raw::le::put_u32(out, 0, self.a)?;
+        sf::raw::le::put_u32(out, 4, self.b)
+    }
+    fn read_from(bytes: &[u8]) -> Result<Self, ResultCode> {
+        Ok(Eight { a: sf::raw::le::u32(bytes, 0)?, b: sf::raw::le::u32(bytes, 4)? })
+    }
+}
+
+/// A command with 8 bytes of out-data: the first call sets all 8, the second only the
+/// first 4 (a 4-byte struct), the third none.
+struct Partial {
+    calls: u32,
+}
+
+impl ServiceHandler for Partial {
+    const COMMANDS: &'static [CommandMeta<Partial>] = &[CommandMeta {
+        id: 0,
+        name: "Partial",
+        in_x: (0, 0),
+        out_c: 0,
+        in_raw: 0,
+        out_raw: Eight::SIZE,
+        reply_x: 0,
+        handler: partial,
+    }];
+}
+
+fn partial(state: &mut Partial, call: &mut sf::Call<'_>) -> Result<(), ResultCode> {
+    state.calls += 1;
+    match state.calls {
+        1 => call.set_out_raw(&Eight { a: 0xAAAA_AAAA, b: 0xBBBB_BBBB }),
+        2 => call.set_out_raw(&EchoResponse { bytes_written: 0x1111_1111 }),
+        _ => Ok(()),
+    }
+}
+
+#[test]
+fn out_data_a_handler_does_not_set_is_zero_even_after_an_earlier_reply_set_it() {
+    // The server reuses its staged reply from request to request: the bytes of the row's
+    // out-data this request did not set must go out as 0, not as the previous reply's.
+    let mut b = RoundTrip::with_handler(Partial { calls: 0 }, xcbuf::SINGLE.config(BASE));
+    let slot = b.server.open_session(0x201).unwrap();
+    let mut replies = Vec::new();
+    for _ in 0..3 {
+        let call = Call {
+            command_type: CommandType::Request,
+            command_id: 0,
+            inputs: &[],
+            outputs: &[],
+            args: &[],
+            receive_list_mode: None,
+        };
+        client::build_request(&mut b.client_tls, &call).unwrap();
+        let handled = b.call(slot).unwrap();
+        assert!(handled.result.is_success(), "{}", handled.result);
+        replies.push(client::parse_reply(&b.client_tls).unwrap().read::<Eight>().unwrap());
+    }
+    assert_eq!(
+        replies,
+        [Eight { a: 0xAAAA_AAAA, b: 0xBBBB_BBBB }, Eight { a: 0x1111_1111, b: 0 }, Eight { a: 0, b: 0 }]
+    );
+}

@@ -26,7 +26,6 @@
 //! - what the server reports of itself ([`Call::status`]).
 #![forbid(unsafe_code)]
 
-use crate::cmif;
 use crate::hipc::{DESCRIPTOR_COUNT_MAX, PointerDescriptor, RECEIVE_LIST_ENTRY_COUNT_MAX, TLS_MESSAGE_BUFFER_SIZE};
 use crate::result::{self, ResultCode};
 
@@ -262,12 +261,18 @@ impl OutPointer {
 }
 
 /// A successful command's reply, staged while the request is still in the message
-/// buffer: X descriptors and out-data.
+/// buffer: X descriptors and out-data. The server keeps one and resets it per request
+/// ([`Reply::reset`]): only the row's out-data bytes are cleared, not the whole staging
+/// area.
+#[derive(Clone, Debug)]
 pub(super) struct Reply {
     pointers: [PointerDescriptor; REPLY_X_CAPACITY],
     pointer_count: usize,
     out: [u8; OUT_RAW_CAPACITY],
     out_len: usize,
+    /// Bytes of `out` written for this request (from its start); the rest of the
+    /// row's `out_len` bytes read as 0.
+    out_set: usize,
 }
 
 impl Reply {
@@ -277,7 +282,16 @@ impl Reply {
             pointer_count: 0,
             out: [0; OUT_RAW_CAPACITY],
             out_len: 0,
+            out_set: 0,
         }
+    }
+
+    /// Empties the reply for a command whose row has `out_raw` bytes of out-data, all 0
+    /// (what the handler does not set stays 0: [`Reply::out_set`]).
+    pub(super) fn reset(&mut self, out_raw: usize) {
+        self.pointer_count = 0;
+        self.out_len = out_raw.min(OUT_RAW_CAPACITY);
+        self.out_set = 0;
     }
 
     /// The reply's X descriptors, in the order the handler pushed them.
@@ -285,14 +299,63 @@ impl Reply {
         self.pointers.get(..self.pointer_count).unwrap_or(&[])
     }
 
-    /// The raw out-data (the row's `out_raw` bytes).
-    pub(super) fn out(&self) -> &[u8] {
-        self.out.get(..self.out_len).unwrap_or(&[])
+    /// The raw out-data the handler set (a prefix of the row's `out_raw` bytes, which
+    /// go out as [`Reply::out_len`] bytes, zero after this prefix).
+    pub(super) fn out_set(&self) -> &[u8] {
+        let set = self.out_set.min(self.out_len);
+        // Whole words: the bytes past `set` are masked off by the writer.
+        self.out.get(..set.div_ceil(4) * 4).unwrap_or(&[])
+    }
+
+    /// Bytes of [`Reply::out_set`] the handler wrote this request.
+    pub(super) fn out_set_len(&self) -> usize {
+        self.out_set.min(self.out_len)
+    }
+
+    /// Bytes of raw out-data the reply carries (the row's `out_raw`).
+    pub(super) fn out_len(&self) -> usize {
+        self.out_len
     }
 
     /// Sum of the reply X sizes.
     pub(super) fn bytes_out(&self) -> u64 {
         self.pointers().iter().map(|d| u64::from(d.size())).sum()
+    }
+}
+
+/// Where a checked request's parts lie in the message buffer (what [`super::Server::handle`]
+/// found while checking it; every range was checked to lie inside the message).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RequestView<'a> {
+    /// The message, up to the end of its receive list.
+    pub(super) words: &'a [u32],
+    /// Word index of the first X descriptor.
+    pub(super) x_at: usize,
+    /// Number of X descriptors.
+    pub(super) x_count: usize,
+    /// Byte offset of the payload (after the SFCI header).
+    pub(super) payload: usize,
+    /// Byte offset of the end of the CMIF view.
+    pub(super) view_end: usize,
+    /// Byte offset of the u16 size table.
+    pub(super) sizes_at: usize,
+}
+
+impl RequestView<'_> {
+    /// X descriptor `i` (descriptor order), if the request has it.
+    #[inline]
+    pub(super) fn pointer(&self, i: usize) -> Option<PointerDescriptor> {
+        if i >= self.x_count {
+            return None;
+        }
+        // i < x_count <= 15 and x_at <= 33: no overflow.
+        let at = self.x_at + 2 * i;
+        Some(PointerDescriptor::decode([*self.words.get(at)?, *self.words.get(at + 1)?]))
+    }
+
+    /// Byte `at` of the message (0 past its end, which no checked range reaches).
+    fn byte(&self, at: usize) -> u8 {
+        self.words.get(at / 4).map_or(0, |w| (w >> (8 * (at % 4))) as u8)
     }
 }
 
@@ -308,10 +371,10 @@ pub(super) struct StatusSource<'a> {
 /// One request, as its handler sees it. Built by [`super::Server::handle`] after the
 /// row's checks passed and every X was located.
 pub struct Call<'a> {
-    request: &'a cmif::Request<'a>,
-    /// The request's size table (checked against the row before the handler runs).
-    sizes: cmif::SizeTable<'a>,
-    range: PointerBufferRange,
+    request: RequestView<'a>,
+    /// Entries of the request's size table (checked against the raw data before the
+    /// handler runs).
+    out_c: usize,
     status: StatusSource<'a>,
     in_raw: usize,
     reply_x: usize,
@@ -327,8 +390,7 @@ pub struct Call<'a> {
 impl<'a> Call<'a> {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn new<S>(
-        request: &'a cmif::Request<'a>,
-        sizes: cmif::SizeTable<'a>,
+        request: RequestView<'a>,
         row: &CommandMeta<S>,
         range: PointerBufferRange,
         status: StatusSource<'a>,
@@ -337,11 +399,10 @@ impl<'a> Call<'a> {
         input_end: usize,
         reply: &'a mut Reply,
     ) -> Call<'a> {
-        reply.out_len = row.out_raw.min(OUT_RAW_CAPACITY);
+        reply.reset(row.out_raw);
         Call {
             request,
-            sizes,
-            range,
+            out_c: row.out_c,
             status,
             in_raw: row.in_raw,
             reply_x: row.reply_x,
@@ -368,9 +429,10 @@ impl<'a> Call<'a> {
 
     /// Number of in-pointers (X descriptors) of the request.
     pub fn in_count(&self) -> usize {
-        usize::from(self.request.message().header().pointer_count)
+        self.request.x_count
     }
 
+    #[inline]
     fn in_pointer_of(range: PointerBufferRange, inputs: &'a [u8], d: PointerDescriptor) -> InPointer<'a> {
         // Every X was located before the handler ran (table row 10 of the protocols), so
         // this cannot fail; an impossible failure reads as an empty X.
@@ -380,36 +442,52 @@ impl<'a> Call<'a> {
     }
 
     /// In-pointer `i` (descriptor order), if the request has it.
+    #[inline]
     pub fn in_pointer(&self, i: usize) -> Option<InPointer<'a>> {
-        let d = self.request.message().pointer_descriptor(i)?;
-        Some(Self::in_pointer_of(self.range, self.inputs, d))
+        let d = self.request.pointer(i)?;
+        Some(Self::in_pointer_of(self.carver.range(), self.inputs, d))
     }
 
     /// Every in-pointer, in descriptor order. The iterator does not borrow the call, so
     /// the handler can write out-pointers while it walks the inputs.
     pub fn in_pointers(&self) -> impl Iterator<Item = InPointer<'a>> + 'a {
-        let (range, inputs) = (self.range, self.inputs);
-        self.request.message().pointer_descriptors().map(move |d| Self::in_pointer_of(range, inputs, d))
+        let (range, inputs, request) = (self.carver.range(), self.inputs, self.request);
+        (0..request.x_count).filter_map(move |i| request.pointer(i)).map(move |d| Self::in_pointer_of(range, inputs, d))
     }
 
     /// The row's raw in-data as `T` (`T::SIZE` at most the row's `in_raw`).
     pub fn in_raw<T: RawData>(&self) -> Result<T, ResultCode> {
         let mut bytes = [0u8; IN_RAW_CAPACITY];
         let bytes = bytes.get_mut(..T::SIZE).filter(|_| T::SIZE <= self.in_raw).ok_or(INVALID_CMIF_REQUEST)?;
-        self.request.read_payload(0, bytes).map_err(|e| e.result())?;
+        // The payload window (the CMIF view after SFCI) must hold the bytes.
+        let end = self.request.payload.checked_add(T::SIZE).ok_or(INVALID_CMIF_REQUEST)?;
+        if end > self.request.view_end {
+            return Err(INVALID_CMIF_REQUEST);
+        }
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = self.request.byte(self.request.payload + i);
+        }
         T::read_from(bytes)
     }
 
     /// The size the client's size table gives C entry `k` (without carving it).
+    #[inline]
     pub fn out_size(&self, k: usize) -> Result<usize, ResultCode> {
-        self.sizes.get(k).map(usize::from).ok_or(INVALID_CMIF_REQUEST)
+        if k >= self.out_c {
+            return Err(INVALID_CMIF_REQUEST);
+        }
+        // The table starts at an even byte offset (horizon-ipc.md §6.3), so an entry is
+        // the low or the high half of one word.
+        let at = self.request.sizes_at + 2 * k;
+        let word = self.request.words.get(at / 4).ok_or(INVALID_CMIF_REQUEST)?;
+        Ok(usize::from((word >> (8 * (at % 4))) as u16))
     }
 
     /// Carves out-pointer `k` (C entry `k`, its size-table size) below the previous
     /// carve: `AlignDown(head − size, 0x10)`, PointerBufferTooSmall 0x11a0b when it would
     /// reach the input data (libstratosphere `ProcessBufferImpl`; see
     /// [`Carver::carve`]). Carve in C index order, as libstratosphere does.
-    #[inline(never)] // one copy for every handler (the binaries are size-optimised)
+    #[inline] // inlined into each handler: smaller and faster than one shared copy (make bench)
     pub fn out_pointer(&mut self, k: usize) -> Result<OutPointer, ResultCode> {
         let size = self.out_size(k)?;
         let region = self.carver.carve(size)?;
@@ -419,7 +497,7 @@ impl<'a> Call<'a> {
 
     /// Copies the part of `data` that fits into `out` from byte `at` on; returns how many
     /// bytes were written (`min(data.len(), out.len() − at)`).
-    #[inline(never)] // one copy for every handler
+    #[inline]
     pub fn write_out(&mut self, out: &OutPointer, at: usize, data: &[u8]) -> Result<usize, ResultCode> {
         let n = data.len().min(out.region.len.saturating_sub(at));
         if n == 0 {
@@ -442,7 +520,9 @@ impl<'a> Call<'a> {
     /// the row's out-data stays zero).
     pub fn set_out_raw<T: RawData>(&mut self, data: &T) -> Result<(), ResultCode> {
         let out = self.reply.out.get_mut(..T::SIZE).filter(|_| T::SIZE <= self.reply.out_len);
-        data.write_to(out.ok_or(INVALID_CMIF_REQUEST)?)
+        data.write_to(out.ok_or(INVALID_CMIF_REQUEST)?)?;
+        self.reply.out_set = self.reply.out_set.max(T::SIZE);
+        Ok(())
     }
 
     /// Adds a reply X filling out-pointer `out` with its first `written` bytes.
@@ -459,7 +539,7 @@ impl<'a> Call<'a> {
     /// Adds an X `{region, written, index}`; a zero size is written as `{0, 0, index}`,
     /// as the kernel describes zero-size X (§3.3). Every byte it covers was written for
     /// this request (`written <= region.len`).
-    #[inline(never)] // one copy for every handler
+    #[inline]
     fn push_reply_x(&mut self, index: u8, region: Region, written: usize) -> Result<(), ResultCode> {
         if written > region.len || self.reply.pointer_count >= self.reply_x {
             return Err(INVALID_CMIF_REQUEST);

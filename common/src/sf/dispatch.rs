@@ -4,20 +4,28 @@
 //! [`crate::xcbuf::protocol`], which any service on this framework shares up to its own
 //! handler checks).
 //!
-//! Every check happens before any effect on the pointer buffer, and every reply is built
-//! by [`cmif::build_reply`], which zeroes the whole message first: the reply carries no
-//! word of the request. Every byte a reply X covers was written for this request: either
-//! by the kernel (an in-place reply, [`super::Call::reply_in_place`]) or by the handler,
-//! and the X size is exactly the number of bytes written.
+//! Every check happens before any effect on the pointer buffer, and every reply writes
+//! each word the kernel copies (header to raw end, padding as 0) in `write_reply`, in
+//! the layout of [`cmif::build_reply`]: the reply carries no word of the request. Every
+//! byte a reply X covers was written for this request: either by the kernel (an
+//! in-place reply, [`super::Call::reply_in_place`]) or by the handler, and the X size is
+//! exactly the number of bytes written.
+//!
+//! # The cost of one request
+//! The path is written for the instruction count (`make bench`, `make profile`): the
+//! header words are decoded once and every check computed from them (no codec views);
+//! the receive list is encoded once ([`super::receive_area::Armed`]) and copied behind
+//! each reply; the staged reply lives in the server and is reset, not rebuilt; nothing
+//! the size of the message buffer is zeroed or copied per request (the words between
+//! the reply's raw end and the list are neither sent nor read by the kernel and are left
+//! as they are). The checks and their order are exactly those of the protocol table.
 #![forbid(unsafe_code)]
 
-use crate::cmif::{self, CommandType, Incoming, ReplySpec};
-use crate::hipc::{
-    HANDLE_COUNT_MAX, MessageHeader, MessageLayout, RECEIVE_LIST_ENTRY_COUNT_MAX, ReceiveListEntry, SpecialHeader,
-};
+use crate::cmif::{self, CommandType, OutHeader, PADDING_BUDGET};
+use crate::hipc::{HANDLE_COUNT_MAX, MessageHeader, MessageLayout, PointerDescriptor, SpecialHeader};
 use crate::result::{self, ResultCode};
 
-use super::command::{Call, CommandMeta, Reply, StatusSource, query_pointer_buffer_size_row};
+use super::command::{Call, CommandMeta, RequestView, StatusSource, query_pointer_buffer_size_row};
 use super::pointer_buffer::PointerBufferRange;
 use super::session::SESSION_NOT_OPEN;
 use super::{Server, ServiceHandler, X_OUTSIDE_POINTER_BUFFER};
@@ -26,6 +34,14 @@ use super::{Server, ServiceHandler, X_OUTSIDE_POINTER_BUFFER};
 const INVALID_CMIF_REQUEST: ResultCode = result::hipc::INVALID_CMIF_REQUEST;
 /// Unknown command id (0x1ba0a).
 const UNKNOWN_COMMAND_ID: ResultCode = result::cmif::UNKNOWN_COMMAND_ID;
+/// Rows 1 and 4 (0x3240b).
+const INVALID_REQUEST_SIZE: ResultCode = result::hipc::INVALID_REQUEST_SIZE;
+/// Row 3 (0x3260b).
+const UNKNOWN_COMMAND_TYPE: ResultCode = result::hipc::UNKNOWN_COMMAND_TYPE;
+/// Row 5 (0x1940a).
+const INVALID_HEADER_SIZE: ResultCode = result::cmif::INVALID_HEADER_SIZE;
+/// Row 6 (0x1a60a).
+const INVALID_IN_HEADER: ResultCode = result::cmif::INVALID_IN_HEADER;
 
 /// What the transport must do after [`Server::handle`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -59,32 +75,31 @@ impl StrayHandles {
         self.len == 0
     }
 
-    /// The copy handles of the message in `msg`, read by the layout formulas
-    /// (`horizon-ipc.md` §1.4) without any other validation.
-    fn collect(msg: &[u32]) -> StrayHandles {
-        let mut out = StrayHandles::default();
+    /// Replaces the contents with the copy handles of the message in `msg`, read by the
+    /// layout formulas (`horizon-ipc.md` §1.4) without any other validation.
+    pub fn collect(&mut self, msg: &[u32]) {
+        self.len = 0;
         let (Some(&w0), Some(&w1)) = (msg.first(), msg.get(1)) else {
-            return out;
+            return;
         };
         let header = MessageHeader::decode([w0, w1]);
         if !header.has_special_header {
-            return out;
+            return;
         }
         let Some(&special) = msg.get(2) else {
-            return out;
+            return;
         };
         let layout = MessageLayout::new(header, Some(SpecialHeader::decode(special)));
         let start = layout.copy_handle_idx();
         let Some(handles) = msg.get(start..start.saturating_add(layout.copy_handle_count())) else {
-            return out;
+            return;
         };
         for &h in handles.iter().filter(|&&h| h != 0) {
-            if let Some(slot) = out.handles.get_mut(out.len) {
+            if let Some(slot) = self.handles.get_mut(self.len) {
                 *slot = h;
-                out.len += 1;
+                self.len += 1;
             }
         }
-        out
     }
 }
 
@@ -97,6 +112,101 @@ pub struct Handled {
     pub result: ResultCode,
     /// Copy handles the request carried; the transport must close them.
     pub stray_handles: StrayHandles,
+}
+
+/// A request that passed the codec's checks (rows 1 and 3–6 of the protocol table).
+struct Parsed {
+    header: MessageHeader,
+    /// Word index of the first X descriptor.
+    x_at: usize,
+    /// Byte offsets from the message start: raw data, payload, CMIF view end, raw end.
+    raw_start: usize,
+    payload: usize,
+    view_end: usize,
+    raw_end: usize,
+    /// Message words up to the end of its receive list.
+    size_words: usize,
+    control: bool,
+    command_id: u32,
+}
+
+/// Close (type 2) or a request.
+enum Incoming {
+    Close,
+    Request(Parsed),
+}
+
+/// Rows 1 and 3–6 of the protocol table, the checks of [`cmif::parse_request`] in its
+/// order and with its results (libstratosphere `ServerSessionManager::DispatchRequest`
+/// and `ServiceDispatchTableBase::ProcessMessageImpl`), computed from the two header
+/// words without building the codec's views: row 1 the message, its receive list
+/// included, fits the buffer and a non-zero receive-list offset is not inside the raw
+/// data (the kernel's layout formulas, horizon-ipc.md §1.4, §2.3); row 2 Close; row 3 the
+/// type; row 4 at least 0x10 raw bytes; row 5 a view of at least 16 bytes; row 6 SFCI and
+/// version ≤ 1.
+fn parse(msg: &[u32]) -> Result<Incoming, ResultCode> {
+    let [w0, w1, ..] = *msg else {
+        return Err(INVALID_REQUEST_SIZE);
+    };
+    let header = MessageHeader::decode([w0, w1]);
+    let special_words = if header.has_special_header {
+        let &w2 = msg.get(2).ok_or(INVALID_REQUEST_SIZE)?;
+        1 + SpecialHeader::decode(w2).data_words()
+    } else {
+        0
+    };
+    // Every field is bounded by its bit width: none of these sums can overflow.
+    let x_at = 2 + special_words;
+    let raw_idx = x_at + 2 * usize::from(header.pointer_count) + 3 * header.map_alias_count();
+    let raw_count = usize::from(header.raw_count);
+    let raw_end_idx = raw_idx + raw_count;
+    let offset = usize::from(header.receive_list_offset);
+    if offset != 0 && offset < raw_end_idx {
+        return Err(INVALID_REQUEST_SIZE);
+    }
+    let list_idx = if offset != 0 { offset } else { raw_end_idx };
+    let size_words = list_idx + 2 * header.receive_list_mode.entry_count();
+    if size_words > msg.len() {
+        return Err(INVALID_REQUEST_SIZE);
+    }
+    let control = match CommandType::from_tag(header.tag) {
+        Some(CommandType::Close) => return Ok(Incoming::Close),
+        Some(CommandType::Request | CommandType::RequestWithContext) => false,
+        Some(CommandType::Control | CommandType::ControlWithContext) => true,
+        _ => return Err(UNKNOWN_COMMAND_TYPE),
+    };
+    let (raw_start, raw_bytes) = (4 * raw_idx, 4 * raw_count);
+    if raw_bytes < PADDING_BUDGET {
+        return Err(INVALID_REQUEST_SIZE);
+    }
+    let header_at = align_up_16(raw_start);
+    let view_bytes = raw_bytes - PADDING_BUDGET;
+    if view_bytes < cmif::HEADER_SIZE {
+        return Err(INVALID_HEADER_SIZE);
+    }
+    // header_at + 16 <= raw_start + 28 <= raw_start + raw_bytes <= 4 * size_words.
+    let sfci = match msg.get(header_at / 4..) {
+        Some([magic, version, id, _, ..]) => (*magic, *version, *id),
+        _ => (0, 0, 0),
+    };
+    if sfci.0 != cmif::IN_HEADER_MAGIC || sfci.1 > cmif::IN_HEADER_VERSION_MAX {
+        return Err(INVALID_IN_HEADER);
+    }
+    Ok(Incoming::Request(Parsed {
+        header,
+        x_at,
+        raw_start,
+        payload: header_at + cmif::HEADER_SIZE,
+        view_end: header_at + view_bytes,
+        raw_end: raw_start + raw_bytes,
+        size_words,
+        control,
+        command_id: sfci.2,
+    }))
+}
+
+const fn align_up_16(x: usize) -> usize {
+    (x + 15) & !15
 }
 
 impl<S: ServiceHandler> Server<S> {
@@ -113,102 +223,134 @@ impl<S: ServiceHandler> Server<S> {
     /// holds the reply or, for [`Action::CloseSession`], a receive-only message; either
     /// way the receive list is armed.
     pub fn handle(&mut self, slot: usize, msg: &mut [u32], pointer_buffer: &mut [u8]) -> Handled {
-        let stray_handles = StrayHandles::collect(msg);
+        let mut stray_handles = StrayHandles::default();
+        let (action, result) = self.handle_into(slot, msg, pointer_buffer, &mut stray_handles);
+        Handled { action, result, stray_handles }
+    }
+
+    /// [`Server::handle`], with the copy handles written into `stray_handles` (its
+    /// previous contents replaced) instead of returned: what a loop that keeps one
+    /// [`StrayHandles`] uses.
+    pub fn handle_into(
+        &mut self,
+        slot: usize,
+        msg: &mut [u32],
+        pointer_buffer: &mut [u8],
+        stray_handles: &mut StrayHandles,
+    ) -> (Action, ResultCode) {
+        stray_handles.collect(msg);
         if !self.sessions.is_open(slot) {
-            return self.close_without_reply(msg, SESSION_NOT_OPEN, stray_handles);
+            return self.close_without_reply(msg, SESSION_NOT_OPEN);
         }
-        let mut reply = Reply::new();
-        let outcome = match cmif::parse_request(msg) {
-            Ok(Incoming::Close(_)) => {
-                return self.close_without_reply(msg, ResultCode::SUCCESS, stray_handles);
+        let outcome = match parse(msg) {
+            Ok(Incoming::Close) => {
+                return self.close_without_reply(msg, ResultCode::SUCCESS);
             }
-            Ok(Incoming::Request(request)) => {
-                // Received X bytes count whatever the outcome (the kernel copied them).
-                let bytes_in: u64 = request.message().pointer_descriptors().map(|d| u64::from(d.size())).sum();
-                self.count_in(slot, bytes_in);
-                self.dispatch(&request, pointer_buffer, &mut reply)
-            }
-            Err(e) => {
+            Ok(Incoming::Request(request)) => self.dispatch(slot, msg, &request, pointer_buffer),
+            Err(rc) => {
                 self.count_in(slot, 0);
-                Err(e.result())
+                Err(rc)
             }
         };
-        let (result, reply) = match outcome {
-            Ok(()) => (ResultCode::SUCCESS, Some(&reply)),
-            Err(rc) => (rc, None),
+        let result = match outcome {
+            Ok(()) => ResultCode::SUCCESS,
+            Err(rc) => rc,
         };
-        self.count_out(slot, result, reply.map_or(0, Reply::bytes_out));
-        match self.write_reply(msg, result, reply) {
-            Ok(()) => Handled { action: Action::Reply, result, stray_handles },
+        let replied = outcome.is_ok();
+        let bytes_out = if replied { self.reply.bytes_out() } else { 0 };
+        self.count_out(slot, result, bytes_out);
+        match self.write_reply(msg, result, replied) {
+            Ok(()) => (Action::Reply, result),
             // Only a message buffer shorter than the reply gets here: nothing can be
             // replied, so the session is closed (design.md "Server rules").
-            Err(rc) => self.close_without_reply(msg, rc, stray_handles),
+            Err(rc) => self.close_without_reply(msg, rc),
         }
     }
 
-    /// Rows 7–12 of the protocol table, after the codec checked rows 1–6: the command's
+    /// Rows 7–12 of the protocol table, after [`parse`] checked rows 1–6: the command's
     /// row by id, then what the row says of descriptor counts and the special header,
     /// the raw in-data and the size table, then every X inside the pointer buffer; then
-    /// the handler (its own checks, and the carves).
-    fn dispatch(
-        &mut self,
-        request: &cmif::Request<'_>,
-        pointer_buffer: &mut [u8],
-        reply: &mut Reply,
-    ) -> Result<(), ResultCode> {
+    /// the handler (its own checks, and the carves). Counts the request as received
+    /// (with its X bytes, whatever the outcome: the kernel copied them) before the
+    /// handler runs.
+    fn dispatch(&mut self, slot: usize, msg: &[u32], p: &Parsed, pointer_buffer: &mut [u8]) -> Result<(), ResultCode> {
+        let x_count = usize::from(p.header.pointer_count);
+        let view = RequestView {
+            words: msg.get(..p.size_words).unwrap_or(&[]),
+            x_at: p.x_at,
+            x_count,
+            payload: p.payload,
+            view_end: p.view_end,
+            sizes_at: 0,
+        };
+        // Row 10's range: the lent part of the pointer buffer.
+        let len = self.range.size().min(pointer_buffer.len());
+        let range = PointerBufferRange::new(self.range.base(), len);
+        // Row 10, walked first for the received bytes; its result is reported in order.
+        let mut bytes_in = 0u64;
+        let (mut input_end, mut outside) = (0usize, range.is_none());
+        let xs = view.words.get(p.x_at..p.x_at + 2 * x_count).unwrap_or(&[]);
+        for words in xs.chunks_exact(2) {
+            let &[w0, w1] = words else { continue };
+            let x = PointerDescriptor::decode([w0, w1]);
+            bytes_in += u64::from(x.size());
+            match range.map(|r| r.locate(x.address(), u64::from(x.size()))) {
+                Some(Ok(region)) => input_end = input_end.max(region.end()),
+                _ => outside = true,
+            }
+        }
+        self.count_in(slot, bytes_in);
         // Row 7: the command id, in the table of its command type (libstratosphere
         // `source/sf/cmif/sf_cmif_service_dispatch.cpp` `FindCommandHandler` looks the id up
         // in the interface's `ServiceCommandMeta` table the same way).
-        let table = match request.command_type() {
-            CommandType::Control | CommandType::ControlWithContext => Self::CONTROL,
-            _ => S::COMMANDS,
-        };
-        let id = request.command_id();
-        let row = table.iter().find(|row| row.id == id).ok_or(UNKNOWN_COMMAND_ID)?;
+        let table = if p.control { Self::CONTROL } else { S::COMMANDS };
+        let row = table.iter().find(|row| row.id == p.command_id).ok_or(UNKNOWN_COMMAND_ID)?;
         // Row 8: no A/B/W, no special header, an X count the row takes
         // (libstratosphere `HipcCommandProcessor::PrepareForProcess`).
-        let header = request.message().header();
-        if header.map_alias_count() != 0 || header.has_special_header {
+        if p.header.map_alias_count() != 0 || p.header.has_special_header {
             return Err(INVALID_CMIF_REQUEST);
         }
-        let x_count = usize::from(header.pointer_count);
         if x_count < row.in_x.0 || x_count > row.in_x.1 {
             return Err(INVALID_CMIF_REQUEST);
         }
-        // Row 9: the raw in-data, then the size table, lie inside the raw data.
-        if request.payload_len() < row.in_raw {
+        // Row 9: the raw in-data, then the u16 size table at raw start + 16 + 16 +
+        // AlignUp(in_raw, 2) (horizon-ipc.md §6.3), lie inside the raw data.
+        if p.view_end.saturating_sub(p.payload) < row.in_raw {
             return Err(INVALID_CMIF_REQUEST);
         }
-        let sizes = request.size_table(row.in_raw, row.out_c).map_err(|e| e.result())?;
-        // Row 10: every non-empty X lies inside the (lent part of the) pointer buffer.
-        let len = self.range.size().min(pointer_buffer.len());
-        let range = PointerBufferRange::new(self.range.base(), len).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
-        let mut input_end = 0;
-        for x in request.message().pointer_descriptors() {
-            input_end = input_end.max(range.locate(x.address(), u64::from(x.size()))?.end());
+        let rel = row.in_raw.checked_add(PADDING_BUDGET + cmif::HEADER_SIZE + 1).ok_or(INVALID_CMIF_REQUEST)? & !1;
+        let sizes_at = p.raw_start.checked_add(rel).ok_or(INVALID_CMIF_REQUEST)?;
+        let sizes_end = row.out_c.checked_mul(2).and_then(|n| sizes_at.checked_add(n));
+        if sizes_end.is_none_or(|end| end > p.raw_end) {
+            return Err(INVALID_CMIF_REQUEST);
         }
+        // Row 10: every non-empty X lies inside the (lent part of the) pointer buffer.
+        let range = range.filter(|_| !outside).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
         let (inputs, outputs) = pointer_buffer.split_at_mut_checked(input_end).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
         // Rows 11–12 and the command's body: the handler.
         let status = StatusSource {
             pointer_buffer_size: self.range.size(),
-            receive_mode_raw: self.area.mode.raw(),
+            // The mode field the list is armed with (2, or 2 + entries): area.mode.raw().
+            receive_mode_raw: (self.armed.word1() >> 10) & 0xF,
             sessions: &self.sessions,
             counters: &self.counters,
         };
-        let mut call = Call::new(request, sizes, row, range, status, inputs, outputs, input_end, reply);
+        let view = RequestView { sizes_at, ..view };
+        let mut call = Call::new(view, row, range, status, inputs, outputs, input_end, &mut self.reply);
         (row.handler)(&mut self.handler, &mut call)?;
         let used = call.carver.bytes_used();
         self.note_high_water(used);
         Ok(())
     }
 
-    fn close_without_reply(&self, msg: &mut [u32], result: ResultCode, stray_handles: StrayHandles) -> Handled {
+    fn close_without_reply(&self, msg: &mut [u32], result: ResultCode) -> (Action, ResultCode) {
         // A buffer too short for the list cannot be armed; the transport's own
         // prepare_receive will report that.
         let _ = self.prepare_receive(msg);
-        Handled { action: Action::CloseSession, result, stray_handles }
+        (Action::CloseSession, result)
     }
 
+    #[inline]
     fn count_in(&mut self, slot: usize, bytes_in: u64) {
         self.counters.requests = self.counters.requests.saturating_add(1);
         self.counters.bytes_in = self.counters.bytes_in.saturating_add(bytes_in);
@@ -218,6 +360,7 @@ impl<S: ServiceHandler> Server<S> {
         }
     }
 
+    #[inline]
     fn count_out(&mut self, slot: usize, result: ResultCode, bytes_out: u64) {
         let error = u64::from(result.is_failure());
         self.counters.errors = self.counters.errors.saturating_add(error);
@@ -234,23 +377,68 @@ impl<S: ServiceHandler> Server<S> {
         }
     }
 
-    /// Writes the reply (or the error reply) with the receive list armed.
-    fn write_reply(&self, msg: &mut [u32], result: ResultCode, reply: Option<&Reply>) -> Result<(), ResultCode> {
-        let mut entries = [ReceiveListEntry::default(); RECEIVE_LIST_ENTRY_COUNT_MAX as usize];
-        let count = self.area.entry_count();
-        for (i, e) in entries.iter_mut().enumerate().take(count) {
-            *e = self.area.entry(i).ok_or(INVALID_CMIF_REQUEST)?;
-        }
-        let mut spec = ReplySpec {
-            receive_list_mode: self.area.receive_list_mode(),
-            receive_list_offset: self.area.receive_list_offset(),
-            receive_list: entries.get(..count).unwrap_or(&[]),
-            ..ReplySpec::error(result)
+    /// Writes the reply with the receive list armed: the staged reply when `success`,
+    /// else the error reply (SFCO only, no X; libstratosphere `PrepareForErrorReply`).
+    /// Every word the kernel copies (header to raw end) is written here, padding as 0:
+    /// the reply carries no word of the request. The layout is `cmif::build_reply`'s
+    /// (horizon-ipc.md §6.3 "Response"): type 0, X at word 2, raw data of
+    /// [`super::reply_raw_words`] words with SFCO at the first 16-byte boundary, the
+    /// list at [`super::RECEIVE_LIST_OFFSET`] (emulator-bench.md "Receive list at a non-zero
+    /// offset").
+    fn write_reply(&self, msg: &mut [u32], result: ResultCode, success: bool) -> Result<(), ResultCode> {
+        let (pointers, out, set, out_len) = match success {
+            true => (self.reply.pointers(), self.reply.out_set(), self.reply.out_set_len(), self.reply.out_len()),
+            false => (&[][..], &[][..], 0, 0),
         };
-        if let Some(r) = reply {
-            spec.out_pointers = r.pointers();
-            spec.payload = r.out();
+        let raw_idx = 2 + 2 * pointers.len();
+        let raw_count = super::reply_raw_words(out_len);
+        let raw_end = raw_idx + raw_count;
+        // The command tables end every reply before the list (command::table_fits).
+        if raw_end > super::RECEIVE_LIST_OFFSET {
+            return Err(INVALID_REQUEST_SIZE);
         }
-        cmif::build_reply(msg, &spec).map(|_| ()).map_err(|e| e.result())
+        self.armed.write_list(msg).map_err(|_| INVALID_REQUEST_SIZE)?;
+        let Some([w0, w1, body @ ..]) = msg.get_mut(..raw_end) else {
+            return Err(INVALID_REQUEST_SIZE);
+        };
+        // pointers.len() <= REPLY_X_CAPACITY (11) and raw_count < 32 fit their fields.
+        *w0 = (pointers.len() as u32) << 16;
+        *w1 = raw_count as u32 | self.armed.word1();
+        let (xs, raw) = body.split_at_mut(2 * pointers.len());
+        for (words, d) in xs.chunks_exact_mut(2).zip(pointers) {
+            words.copy_from_slice(&d.encode());
+        }
+        // Each raw word once: the padding before SFCO (0 or 2 words: raw data starts at
+        // word 2 + 2n), SFCO, then the out-data and the zeros after it.
+        let header_at = align_up_16(4 * raw_idx) / 4 - raw_idx;
+        let (pad, raw) = raw.split_at_mut(header_at.min(raw.len()));
+        if let [a, b] = pad {
+            *a = 0;
+            *b = 0;
+        }
+        let Some([magic, version, rc, token, after @ ..]) = Some(raw) else {
+            return Err(INVALID_REQUEST_SIZE);
+        };
+        [*magic, *version, *rc, *token] = OutHeader { version: 0, result, token: 0 }.encode();
+        // The out-data's words, then the padding: 4 words less the padding before SFCO.
+        let (data, tail) = after.split_at_mut(out_len.div_ceil(4).min(after.len()));
+        // Whole words the handler set, then the word it set in part (the bytes it did not
+        // set this request are 0), then the words it set nothing in.
+        let mut words = out.chunks_exact(4).map(|b| <[u8; 4]>::try_from(b).map_or(0, u32::from_le_bytes));
+        let (full, rest) = data.split_at_mut((set / 4).min(data.len()));
+        for (w, v) in full.iter_mut().zip(&mut words) {
+            *w = v;
+        }
+        if let Some((w, zeros)) = rest.split_first_mut() {
+            // set % 4 < 4: the shift is below 32.
+            *w = words.next().unwrap_or(0) & !(u32::MAX << (8 * (set % 4)));
+            zeros.iter_mut().for_each(|w| *w = 0);
+        }
+        match tail {
+            [a, b] => [*a, *b] = [0; 2],
+            [a, b, c, d] => [*a, *b, *c, *d] = [0; 4],
+            _ => tail.iter_mut().for_each(|w| *w = 0),
+        }
+        Ok(())
     }
 }

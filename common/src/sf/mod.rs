@@ -211,6 +211,10 @@ pub struct Server<S: ServiceHandler> {
     range: PointerBufferRange,
     sessions: SessionTable,
     counters: ServerCounters,
+    /// The receive list as the message carries it, encoded once ([`receive_area::Armed`]).
+    armed: receive_area::Armed,
+    /// The staged reply of the request being handled, reused (reset per request).
+    reply: command::Reply,
 }
 
 impl<S: ServiceHandler> Server<S> {
@@ -252,6 +256,8 @@ impl<S: ServiceHandler> Server<S> {
             range,
             sessions: SessionTable::new(config.max_sessions),
             counters: ServerCounters::default(),
+            armed: receive_area::Armed::new(&config.area)?,
+            reply: command::Reply::new(),
         })
     }
 
@@ -275,7 +281,7 @@ impl<S: ServiceHandler> Server<S> {
     /// 0x20401). Err only when `msg` is shorter than the list needs (< 0x100 bytes for
     /// [`RECEIVE_LIST_OFFSET`] 32 and 13 entries).
     pub fn prepare_receive(&self, msg: &mut [u32]) -> Result<(), HipcError> {
-        receive_area::arm(msg, &self.area)
+        self.armed.arm(msg)
     }
 
     /// Takes the lowest free session slot for the newly accepted session `handle`. Err

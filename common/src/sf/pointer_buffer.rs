@@ -140,6 +140,11 @@ impl Carver {
         Carver { range, tail, head: range.end() }
     }
 
+    /// The range it carves from.
+    pub fn range(&self) -> PointerBufferRange {
+        self.range
+    }
+
     /// Carves `size` bytes below the previous carve, at a 16-byte-aligned guest address.
     ///
     /// A zero size carves nothing and returns [`Region::EMPTY`] (there is nothing to

@@ -186,6 +186,80 @@ impl ReceiveArea {
     }
 }
 
+/// The receive list as every message a server arms carries it, encoded once from a
+/// validated [`ReceiveArea`] ([`super::Server::new`]): word 1's mode and
+/// [`RECEIVE_LIST_OFFSET`] bits and the C entries' words. Arming (the receive-only
+/// message) and re-arming behind a reply are then copies of a few words, with no
+/// per-request encoding or checks.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Armed {
+    word1: u32,
+    entries: [u32; ARMED_WORDS_MAX],
+    len: usize,
+}
+
+/// Words of the longest receive list (13 entries of 2 words).
+const ARMED_WORDS_MAX: usize = 2 * RECEIVE_LIST_ENTRY_COUNT_MAX as usize;
+
+impl Armed {
+    /// Encodes `area`'s list; Err as [`ReceiveArea::validate`] would for an area whose
+    /// entries cannot be encoded.
+    pub fn new(area: &ReceiveArea) -> Result<Armed, ReceiveAreaError> {
+        let header = MessageHeader {
+            receive_list_mode: area.receive_list_mode(),
+            receive_list_offset: area.receive_list_offset(),
+            ..MessageHeader::default()
+        };
+        let [_, word1] = header.encode().map_err(|_| ReceiveAreaError::BadEntryCount)?;
+        let count = area.entry_count();
+        if count > usize::from(RECEIVE_LIST_ENTRY_COUNT_MAX) {
+            return Err(ReceiveAreaError::BadEntryCount);
+        }
+        let mut entries = [0; ARMED_WORDS_MAX];
+        for (index, words) in entries.chunks_exact_mut(2).enumerate().take(count) {
+            let entry = area.entry(index).ok_or(ReceiveAreaError::BadEntry { index })?;
+            words.copy_from_slice(&entry.encode());
+        }
+        Ok(Armed { word1, entries, len: 2 * count })
+    }
+
+    /// Word 1's receive-list bits (mode at 10–13, offset at 20–30); the rest is 0.
+    pub fn word1(&self) -> u32 {
+        self.word1
+    }
+
+    /// The C entries' words, in index order.
+    pub fn entries(&self) -> &[u32] {
+        self.entries.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Writes the C entries at [`RECEIVE_LIST_OFFSET`]; Err when `msg` ends before them.
+    #[inline]
+    pub fn write_list(&self, msg: &mut [u32]) -> Result<(), HipcError> {
+        let (needed_words, available_words) = (RECEIVE_LIST_OFFSET + self.len, msg.len());
+        let to = msg
+            .get_mut(RECEIVE_LIST_OFFSET..needed_words)
+            .ok_or(HipcError::BufferTooSmall { needed_words, available_words })?;
+        for (to, &from) in to.iter_mut().zip(self.entries()) {
+            *to = from;
+        }
+        Ok(())
+    }
+
+    /// Arms the receive list for a receive without a reply, as [`arm`] does: a type-0
+    /// header with no descriptors and no raw data, the words up to the list zeroed, the
+    /// C entries.
+    pub fn arm(&self, msg: &mut [u32]) -> Result<(), HipcError> {
+        self.write_list(msg)?;
+        if let [w0, w1, rest @ ..] = msg {
+            *w0 = 0;
+            *w1 = self.word1;
+            rest.iter_mut().take(RECEIVE_LIST_OFFSET - 2).for_each(|w| *w = 0);
+        }
+        Ok(())
+    }
+}
+
 /// Arms the receive list for a receive without a reply: a type-0 header with no
 /// descriptors and no raw data, this area's mode at [`RECEIVE_LIST_OFFSET`], and the C
 /// entries. The words between the header and the list are zeroed.

@@ -55,7 +55,13 @@
 
 use core::fmt;
 
-use super::{Action, MAX_SESSIONS, ReceiveMode, Server, ServiceHandler};
+use super::{Action, MAX_SESSIONS, ReceiveMode, Server, ServiceHandler, StrayHandles};
+
+/// What [`Server::handle_into`] returned.
+struct Handled {
+    action: Action,
+    result: ResultCode,
+}
 use crate::result::{ResultCode, kernel};
 use crate::text::{self, Line, Piece};
 
@@ -166,6 +172,21 @@ pub struct ServeLoop<'p, Y: ServerSyscalls, S: ServiceHandler> {
     pointer_buffer: &'p mut [u8],
     reply_target: Handle,
     stop: Handle,
+    wait: WaitList,
+    /// The copy handles of the request being handled (reused, not rebuilt per request).
+    stray: StrayHandles,
+}
+
+/// The handles one wait takes (the port, every open session in slot order, the stop
+/// session) and the slot behind each index, rebuilt only when a session opens or closes
+/// or the stop session changes, not on every request.
+#[derive(Clone, Copy, Debug)]
+struct WaitList {
+    handles: [Handle; WAIT_HANDLES_MAX],
+    slots: [u8; WAIT_HANDLES_MAX],
+    count: usize,
+    stop_index: Option<usize>,
+    stale: bool,
 }
 
 impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
@@ -198,7 +219,24 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
             text::dec(server.sessions().limit()),
             Piece::Str(" sessions"),
         ]);
-        let mut this = ServeLoop { syscalls, server, name, port, pointer_buffer, reply_target: 0, stop: 0 };
+        let wait = WaitList {
+            handles: [0; WAIT_HANDLES_MAX],
+            slots: [0; WAIT_HANDLES_MAX],
+            count: 0,
+            stop_index: None,
+            stale: true,
+        };
+        let mut this = ServeLoop {
+            syscalls,
+            server,
+            name,
+            port,
+            pointer_buffer,
+            reply_target: 0,
+            stop: 0,
+            wait,
+            stray: StrayHandles::default(),
+        };
         this.rearm();
         this
     }
@@ -206,6 +244,7 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
     /// Sets the stop session (module doc, "Stopping"); 0 = none.
     pub fn set_stop_session(&mut self, stop: Handle) {
         self.stop = stop;
+        self.wait.stale = true;
     }
 
     /// Serves until the stop session is signalled (forever without one); then closes
@@ -243,27 +282,44 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
         self.reply_target
     }
 
-    /// One `svcReplyAndReceive` and what follows from it.
-    pub fn step(&mut self) -> Step {
-        // The wait list: the port, then every open session in slot order.
-        let mut handles = [0; WAIT_HANDLES_MAX];
-        let mut slots = [0usize; WAIT_HANDLES_MAX];
-        handles[0] = self.port;
-        let mut count = 1;
+    /// The wait list: the port, then every open session in slot order, then the stop
+    /// session.
+    fn rebuild_wait_list(&mut self) {
+        let w = &mut self.wait;
+        w.handles = [0; WAIT_HANDLES_MAX];
+        w.slots = [0; WAIT_HANDLES_MAX];
+        let mut count = 0;
+        if let Some(h) = w.handles.first_mut() {
+            *h = self.port;
+            count = 1;
+        }
         for (slot, h) in self.server.sessions().iter_open() {
-            if let (Some(hs), Some(ss)) = (handles.get_mut(count), slots.get_mut(count)) {
+            if let (Some(hs), Some(ss), Ok(slot)) =
+                (w.handles.get_mut(count), w.slots.get_mut(count), u8::try_from(slot))
+            {
                 *hs = h;
                 *ss = slot;
                 count += 1;
             }
         }
-        let stop_index = (self.stop != 0).then_some(count);
-        if let (Some(i), Some(hs)) = (stop_index, handles.get_mut(count)) {
+        w.stop_index = None;
+        if let (true, Some(hs)) = (self.stop != 0, w.handles.get_mut(count)) {
             *hs = self.stop;
-            count = i + 1;
+            w.stop_index = Some(count);
+            count += 1;
         }
+        w.count = count;
+        w.stale = false;
+    }
+
+    /// One `svcReplyAndReceive` and what follows from it.
+    pub fn step(&mut self) -> Step {
+        if self.wait.stale {
+            self.rebuild_wait_list();
+        }
+        let (count, stop_index) = (self.wait.count, self.wait.stop_index);
         let reply_target = core::mem::take(&mut self.reply_target);
-        let wait = handles.get(..count).unwrap_or(&[]);
+        let wait = self.wait.handles.get(..count).unwrap_or(&[]);
         let outcome = self.syscalls.reply_and_receive(wait, reply_target);
         // The session index a receive reported (success, or a receive error on it).
         let signalled = match outcome {
@@ -276,8 +332,8 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
         }
         match outcome {
             Ok(0) => self.accept(),
-            Ok(index) => match slots.get(index).filter(|_| index < count) {
-                Some(&slot) => self.handle(slot),
+            Ok(index) => match self.wait.slots.get(index).filter(|_| index < count) {
+                Some(&slot) => self.handle(usize::from(slot)),
                 None => self.rearm_after(kernel::OUT_OF_RANGE),
             },
             // The reply (if any) went out before the wait timed out; no index.
@@ -289,7 +345,7 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
             },
             Err(e) if is_receive_error(e.result) => {
                 let index = signalled.filter(|&i| i > 0 && i < count);
-                match index.and_then(|i| slots.get(i).copied()) {
+                match index.and_then(|i| self.wait.slots.get(i).map(|&s| usize::from(s))) {
                     // 0x20401 is the list, not the session; 0xf601 = its client closed.
                     Some(_) if e.result == RECEIVE_LIST_BROKEN => self.rearm_after(e.result),
                     Some(slot) => self.drop_session(slot, CloseReason::ClientClosed),
@@ -320,6 +376,7 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
         let step = match self.syscalls.accept_session(self.port) {
             Ok(handle) => match self.server.open_session(handle) {
                 Ok(slot) => {
+                    self.wait.stale = true;
                     let open = self.server.sessions().open_count();
                     self.syscalls.log(&[
                         Piece::Str(self.name),
@@ -353,10 +410,12 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
     }
 
     fn handle(&mut self, slot: usize) -> Step {
-        let handled = self.server.handle(slot, self.syscalls.message(), self.pointer_buffer);
-        for &stray in handled.stray_handles.as_slice() {
+        let (action, result) =
+            self.server.handle_into(slot, self.syscalls.message(), self.pointer_buffer, &mut self.stray);
+        for &stray in self.stray.as_slice() {
             let _ = self.syscalls.close_handle(stray);
         }
+        let handled = Handled { action, result };
         match handled.action {
             Action::Reply => {
                 self.reply_target = self.session_handle(slot);
@@ -370,6 +429,7 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
     }
 
     fn drop_session(&mut self, slot: usize, reason: CloseReason) -> Step {
+        self.wait.stale = true;
         if let Ok(handle) = self.server.close_session(slot) {
             let _ = self.syscalls.close_handle(handle);
         }
