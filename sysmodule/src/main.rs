@@ -19,16 +19,17 @@ use xcbuf_rt as rt;
 /// The whole heap: the `xcbuf:i` thread's stack ([`INDEXED_THREAD_STACK`], whole pages and
 /// page-aligned, so up to a page of alignment padding before it, which the allocator hands
 /// out again to the small blocks), two 0x800-byte pointer buffers and the thread's start
-/// block. 15 KiB: with the program's other `.bss` it fills four pages (`make bench`,
-/// "sysmodule image" and "sysmodule heap"); the heap peak the bench reads is about
-/// 0x2000 + 0x1000 + 48 bytes once both servers run.
-const HEAP_SIZE: usize = 15 * 1024;
+/// block. 19 KiB: the worst case below (`make bench` reports "sysmodule image" and
+/// "sysmodule heap"); the heap peak the bench reads is about 0x3000 + 0x1000 + 48 bytes
+/// once both servers run.
+const HEAP_SIZE: usize = 19 * 1024;
 /// Stack of the `xcbuf:i` thread, sized like the main stack (sysmodule/npdm.json
 /// `main_thread_stack_size`) from the deepest use measured under hostile load, with a
 /// margin: at least 3/2 of it (tools/emu/tests/stacks.rs measures it and fails when the
-/// margin is gone). Measured: 4,672 bytes written of this stack (fuzz and session churn on
-/// both services); 3/2 of it is 7,008, so two pages.
-const INDEXED_THREAD_STACK: usize = 0x2000;
+/// margin is gone). Measured: 5,552 bytes written of this stack (fuzz and session churn on
+/// both services, with the lean request path's loop state on the stack); 3/2 of it is
+/// 8,328, so three pages.
+const INDEXED_THREAD_STACK: usize = 0x3000;
 // The worst case: the heap starts 16 bytes past a page, so 0xff0 bytes of padding go
 // before the stack; first fit puts the start block and one pointer buffer there, the
 // other buffer after the stack; 0x400 for the allocator's own rounding.

@@ -11,11 +11,11 @@ use xcbuf_emu::observe::RunEnd;
 use xcbuf_emu::run::{self, RunConfig};
 use xcbuf_pack::built;
 
-/// sysmodule/src/main.rs: the `xcbuf:i` thread's stack (0x2000) and the two servers'
-/// 0x800-byte pointer buffers come from the static heap of 15 KiB.
-const INDEXED_THREAD_STACK: u64 = 0x2000;
+/// sysmodule/src/main.rs: the `xcbuf:i` thread's stack (0x3000) and the two servers'
+/// 0x800-byte pointer buffers come from the static heap of 19 KiB.
+const INDEXED_THREAD_STACK: u64 = 0x3000;
 const POINTER_BUFFERS: u64 = 2 * 0x800;
-const STATIC_HEAP: u64 = 15 * 1024;
+const STATIC_HEAP: u64 = 19 * 1024;
 
 struct Paths {
     nsp: PathBuf,

@@ -103,7 +103,7 @@ fn sysmodule_npdm_grants_only_what_the_server_needs() {
     assert_eq!(n.aci0.program_id, 0x4200000000000c0b, "the Makefile's PROGRAM_ID");
     assert_eq!(n.meta.main_thread_priority, 49);
     assert_eq!(n.meta.default_cpu_id, 3);
-    assert_eq!(n.meta.main_thread_stack_size, 0x2000, "sized from the measured peak, tools/emu/tests/stacks.rs");
+    assert_eq!(n.meta.main_thread_stack_size, 0x3000, "sized from the measured peak, tools/emu/tests/stacks.rs");
     assert!(n.acid.is_production(), "AMS ValidateAcid requires is_retail");
     assert_eq!(n.acid.pool_partition(), 2, "system pool");
     assert_eq!(n.aci0.fs_access.permissions, 0);
