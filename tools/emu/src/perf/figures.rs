@@ -136,18 +136,41 @@ pub fn measure(config: &PerfConfig) -> Result<PerfResult, String> {
             main.idle.window_ns / 1_000_000
         ));
     }
-    for (name, p) in [("echo16", echo16), ("echo1k", echo1k), ("concat4", concat4)] {
-        figures.push(Figure::new(
+    // The acceptance thresholds of the request path (the limit for the server is about a
+    // hundred user-mode instructions: read the header and one X, check the command, write a
+    // reply header and one X, keep the receive list armed). A figure above its threshold is
+    // a gap the markdown lists.
+    for (name, p, goal) in [("echo16", echo16, Some(400)), ("echo1k", echo1k, None), ("concat4", concat4, Some(700))] {
+        let mut figure = Figure::new(
             &format!("server instructions per {name}"),
             ratio(p.server.instructions, p.requests),
             "instructions",
+        );
+        if let Some(goal) = goal {
+            figure = figure.goal(&format!("<= {goal}"));
+            if p.server.instructions > goal * p.requests {
+                gaps.push(format!(
+                    "server instructions per {name}: {} measured, goal <= {goal}.",
+                    ratio(p.server.instructions, p.requests)
+                ));
+            }
+        }
+        figures.push(figure);
+    }
+    figures.push(
+        Figure::new(
+            "client instructions per echo16",
+            ratio(echo16.client.instructions, echo16.requests),
+            "instructions",
+        )
+        .goal("<= 800"),
+    );
+    if echo16.client.instructions > 800 * echo16.requests {
+        gaps.push(format!(
+            "client instructions per echo16: {} measured, goal <= 800.",
+            ratio(echo16.client.instructions, echo16.requests)
         ));
     }
-    figures.push(Figure::new(
-        "client instructions per echo16",
-        ratio(echo16.client.instructions, echo16.requests),
-        "instructions",
-    ));
 
     // Bytes: measured vs header+raw+payload of the request and of the reply.
     let request = message_bytes(echo_request_header(16)?) + 16;
