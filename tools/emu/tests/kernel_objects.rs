@@ -3,14 +3,12 @@
 //! Each test names the rule it proves and cites the mesosphere function it follows.
 
 use xcbuf_common::result::{ResultCode, kernel};
-use xcbuf_emu::cpu::{Cpu, PAGE_SIZE, Perm};
-use xcbuf_emu::kernel::handle_table::{CURRENT_PROCESS, CURRENT_THREAD, DEFAULT_TABLE_SIZE};
-use xcbuf_emu::kernel::process::{KProcess, ProcessState};
+use xcbuf_emu::kernel::handle_table::{CURRENT_PROCESS, CURRENT_THREAD};
+use xcbuf_emu::kernel::process::ProcessState;
 use xcbuf_emu::kernel::session::{KSession, SessionServer};
 use xcbuf_emu::kernel::svc::{SvcFlow, UNWRITTEN_INDEX_POISON};
 use xcbuf_emu::kernel::thread::InitialRegisters;
 use xcbuf_emu::kernel::{KObjectRef, Kernel, KernelOptions, ProcessId, SessionId, ThreadId};
-use xcbuf_emu::memory::{AddressSpace, MemoryState};
 
 /// A RW page of every test process (handle lists, port names).
 const DATA: u64 = 0x1000_0000;
@@ -33,19 +31,8 @@ fn new_kernel() -> Kernel {
 
 /// A code-less process with one thread and the [`DATA`] page.
 fn process(k: &mut Kernel, name: &str) -> (ProcessId, ThreadId) {
-    let mut cpu = Cpu::new().expect("unicorn engine");
-    let mut space = AddressSpace::default();
-    space.map(&mut cpu, DATA, PAGE_SIZE, Perm::RW, MemoryState::Normal).expect("map");
-    let p = k.processes.len();
-    k.processes.push(KProcess::codeless(
-        name,
-        0x80 + p as u64,
-        0x0100_0000_0000_4000 + p as u64,
-        cpu,
-        space,
-        DEFAULT_TABLE_SIZE,
-    ));
-    let t = thread(k, p);
+    let (p, t) = k.add_codeless_process(name, DATA);
+    k.threads[t].state = xcbuf_emu::kernel::thread::ThreadState::Runnable;
     (p, t)
 }
 

@@ -160,6 +160,29 @@ impl Kernel {
         self.trace.push(line);
     }
 
+    /// A process with no code for tests that drive the kernel from the host: one RW page
+    /// at `data_page`, the default handle table, and one thread (not started) whose TLS is
+    /// its message buffer. Its pid is 0x80 + its index.
+    pub fn add_codeless_process(&mut self, name: &str, data_page: u64) -> (ProcessId, ThreadId) {
+        let mut cpu = crate::cpu::Cpu::new().expect("unicorn engine");
+        let mut space = crate::memory::AddressSpace::default();
+        space
+            .map(&mut cpu, data_page, crate::cpu::PAGE_SIZE, crate::cpu::Perm::RW, crate::memory::MemoryState::Normal)
+            .expect("map the data page");
+        let p = self.processes.len();
+        self.processes.push(KProcess::codeless(
+            name,
+            0x80 + p as u64,
+            0x0100_0000_0000_3000 + p as u64,
+            cpu,
+            space,
+            handle_table::DEFAULT_TABLE_SIZE,
+        ));
+        let initial = thread::InitialRegisters { pc: 0, sp: 0, x0: 0, x1: 0, lr: 0 };
+        let t = self.create_thread(p, initial, 44).expect("thread");
+        (p, t)
+    }
+
     /// Adds a thread object (not started) to `process`.
     pub fn create_thread(
         &mut self,

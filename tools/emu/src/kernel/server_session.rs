@@ -451,32 +451,16 @@ pub fn describe_message(words: &[u32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::{Cpu, PAGE_SIZE};
+
     use crate::kernel::KernelOptions;
-    use crate::kernel::handle_table::DEFAULT_TABLE_SIZE;
-    use crate::kernel::process::{KProcess, ProcessState};
+
+    use crate::kernel::process::ProcessState;
     use crate::kernel::session::{KSession, SessionServer};
-    use crate::kernel::thread::InitialRegisters;
-    use crate::memory::{AddressSpace, MemoryState};
 
     /// A codeless process with one thread (a TLS message buffer) and one RW page at
     /// 0x1000_0000.
     fn process_with_thread(k: &mut Kernel, name: &str) -> (ProcessId, ThreadId) {
-        let mut cpu = Cpu::new().expect("unicorn engine");
-        let mut space = AddressSpace::default();
-        space.map(&mut cpu, 0x1000_0000, PAGE_SIZE, Perm::RW, MemoryState::Normal).expect("map");
-        let p = k.processes.len();
-        k.processes.push(KProcess::codeless(
-            name,
-            0x80 + p as u64,
-            0x0100_0000_0000_3000 + p as u64,
-            cpu,
-            space,
-            DEFAULT_TABLE_SIZE,
-        ));
-        let initial = InitialRegisters { pc: 0, sp: 0, x0: 0, x1: 0, lr: 0 };
-        let t = k.create_thread(p, initial, 44).expect("thread");
-        (p, t)
+        k.add_codeless_process(name, 0x1000_0000)
     }
 
     fn write_words(k: &mut Kernel, t: ThreadId, words: &[u32]) {
