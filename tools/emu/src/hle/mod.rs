@@ -43,6 +43,7 @@
 mod dispatch;
 pub mod fsp;
 pub mod lm;
+pub mod nvmap;
 pub mod registry;
 pub mod session;
 pub mod set_sys;
@@ -358,6 +359,8 @@ pub struct HleShared {
     pub sd_card: fsp::SdCard,
     /// The firmware version set:sys reports.
     pub firmware: FirmwareVersion,
+    /// nvdrv's nvmap objects (nvdrv fills it; vi's buffer queue reads frames through it).
+    pub nvmap: nvmap::NvMap,
 }
 
 /// What a handler may touch while serving one request.
