@@ -25,8 +25,8 @@ use crate::cmif::{self, CommandType, OutHeader, PADDING_BUDGET};
 use crate::hipc::{HANDLE_COUNT_MAX, MessageHeader, MessageLayout, PointerDescriptor, SpecialHeader};
 use crate::result::{self, ResultCode};
 
-use super::command::{Call, CommandMeta, RequestView, StatusSource, query_pointer_buffer_size_row};
-use super::pointer_buffer::PointerBufferRange;
+use super::command::{Call, CommandMeta, LocatedX, RequestView, StatusSource, query_pointer_buffer_size_row};
+use super::pointer_buffer::{PointerBufferRange, Region};
 use super::session::SESSION_NOT_OPEN;
 use super::{Server, ServiceHandler, X_OUTSIDE_POINTER_BUFFER};
 
@@ -275,36 +275,45 @@ impl<S: ServiceHandler> Server<S> {
     /// handler runs.
     fn dispatch(&mut self, slot: usize, msg: &[u32], p: &Parsed, pointer_buffer: &mut [u8]) -> Result<(), ResultCode> {
         let x_count = usize::from(p.header.pointer_count);
-        let view = RequestView {
-            words: msg.get(..p.size_words).unwrap_or(&[]),
-            x_at: p.x_at,
-            x_count,
-            payload: p.payload,
-            view_end: p.view_end,
-            sizes_at: 0,
-        };
         // Row 10's range: the lent part of the pointer buffer.
         let len = self.range.size().min(pointer_buffer.len());
         let range = PointerBufferRange::new(self.range.base(), len);
-        // Row 10, walked first for the received bytes; its result is reported in order.
+        let (base, end) = range.map_or((1, 0), |r| (r.base(), r.end()));
+        // Row 10, walked first for the received bytes (its result is reported in order),
+        // each X located once, for the handler.
         let mut bytes_in = 0u64;
         let (mut input_end, mut outside) = (0usize, range.is_none());
-        let xs = view.words.get(p.x_at..p.x_at + 2 * x_count).unwrap_or(&[]);
-        for words in xs.chunks_exact(2) {
+        let xs = msg.get(p.x_at..p.x_at + 2 * x_count).unwrap_or(&[]);
+        for (words, located) in xs.chunks_exact(2).zip(self.xs.iter_mut()) {
             let &[w0, w1] = words else { continue };
             let x = PointerDescriptor::decode([w0, w1]);
-            bytes_in += u64::from(x.size());
-            match range.map(|r| r.locate(x.address(), u64::from(x.size()))) {
-                Some(Ok(region)) => input_end = input_end.max(region.end()),
-                _ => outside = true,
-            }
+            let (addr, size) = (x.address(), u64::from(x.size()));
+            bytes_in += size;
+            // A zero-size X is {0, 0} whatever its address (horizon-ipc.md §3.3); the
+            // address (39 bits) plus the size (16 bits) cannot overflow.
+            let region = if size == 0 {
+                Region::EMPTY
+            } else if addr >= base && addr + size <= end {
+                let offset = (addr - base) as usize;
+                input_end = input_end.max(offset + size as usize);
+                Region { offset, len: size as usize, guest_addr: addr }
+            } else {
+                outside = true;
+                Region::EMPTY
+            };
+            *located = LocatedX { region, index: x.index() };
         }
         self.count_in(slot, bytes_in);
         // Row 7: the command id, in the table of its command type (libstratosphere
         // `source/sf/cmif/sf_cmif_service_dispatch.cpp` `FindCommandHandler` looks the id up
-        // in the interface's `ServiceCommandMeta` table the same way).
+        // in the interface's `ServiceCommandMeta` table the same way). A table in id order
+        // finds the row at its id's place at once.
         let table = if p.control { Self::CONTROL } else { S::COMMANDS };
-        let row = table.iter().find(|row| row.id == p.command_id).ok_or(UNKNOWN_COMMAND_ID)?;
+        let at_id = usize::try_from(p.command_id).ok().and_then(|i| table.get(i)).filter(|row| row.id == p.command_id);
+        let row = match at_id {
+            Some(row) => row,
+            None => table.iter().find(|row| row.id == p.command_id).ok_or(UNKNOWN_COMMAND_ID)?,
+        };
         // Row 8: no A/B/W, no special header, an X count the row takes
         // (libstratosphere `HipcCommandProcessor::PrepareForProcess`).
         if p.header.map_alias_count() != 0 || p.header.has_special_header {
@@ -335,7 +344,13 @@ impl<S: ServiceHandler> Server<S> {
             sessions: &self.sessions,
             counters: &self.counters,
         };
-        let view = RequestView { sizes_at, ..view };
+        let view = RequestView {
+            words: msg.get(..p.size_words).unwrap_or(&[]),
+            xs: self.xs.get(..x_count).unwrap_or(&[]),
+            payload: p.payload,
+            view_end: p.view_end,
+            sizes_at,
+        };
         let mut call = Call::new(view, row, range, status, inputs, outputs, input_end, &mut self.reply);
         (row.handler)(&mut self.handler, &mut call)?;
         let used = call.carver.bytes_used();
@@ -390,54 +405,65 @@ impl<S: ServiceHandler> Server<S> {
             true => (self.reply.pointers(), self.reply.out_set(), self.reply.out_set_len(), self.reply.out_len()),
             false => (&[][..], &[][..], 0, 0),
         };
-        let raw_idx = 2 + 2 * pointers.len();
-        let raw_count = super::reply_raw_words(out_len);
-        let raw_end = raw_idx + raw_count;
+        let n = pointers.len();
+        let out_words = out_len.div_ceil(4);
+        // reply_raw_words(out_len) = 4 words of padding budget + SFCO + the out-data.
+        let raw_count = 8 + out_words;
+        let raw_end = 2 + 2 * n + raw_count;
         // The command tables end every reply before the list (command::table_fits).
         if raw_end > super::RECEIVE_LIST_OFFSET {
             return Err(INVALID_REQUEST_SIZE);
         }
         self.armed.write_list(msg).map_err(|_| INVALID_REQUEST_SIZE)?;
-        let Some([w0, w1, body @ ..]) = msg.get_mut(..raw_end) else {
+        let Some(reply) = msg.get_mut(..super::RECEIVE_LIST_OFFSET) else {
             return Err(INVALID_REQUEST_SIZE);
         };
-        // pointers.len() <= REPLY_X_CAPACITY (11) and raw_count < 32 fit their fields.
-        *w0 = (pointers.len() as u32) << 16;
-        *w1 = raw_count as u32 | self.armed.word1();
-        let (xs, raw) = body.split_at_mut(2 * pointers.len());
-        for (words, d) in xs.chunks_exact_mut(2).zip(pointers) {
-            words.copy_from_slice(&d.encode());
-        }
-        // Each raw word once: the padding before SFCO (0 or 2 words: raw data starts at
-        // word 2 + 2n), SFCO, then the out-data and the zeros after it.
-        let header_at = align_up_16(4 * raw_idx) / 4 - raw_idx;
-        let (pad, raw) = raw.split_at_mut(header_at.min(raw.len()));
-        if let [a, b] = pad {
-            *a = 0;
-            *b = 0;
-        }
-        let Some([magic, version, rc, token, after @ ..]) = Some(raw) else {
+        let Ok(reply) = <&mut [u32; super::RECEIVE_LIST_OFFSET]>::try_from(reply) else {
             return Err(INVALID_REQUEST_SIZE);
         };
-        [*magic, *version, *rc, *token] = OutHeader { version: 0, result, token: 0 }.encode();
-        // The out-data's words, then the padding: 4 words less the padding before SFCO.
-        let (data, tail) = after.split_at_mut(out_len.div_ceil(4).min(after.len()));
-        // Whole words the handler set, then the word it set in part (the bytes it did not
-        // set this request are 0), then the words it set nothing in.
-        let mut words = out.chunks_exact(4).map(|b| <[u8; 4]>::try_from(b).map_or(0, u32::from_le_bytes));
-        let (full, rest) = data.split_at_mut((set / 4).min(data.len()));
-        for (w, v) in full.iter_mut().zip(&mut words) {
-            *w = v;
+        // Every index below is < raw_end <= RECEIVE_LIST_OFFSET (checked above); the
+        // mask only lets the compiler see it.
+        let mut put = |i: usize, v: u32| {
+            if let Some(w) = reply.get_mut(i % super::RECEIVE_LIST_OFFSET) {
+                *w = v;
+            }
+        };
+        // n <= REPLY_X_CAPACITY (11) and raw_count < 32 fit their fields.
+        put(0, (n as u32) << 16);
+        put(1, raw_count as u32 | self.armed.word1());
+        let mut i = 2;
+        for &[a, b] in pointers {
+            put(i, a);
+            put(i + 1, b);
+            i += 2;
         }
-        if let Some((w, zeros)) = rest.split_first_mut() {
-            // set % 4 < 4: the shift is below 32.
-            *w = words.next().unwrap_or(0) & !(u32::MAX << (8 * (set % 4)));
-            zeros.iter_mut().for_each(|w| *w = 0);
+        // The raw data starts at word 2 + 2n: SFCO is at the next 16-byte boundary, after
+        // 0 or 2 words of padding; the 4 words of padding budget less those end it.
+        let pad = if n % 2 == 0 { 2 } else { 0 };
+        if pad != 0 {
+            put(i, 0);
+            put(i + 1, 0);
         }
-        match tail {
-            [a, b] => [*a, *b] = [0; 2],
-            [a, b, c, d] => [*a, *b, *c, *d] = [0; 4],
-            _ => tail.iter_mut().for_each(|w| *w = 0),
+        i += pad;
+        let [magic, version, rc, token] = OutHeader { version: 0, result, token: 0 }.encode();
+        put(i, magic);
+        put(i + 1, version);
+        put(i + 2, rc);
+        put(i + 3, token);
+        i += 4;
+        // The out-data: whole words the handler set, then the word it set in part (the
+        // bytes it did not set this request are 0), then 0 for the words it set nothing
+        // in (past `out`).
+        let (full, part) = (set / 4, set % 4);
+        for k in 0..out_words {
+            let word = out.get(4 * k..4 * k + 4).and_then(|b| <[u8; 4]>::try_from(b).ok()).map_or(0, u32::from_le_bytes);
+            // part < 4: the shift is below 32.
+            let word = if k == full { word & !(u32::MAX << (8 * part)) } else { word };
+            put(i + k, word);
+        }
+        i += out_words;
+        for k in 0..4 - pad {
+            put(i + k, 0);
         }
         Ok(())
     }
