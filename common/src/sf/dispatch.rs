@@ -242,13 +242,14 @@ impl<S: ServiceHandler> Server<S> {
         if !self.sessions.is_open(slot) {
             return self.close_without_reply(msg, SESSION_NOT_OPEN);
         }
+        let mut bytes_in = 0;
         let outcome = match parse(msg) {
             Ok(Incoming::Close) => {
                 return self.close_without_reply(msg, ResultCode::SUCCESS);
             }
-            Ok(Incoming::Request(request)) => self.dispatch(slot, msg, &request, pointer_buffer),
+            Ok(Incoming::Request(request)) => self.dispatch(msg, &request, pointer_buffer, &mut bytes_in),
             Err(rc) => {
-                self.count_in(slot, 0);
+                self.count_in(0);
                 Err(rc)
             }
         };
@@ -258,7 +259,7 @@ impl<S: ServiceHandler> Server<S> {
         };
         let replied = outcome.is_ok();
         let bytes_out = if replied { self.reply.bytes_out() } else { 0 };
-        self.count_out(slot, result, bytes_out);
+        self.count_out(slot, result, bytes_in, bytes_out);
         match self.write_reply(msg, result, replied) {
             Ok(()) => (Action::Reply, result),
             // Only a message buffer shorter than the reply gets here: nothing can be
@@ -272,8 +273,15 @@ impl<S: ServiceHandler> Server<S> {
     /// the raw in-data and the size table, then every X inside the pointer buffer; then
     /// the handler (its own checks, and the carves). Counts the request as received
     /// (with its X bytes, whatever the outcome: the kernel copied them) before the
-    /// handler runs.
-    fn dispatch(&mut self, slot: usize, msg: &[u32], p: &Parsed, pointer_buffer: &mut [u8]) -> Result<(), ResultCode> {
+    /// handler runs (the service-wide counters a handler can report; the session's are
+    /// counted with the reply, from `bytes_in`).
+    fn dispatch(
+        &mut self,
+        msg: &[u32],
+        p: &Parsed,
+        pointer_buffer: &mut [u8],
+        bytes_in: &mut u64,
+    ) -> Result<(), ResultCode> {
         let x_count = usize::from(p.header.pointer_count);
         // Row 10's range: the lent part of the pointer buffer.
         let len = self.range.size().min(pointer_buffer.len());
@@ -281,14 +289,14 @@ impl<S: ServiceHandler> Server<S> {
         let (base, end) = range.map_or((1, 0), |r| (r.base(), r.end()));
         // Row 10, walked first for the received bytes (its result is reported in order),
         // each X located once, for the handler.
-        let mut bytes_in = 0u64;
+        let mut sum = 0u64;
         let (mut input_end, mut outside) = (0usize, range.is_none());
         let xs = msg.get(p.x_at..p.x_at + 2 * x_count).unwrap_or(&[]);
         for (words, located) in xs.chunks_exact(2).zip(self.xs.iter_mut()) {
             let &[w0, w1] = words else { continue };
             let x = PointerDescriptor::decode([w0, w1]);
             let (addr, size) = (x.address(), u64::from(x.size()));
-            bytes_in += size;
+            sum += size;
             // A zero-size X is {0, 0} whatever its address (horizon-ipc.md §3.3); the
             // address (39 bits) plus the size (16 bits) cannot overflow.
             let region = if size == 0 {
@@ -303,7 +311,8 @@ impl<S: ServiceHandler> Server<S> {
             };
             *located = LocatedX { region, index: x.index() };
         }
-        self.count_in(slot, bytes_in);
+        *bytes_in = sum;
+        self.count_in(sum);
         // Row 7: the command id, in the table of its command type (libstratosphere
         // `source/sf/cmif/sf_cmif_service_dispatch.cpp` `FindCommandHandler` looks the id up
         // in the interface's `ServiceCommandMeta` table the same way). A table in id order
@@ -324,13 +333,14 @@ impl<S: ServiceHandler> Server<S> {
         }
         // Row 9: the raw in-data, then the u16 size table at raw start + 16 + 16 +
         // AlignUp(in_raw, 2) (horizon-ipc.md §6.3), lie inside the raw data.
-        if p.view_end.saturating_sub(p.payload) < row.in_raw {
+        // The row's sizes are bounded by command::table_fits (in_raw <= IN_RAW_CAPACITY,
+        // out_c <= 13), asserted at compile time by Server::new: no sum overflows, and
+        // view_end >= payload (rows 5 and 6 passed).
+        if p.view_end - p.payload < row.in_raw {
             return Err(INVALID_CMIF_REQUEST);
         }
-        let rel = row.in_raw.checked_add(PADDING_BUDGET + cmif::HEADER_SIZE + 1).ok_or(INVALID_CMIF_REQUEST)? & !1;
-        let sizes_at = p.raw_start.checked_add(rel).ok_or(INVALID_CMIF_REQUEST)?;
-        let sizes_end = row.out_c.checked_mul(2).and_then(|n| sizes_at.checked_add(n));
-        if sizes_end.is_none_or(|end| end > p.raw_end) {
+        let sizes_at = p.raw_start + ((row.in_raw + PADDING_BUDGET + cmif::HEADER_SIZE + 1) & !1);
+        if sizes_at + 2 * row.out_c > p.raw_end {
             return Err(INVALID_CMIF_REQUEST);
         }
         // Row 10: every non-empty X lies inside the (lent part of the) pointer buffer.
@@ -365,22 +375,23 @@ impl<S: ServiceHandler> Server<S> {
         (Action::CloseSession, result)
     }
 
+    /// Counts a request as received, service-wide (what Stats reports while it runs).
     #[inline]
-    fn count_in(&mut self, slot: usize, bytes_in: u64) {
+    fn count_in(&mut self, bytes_in: u64) {
         self.counters.requests = self.counters.requests.saturating_add(1);
         self.counters.bytes_in = self.counters.bytes_in.saturating_add(bytes_in);
-        if let Some(s) = self.sessions.stats_mut(slot) {
-            s.requests = s.requests.saturating_add(1);
-            s.bytes_in = s.bytes_in.saturating_add(bytes_in);
-        }
     }
 
+    /// Counts a request as answered, service-wide, and the whole request for its
+    /// session.
     #[inline]
-    fn count_out(&mut self, slot: usize, result: ResultCode, bytes_out: u64) {
+    fn count_out(&mut self, slot: usize, result: ResultCode, bytes_in: u64, bytes_out: u64) {
         let error = u64::from(result.is_failure());
         self.counters.errors = self.counters.errors.saturating_add(error);
         self.counters.bytes_out = self.counters.bytes_out.saturating_add(bytes_out);
         if let Some(s) = self.sessions.stats_mut(slot) {
+            s.requests = s.requests.saturating_add(1);
+            s.bytes_in = s.bytes_in.saturating_add(bytes_in);
             s.errors = s.errors.saturating_add(error);
             s.bytes_out = s.bytes_out.saturating_add(bytes_out);
         }
@@ -439,11 +450,10 @@ impl<S: ServiceHandler> Server<S> {
         }
         // The raw data starts at word 2 + 2n: SFCO is at the next 16-byte boundary, after
         // 0 or 2 words of padding; the 4 words of padding budget less those end it.
+        // (Without padding, SFCO overwrites these two zeros.)
         let pad = if n % 2 == 0 { 2 } else { 0 };
-        if pad != 0 {
-            put(i, 0);
-            put(i + 1, 0);
-        }
+        put(i, 0);
+        put(i + 1, 0);
         i += pad;
         let [magic, version, rc, token] = OutHeader { version: 0, result, token: 0 }.encode();
         put(i, magic);
@@ -456,14 +466,19 @@ impl<S: ServiceHandler> Server<S> {
         // in (past `out`).
         let (full, part) = (set / 4, set % 4);
         for k in 0..out_words {
-            let word = out.get(4 * k..4 * k + 4).and_then(|b| <[u8; 4]>::try_from(b).ok()).map_or(0, u32::from_le_bytes);
+            let word =
+                out.get(4 * k..4 * k + 4).and_then(|b| <[u8; 4]>::try_from(b).ok()).map_or(0, u32::from_le_bytes);
             // part < 4: the shift is below 32.
             let word = if k == full { word & !(u32::MAX << (8 * part)) } else { word };
             put(i + k, word);
         }
+        // The padding after the out-data: 4 words less the 0 or 2 before SFCO.
         i += out_words;
-        for k in 0..4 - pad {
-            put(i + k, 0);
+        put(i, 0);
+        put(i + 1, 0);
+        if pad == 0 {
+            put(i + 2, 0);
+            put(i + 3, 0);
         }
         Ok(())
     }
