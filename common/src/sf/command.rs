@@ -106,6 +106,24 @@ pub const OUT_RAW_CAPACITY: usize = (RECEIVE_LIST_OFFSET - 2) * 4 - 16 - 16;
 /// the padding budget and the SFCI header.
 pub const IN_RAW_CAPACITY: usize = TLS_MESSAGE_BUFFER_SIZE - 8 - 16 - 16;
 
+/// Most rows a command table may have: the dispatcher walks the table at compile time,
+/// one arm per row ([`super::Server::handle`]).
+pub const MAX_ROWS: usize = 16;
+
+/// Row `i` of `table`, if it has one (evaluated at compile time by the dispatcher).
+pub const fn nth_row<S>(table: &'static [CommandMeta<S>], i: usize) -> Option<&'static CommandMeta<S>> {
+    let mut rows = table;
+    let mut k = 0;
+    while let [row, rest @ ..] = rows {
+        if k == i {
+            return Some(row);
+        }
+        rows = rest;
+        k += 1;
+    }
+    None
+}
+
 /// Largest `f(row)` over a table (0 for an empty one).
 macro_rules! table_max {
     ($table:expr, |$row:ident| $value:expr) => {{
@@ -163,12 +181,15 @@ pub const fn largest_reply_words<S>(table: &[CommandMeta<S>]) -> usize {
     most
 }
 
-/// True when every row of `table` fits what one message can carry and the ids are
-/// unique: X counts within the header's 4 bits and `min <= max`, out-pointers within a
+/// True when `table` has at most [`MAX_ROWS`] rows, every row fits what one message can
+/// carry and the ids are unique: X counts within the header's 4 bits and `min <= max`, out-pointers within a
 /// receive list's 13 entries, reply X and raw out within [`REPLY_X_CAPACITY`] and
 /// [`OUT_RAW_CAPACITY`], raw in within [`IN_RAW_CAPACITY`], and every reply ending at or
 /// before [`RECEIVE_LIST_OFFSET`] (so one `svcReplyAndReceive` replies and receives).
 pub const fn table_fits<S>(table: &[CommandMeta<S>]) -> bool {
+    if table.len() > MAX_ROWS {
+        return false;
+    }
     let mut rows = table;
     while let [row, rest @ ..] = rows {
         let fits = row.in_x.0 <= row.in_x.1
@@ -536,12 +557,14 @@ impl<'a> Call<'a> {
     }
 
     /// Adds a reply X filling out-pointer `out` with its first `written` bytes.
+    #[inline(always)]
     pub fn reply_out(&mut self, out: &OutPointer, written: usize) -> Result<(), ResultCode> {
         self.push_reply_x(out.index, out.region, written)
     }
 
     /// Adds a reply X for C entry `index` that sends in-pointer `x`'s first `written`
     /// bytes straight from where the kernel put them (no carve, no copy).
+    #[inline(always)]
     pub fn reply_in_place(&mut self, index: u8, x: &InPointer<'_>, written: usize) -> Result<(), ResultCode> {
         self.push_reply_x(index, x.region, written)
     }
@@ -549,7 +572,7 @@ impl<'a> Call<'a> {
     /// Adds an X `{region, written, index}`; a zero size is written as `{0, 0, index}`,
     /// as the kernel describes zero-size X (§3.3). Every byte it covers was written for
     /// this request (`written <= region.len`).
-    #[inline]
+    #[inline(always)]
     fn push_reply_x(&mut self, index: u8, region: Region, written: usize) -> Result<(), ResultCode> {
         if written > region.len || self.reply.pointer_count >= self.reply_x {
             return Err(INVALID_CMIF_REQUEST);

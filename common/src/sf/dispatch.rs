@@ -25,7 +25,9 @@ use crate::cmif::{self, CommandType, OutHeader, PADDING_BUDGET};
 use crate::hipc::{HANDLE_COUNT_MAX, MessageHeader, MessageLayout, PointerDescriptor, SpecialHeader};
 use crate::result::{self, ResultCode};
 
-use super::command::{Call, CommandMeta, LocatedX, RequestView, StatusSource, query_pointer_buffer_size_row};
+use super::command::{
+    self, Call, CommandMeta, Handler, LocatedX, RequestView, StatusSource, query_pointer_buffer_size_row,
+};
 use super::pointer_buffer::{PointerBufferRange, Region};
 use super::session::SESSION_NOT_OPEN;
 use super::{Server, ServiceHandler, X_OUTSIDE_POINTER_BUFFER};
@@ -128,6 +130,18 @@ struct Parsed {
     size_words: usize,
     control: bool,
     command_id: u32,
+}
+
+/// What the walk over the X descriptors found (row 10, reported after rows 7–9).
+#[derive(Clone, Copy)]
+struct Walk {
+    /// The lent part of the pointer buffer (None: its end overflows).
+    range: Option<PointerBufferRange>,
+    /// Offset one past the highest input byte.
+    input_end: usize,
+    /// An X with a non-zero size lies outside the buffer.
+    outside: bool,
+    x_count: usize,
 }
 
 /// Close (type 2) or a request.
@@ -313,16 +327,50 @@ impl<S: ServiceHandler> Server<S> {
         }
         *bytes_in = sum;
         self.count_in(sum);
+        let walk = Walk { range, input_end, outside, x_count };
         // Row 7: the command id, in the table of its command type (libstratosphere
         // `source/sf/cmif/sf_cmif_service_dispatch.cpp` `FindCommandHandler` looks the id up
-        // in the interface's `ServiceCommandMeta` table the same way). A table in id order
-        // finds the row at its id's place at once.
-        let table = if p.control { Self::CONTROL } else { S::COMMANDS };
-        let at_id = usize::try_from(p.command_id).ok().and_then(|i| table.get(i)).filter(|row| row.id == p.command_id);
-        let row = match at_id {
-            Some(row) => row,
-            None => table.iter().find(|row| row.id == p.command_id).ok_or(UNKNOWN_COMMAND_ID)?,
-        };
+        // in the interface's `ServiceCommandMeta` table the same way). The table is
+        // walked row by row at compile time: each row's checks and its handler are
+        // compiled with the row's values as constants and the handler called directly
+        // (so it can be inlined), with no lookup in the table at run time
+        // ([`command::MAX_ROWS`] rows at most, checked by table_fits).
+        let id = p.command_id;
+        macro_rules! rows {
+            ($table:expr; $($i:literal)*) => {
+                $(
+                    if let (Some(row), Some(handler)) = const {
+                        let row = command::nth_row($table, $i);
+                        (row, match row { Some(row) => Some(row.handler), None => None })
+                    } {
+                        if row.id == id {
+                            return self.run(row, handler, msg, p, pointer_buffer, walk);
+                        }
+                    }
+                )*
+            };
+        }
+        if p.control {
+            rows!(Self::CONTROL; 0);
+        } else {
+            rows!(S::COMMANDS; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
+        }
+        Err(UNKNOWN_COMMAND_ID)
+    }
+
+    /// Rows 8–12 for the request's row `row` and its `handler` (constants where it is
+    /// inlined: the handler is called directly).
+    #[inline(always)]
+    fn run(
+        &mut self,
+        row: &'static CommandMeta<S>,
+        handler: Handler<S>,
+        msg: &[u32],
+        p: &Parsed,
+        pointer_buffer: &mut [u8],
+        walk: Walk,
+    ) -> Result<(), ResultCode> {
+        let Walk { range, input_end, outside, x_count } = walk;
         // Row 8: no A/B/W, no special header, an X count the row takes
         // (libstratosphere `HipcCommandProcessor::PrepareForProcess`).
         if p.header.map_alias_count() != 0 || p.header.has_special_header {
@@ -362,7 +410,7 @@ impl<S: ServiceHandler> Server<S> {
             sizes_at,
         };
         let mut call = Call::new(view, row, range, status, inputs, outputs, input_end, &mut self.reply);
-        (row.handler)(&mut self.handler, &mut call)?;
+        handler(&mut self.handler, &mut call)?;
         let used = call.carver.bytes_used();
         self.note_high_water(used);
         Ok(())

@@ -114,6 +114,7 @@ fn get_info(_: &mut Xcbuf, call: &mut Call<'_>) -> Result<(), ResultCode> {
 
 /// Echo: X\[0\] back to C\[0\], straight from where the kernel put it: no carve, so an X
 /// of the whole pointer buffer can be echoed.
+#[inline(always)]
 fn echo(_: &mut Xcbuf, call: &mut Call<'_>) -> Result<(), ResultCode> {
     let x = call.in_pointer(0).ok_or(INVALID_CMIF_REQUEST)?;
     let written = x.len().min(call.out_size(0)?);
