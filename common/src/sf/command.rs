@@ -293,8 +293,9 @@ pub(super) struct Reply {
     pointer_count: usize,
     out: [u8; OUT_RAW_CAPACITY],
     out_len: usize,
-    /// Bytes of `out` written for this request (from its start); the rest of the
-    /// row's `out_len` bytes read as 0.
+    /// Bytes of `out` written for this request (from its start, rounded up to whole
+    /// words, the rest of the last word zeroed); the rest of the row's `out_len` bytes
+    /// read as 0.
     out_set: usize,
     /// Sum of the reply X sizes.
     bytes_out: u64,
@@ -328,18 +329,13 @@ impl Reply {
         self.pointers.get(..self.pointer_count).unwrap_or(&[])
     }
 
-    /// The raw out-data the handler set (a prefix of the row's `out_raw` bytes, which
-    /// go out as [`Reply::out_len`] bytes, zero after this prefix), in whole words: the
-    /// bytes of its last word past [`Reply::out_set_len`] are masked off by the writer.
+    /// The raw out-data the handler set, in whole words (a prefix of the row's `out_raw`
+    /// bytes, which go out as [`Reply::out_len`] bytes, zero after this prefix; the
+    /// bytes of its last word that the handler did not set are 0, see
+    /// [`Call::set_out_raw`]).
     #[inline]
     pub(super) fn out_set(&self) -> &[u8] {
-        self.out.get(..self.out_set_len().div_ceil(4) * 4).unwrap_or(&[])
-    }
-
-    /// Bytes of [`Reply::out_set`] the handler wrote this request.
-    #[inline]
-    pub(super) fn out_set_len(&self) -> usize {
-        self.out_set.min(self.out_len)
+        self.out.get(..self.out_set.min(self.out_len.next_multiple_of(4))).unwrap_or(&[])
     }
 
     /// Bytes of raw out-data the reply carries (the row's `out_raw`).
@@ -552,7 +548,15 @@ impl<'a> Call<'a> {
     pub fn set_out_raw<T: RawData>(&mut self, data: &T) -> Result<(), ResultCode> {
         let out = self.reply.out.get_mut(..T::SIZE).filter(|_| T::SIZE <= self.reply.out_len);
         data.write_to(out.ok_or(INVALID_CMIF_REQUEST)?)?;
-        self.reply.out_set = self.reply.out_set.max(T::SIZE);
+        // The set prefix is kept in whole words: past a new, longer prefix, the rest of
+        // its last word is zeroed (OUT_RAW_CAPACITY is a multiple of 4).
+        if T::SIZE > self.reply.out_set {
+            let end = T::SIZE.next_multiple_of(4);
+            if let Some(rest) = self.reply.out.get_mut(T::SIZE..end) {
+                rest.fill(0);
+            }
+            self.reply.out_set = end;
+        }
         Ok(())
     }
 

@@ -460,9 +460,9 @@ impl<S: ServiceHandler> Server<S> {
     /// list at [`super::RECEIVE_LIST_OFFSET`] (emulator-bench.md "Receive list at a non-zero
     /// offset").
     fn write_reply(&self, msg: &mut [u32], result: ResultCode, success: bool) -> Result<(), ResultCode> {
-        let (pointers, out, set, out_len) = match success {
-            true => (self.reply.pointers(), self.reply.out_set(), self.reply.out_set_len(), self.reply.out_len()),
-            false => (&[][..], &[][..], 0, 0),
+        let (pointers, out, out_len) = match success {
+            true => (self.reply.pointers(), self.reply.out_set(), self.reply.out_len()),
+            false => (&[][..], &[][..], 0),
         };
         let n = pointers.len();
         let out_words = out_len.div_ceil(4);
@@ -509,15 +509,11 @@ impl<S: ServiceHandler> Server<S> {
         put(i + 2, rc);
         put(i + 3, token);
         i += 4;
-        // The out-data: whole words the handler set, then the word it set in part (the
-        // bytes it did not set this request are 0), then 0 for the words it set nothing
-        // in (past `out`).
-        let (full, part) = (set / 4, set % 4);
+        // The out-data: the words the handler set (whole words, see Call::set_out_raw),
+        // then 0 for the words it set nothing in (past `out`).
         for k in 0..out_words {
             let word =
                 out.get(4 * k..4 * k + 4).and_then(|b| <[u8; 4]>::try_from(b).ok()).map_or(0, u32::from_le_bytes);
-            // part < 4: the shift is below 32.
-            let word = if k == full { word & !(u32::MAX << (8 * part)) } else { word };
             put(i + k, word);
         }
         // The padding after the out-data: 4 words less the 0 or 2 before SFCO.
