@@ -118,9 +118,11 @@ pub struct Handled {
 
 /// A request that passed the codec's checks (rows 1 and 3–6 of the protocol table).
 struct Parsed {
-    header: MessageHeader,
-    /// Word index of the first X descriptor.
+    /// Word index of the first X descriptor, and the X count.
     x_at: usize,
+    x_count: usize,
+    /// A, B or W descriptors or a special header (row 8 refuses them all).
+    extra: bool,
     /// Byte offsets from the message start: raw data, payload, CMIF view end, raw end.
     raw_start: usize,
     payload: usize,
@@ -162,33 +164,45 @@ fn parse(msg: &[u32]) -> Result<Incoming, ResultCode> {
     let [w0, w1, ..] = *msg else {
         return Err(INVALID_REQUEST_SIZE);
     };
-    let header = MessageHeader::decode([w0, w1]);
-    let special_words = if header.has_special_header {
+    // The fields of MessageHeader::decode and SpecialHeader::decode (horizon-ipc.md
+    // §1.2, §1.3), read straight from the words.
+    let has_special_header = w1 >> 31 != 0;
+    let special_words = if has_special_header {
         let &w2 = msg.get(2).ok_or(INVALID_REQUEST_SIZE)?;
         1 + SpecialHeader::decode(w2).data_words()
     } else {
         0
     };
     // Every field is bounded by its bit width: none of these sums can overflow.
+    let x_count = ((w0 >> 16) & 0xF) as usize;
+    let abw = ((w0 >> 20) & 0xF) + ((w0 >> 24) & 0xF) + (w0 >> 28);
     let x_at = 2 + special_words;
-    let raw_idx = x_at + 2 * usize::from(header.pointer_count) + 3 * header.map_alias_count();
-    let raw_count = usize::from(header.raw_count);
+    let raw_idx = x_at + 2 * x_count + 3 * abw as usize;
+    let raw_count = (w1 & 0x3FF) as usize;
     let raw_end_idx = raw_idx + raw_count;
-    let offset = usize::from(header.receive_list_offset);
+    let offset = ((w1 >> 20) & 0x7FF) as usize;
     if offset != 0 && offset < raw_end_idx {
         return Err(INVALID_REQUEST_SIZE);
     }
     let list_idx = if offset != 0 { offset } else { raw_end_idx };
-    let size_words = list_idx + 2 * header.receive_list_mode.entry_count();
+    // Receive-list entries (ReceiveListMode::entry_count): modes 0 and 1 none, 2 one,
+    // 3..=15 the mode less 2.
+    let mode = ((w1 >> 10) & 0xF) as usize;
+    let entries = if mode > 2 { mode - 2 } else { mode >> 1 };
+    let size_words = list_idx + 2 * entries;
     if size_words > msg.len() {
         return Err(INVALID_REQUEST_SIZE);
     }
-    let control = match CommandType::from_tag(header.tag) {
-        Some(CommandType::Close) => return Ok(Incoming::Close),
-        Some(CommandType::Request | CommandType::RequestWithContext) => false,
-        Some(CommandType::Control | CommandType::ControlWithContext) => true,
-        _ => return Err(UNKNOWN_COMMAND_TYPE),
-    };
+    // The command types of CommandType::from_tag: 2 Close; 4 and 6 requests, 5 and 7
+    // control (the WithContext forms served as the others).
+    let tag = w0 & 0xFFFF;
+    if tag == CommandType::Close as u32 {
+        return Ok(Incoming::Close);
+    }
+    if !(CommandType::Request as u32..=CommandType::ControlWithContext as u32).contains(&tag) {
+        return Err(UNKNOWN_COMMAND_TYPE);
+    }
+    let control = tag & 1 != 0;
     let (raw_start, raw_bytes) = (4 * raw_idx, 4 * raw_count);
     if raw_bytes < PADDING_BUDGET {
         return Err(INVALID_REQUEST_SIZE);
@@ -207,8 +221,9 @@ fn parse(msg: &[u32]) -> Result<Incoming, ResultCode> {
         return Err(INVALID_IN_HEADER);
     }
     Ok(Incoming::Request(Parsed {
-        header,
         x_at,
+        x_count,
+        extra: abw != 0 || has_special_header,
         raw_start,
         payload: header_at + cmif::HEADER_SIZE,
         view_end: header_at + view_bytes,
@@ -296,7 +311,7 @@ impl<S: ServiceHandler> Server<S> {
         pointer_buffer: &mut [u8],
         bytes_in: &mut u64,
     ) -> Result<(), ResultCode> {
-        let x_count = usize::from(p.header.pointer_count);
+        let x_count = p.x_count;
         // Row 10's range: the lent part of the pointer buffer.
         let len = self.range.size().min(pointer_buffer.len());
         let range = PointerBufferRange::new(self.range.base(), len);
@@ -373,7 +388,7 @@ impl<S: ServiceHandler> Server<S> {
         let Walk { range, input_end, outside, x_count } = walk;
         // Row 8: no A/B/W, no special header, an X count the row takes
         // (libstratosphere `HipcCommandProcessor::PrepareForProcess`).
-        if p.header.map_alias_count() != 0 || p.header.has_special_header {
+        if p.extra {
             return Err(INVALID_CMIF_REQUEST);
         }
         if x_count < row.in_x.0 || x_count > row.in_x.1 {
