@@ -542,6 +542,20 @@ impl<'a> Call<'a> {
         Ok(n)
     }
 
+    /// The bytes of out-pointer `out` (its carved region), for a handler that writes
+    /// into it piece by piece (checked once here, instead of once per
+    /// [`Call::write_out`]). Empty for an empty out-pointer.
+    #[inline]
+    pub fn out_bytes(&mut self, out: &OutPointer) -> Result<&mut [u8], ResultCode> {
+        if out.region.len == 0 {
+            return Ok(&mut []);
+        }
+        // A carved region lies at or above the input end (Carver: head >= tail).
+        let start = out.region.offset.checked_sub(self.input_end).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
+        let end = start.checked_add(out.region.len).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
+        self.outputs.get_mut(start..end).ok_or(X_OUTSIDE_POINTER_BUFFER)
+    }
+
     /// Sets the reply's raw out-data (`T::SIZE` at most the row's `out_raw`; the rest of
     /// the row's out-data stays zero).
     #[inline]
@@ -592,11 +606,15 @@ impl<'a> Call<'a> {
     }
 }
 
-/// Copies `from` into `to` (the same length) eight bytes at a time, then the last few
-/// bytes one by one: the X payloads a handler copies are short, and a call to `memcpy`
-/// costs more than the copy (make bench, concat4).
+/// Copies the first `min(to.len(), from.len())` bytes of `from` into `to`, eight bytes at
+/// a time, then the last few one by one: the X payloads a handler copies are short, and a
+/// call to `memcpy` costs more than the copy (make bench, concat4).
 #[inline]
-fn copy_words(to: &mut [u8], from: &[u8]) {
+pub fn copy_words(to: &mut [u8], from: &[u8]) {
+    let n = to.len().min(from.len());
+    let (Some(to), Some(from)) = (to.get_mut(..n), from.get(..n)) else {
+        return;
+    };
     let mut to = to.chunks_exact_mut(8);
     let mut from = from.chunks_exact(8);
     for (t, f) in (&mut to).zip(&mut from) {

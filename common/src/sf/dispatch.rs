@@ -497,47 +497,48 @@ impl<S: ServiceHandler> Server<S> {
         };
         // Every index below is < raw_end <= RECEIVE_LIST_OFFSET (checked above); the
         // mask only lets the compiler see it.
-        let mut put = |i: usize, v: u32| {
+        fn put(reply: &mut [u32; super::RECEIVE_LIST_OFFSET], i: usize, v: u32) {
             if let Some(w) = reply.get_mut(i % super::RECEIVE_LIST_OFFSET) {
                 *w = v;
             }
-        };
+        }
         // n <= REPLY_X_CAPACITY (11) and raw_count < 32 fit their fields.
-        put(0, (n as u32) << 16);
-        put(1, raw_count as u32 | self.armed.word1());
+        put(reply, 0, (n as u32) << 16);
+        put(reply, 1, raw_count as u32 | self.armed.word1());
         let mut i = 2;
         for &[a, b] in pointers {
-            put(i, a);
-            put(i + 1, b);
+            put(reply, i, a);
+            put(reply, i + 1, b);
             i += 2;
         }
         // The raw data starts at word 2 + 2n: SFCO is at the next 16-byte boundary, after
         // 0 or 2 words of padding; the 4 words of padding budget less those end it.
         // (Without padding, SFCO overwrites these two zeros.)
         let pad = if n % 2 == 0 { 2 } else { 0 };
-        put(i, 0);
-        put(i + 1, 0);
+        put(reply, i, 0);
+        put(reply, i + 1, 0);
         i += pad;
         let [magic, version, rc, token] = OutHeader { version: 0, result, token: 0 }.encode();
-        put(i, magic);
-        put(i + 1, version);
-        put(i + 2, rc);
-        put(i + 3, token);
+        put(reply, i, magic);
+        put(reply, i + 1, version);
+        put(reply, i + 2, rc);
+        put(reply, i + 3, token);
         i += 4;
         // The out-data: the words the handler set (whole words, see Call::set_out_raw),
         // then 0 for the words it set nothing in (past `out`).
-        for k in 0..out_words {
-            let word =
-                out.get(4 * k..4 * k + 4).and_then(|b| <[u8; 4]>::try_from(b).ok()).map_or(0, u32::from_le_bytes);
-            put(i + k, word);
+        if let Some(data) = reply.get_mut(i..i + out_words) {
+            let mut set = out.chunks_exact(4);
+            for w in data.iter_mut() {
+                *w = set.next().and_then(|b| <[u8; 4]>::try_from(b).ok()).map_or(0, u32::from_le_bytes);
+            }
         }
         // The padding after the out-data: 4 words less the 0 or 2 before SFCO.
         i += out_words;
-        put(i, 0);
-        put(i + 1, 0);
+        put(reply, i, 0);
+        put(reply, i + 1, 0);
         if pad == 0 {
-            put(i + 2, 0);
-            put(i + 3, 0);
+            put(reply, i + 2, 0);
+            put(reply, i + 3, 0);
         }
         Ok(())
     }
