@@ -527,9 +527,13 @@ impl<S: ServiceHandler> Server<S> {
         // The out-data: the words the handler set (whole words, see Call::set_out_raw),
         // then 0 for the words it set nothing in (past `out`).
         if let Some(data) = reply.get_mut(i..i + out_words) {
-            let mut set = out.chunks_exact(4);
-            for w in data.iter_mut() {
-                *w = set.next().and_then(|b| <[u8; 4]>::try_from(b).ok()).map_or(0, u32::from_le_bytes);
+            let (set, _) = out.as_chunks::<4>();
+            let (copied, zeros) = data.split_at_mut(set.len().min(data.len()));
+            for (w, b) in copied.iter_mut().zip(set) {
+                *w = u32::from_le_bytes(*b);
+            }
+            for w in zeros {
+                *w = 0;
             }
         }
         // The padding after the out-data: 4 words less the 0 or 2 before SFCO.

@@ -128,17 +128,21 @@ fn concat(_: &mut Xcbuf, call: &mut Call<'_>) -> Result<(), ResultCode> {
     let out = call.out_pointer(0)?;
     let mut resp = ConcatResponse::default();
     let inputs = call.in_pointers();
-    let to = call.out_bytes(&out)?;
+    // The part of the out region not written yet.
+    let mut rest = call.out_bytes(&out)?;
     let mut written = 0usize;
     for (offset, x) in resp.offsets.iter_mut().zip(inputs) {
         if x.is_empty() {
             continue;
         }
         *offset = to_u32(x.region.offset)?;
-        // As much of it as fits after what is written (written <= to.len()).
-        let rest = to.get_mut(written..).unwrap_or(&mut []);
+        // As much of it as fits.
         let n = x.bytes.len().min(rest.len());
-        command::copy_words(rest, x.bytes);
+        let Some((to, after)) = core::mem::take(&mut rest).split_at_mut_checked(n) else {
+            break;
+        };
+        command::copy_words(to, x.bytes);
+        rest = after;
         written += n;
     }
     resp.bytes_written = to_u32(written)?;
