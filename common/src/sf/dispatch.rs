@@ -489,60 +489,56 @@ impl<S: ServiceHandler> Server<S> {
             return Err(INVALID_REQUEST_SIZE);
         }
         self.armed.write_list(msg).map_err(|_| INVALID_REQUEST_SIZE)?;
-        let Some(reply) = msg.get_mut(..super::RECEIVE_LIST_OFFSET) else {
+        // The reply's words, cut in order: header, X descriptors, raw data (each cut
+        // checked once; raw_end <= RECEIVE_LIST_OFFSET, so none fails).
+        let Some(([w0, w1], rest)) = msg.split_first_chunk_mut::<2>() else {
             return Err(INVALID_REQUEST_SIZE);
         };
-        let Ok(reply) = <&mut [u32; super::RECEIVE_LIST_OFFSET]>::try_from(reply) else {
-            return Err(INVALID_REQUEST_SIZE);
-        };
-        // Every index below is < raw_end <= RECEIVE_LIST_OFFSET (checked above); the
-        // mask only lets the compiler see it.
-        fn put(reply: &mut [u32; super::RECEIVE_LIST_OFFSET], i: usize, v: u32) {
-            if let Some(w) = reply.get_mut(i % super::RECEIVE_LIST_OFFSET) {
-                *w = v;
-            }
-        }
         // n <= REPLY_X_CAPACITY (11) and raw_count < 32 fit their fields.
-        put(reply, 0, (n as u32) << 16);
-        put(reply, 1, raw_count as u32 | self.armed.word1());
-        let mut i = 2;
-        for &[a, b] in pointers {
-            put(reply, i, a);
-            put(reply, i + 1, b);
-            i += 2;
+        *w0 = (n as u32) << 16;
+        *w1 = raw_count as u32 | self.armed.word1();
+        let Some((xs, raw)) = rest.split_at_mut_checked(2 * n) else {
+            return Err(INVALID_REQUEST_SIZE);
+        };
+        let (xs, _) = xs.as_chunks_mut::<2>();
+        for (to, from) in xs.iter_mut().zip(pointers) {
+            *to = *from;
         }
         // The raw data starts at word 2 + 2n: SFCO is at the next 16-byte boundary, after
-        // 0 or 2 words of padding; the 4 words of padding budget less those end it.
-        // (Without padding, SFCO overwrites these two zeros.)
-        let pad = if n % 2 == 0 { 2 } else { 0 };
-        put(reply, i, 0);
-        put(reply, i + 1, 0);
-        i += pad;
-        let [magic, version, rc, token] = OutHeader { version: 0, result, token: 0 }.encode();
-        put(reply, i, magic);
-        put(reply, i + 1, version);
-        put(reply, i + 2, rc);
-        put(reply, i + 3, token);
-        i += 4;
+        // 0 (n odd) or 2 (n even) words of padding; the 4 words of padding budget less
+        // those end it.
+        let raw = match n % 2 {
+            0 => match raw.split_first_chunk_mut::<2>() {
+                Some((pad, raw)) => {
+                    *pad = [0; 2];
+                    raw
+                }
+                None => return Err(INVALID_REQUEST_SIZE),
+            },
+            _ => raw,
+        };
+        let Some((sfco, raw)) = raw.split_first_chunk_mut::<4>() else {
+            return Err(INVALID_REQUEST_SIZE);
+        };
+        *sfco = OutHeader { version: 0, result, token: 0 }.encode();
+        let Some((data, raw)) = raw.split_at_mut_checked(out_words) else {
+            return Err(INVALID_REQUEST_SIZE);
+        };
         // The out-data: the words the handler set (whole words, see Call::set_out_raw),
         // then 0 for the words it set nothing in (past `out`).
-        if let Some(data) = reply.get_mut(i..i + out_words) {
-            let (set, _) = out.as_chunks::<4>();
-            let (copied, zeros) = data.split_at_mut(set.len().min(data.len()));
-            for (w, b) in copied.iter_mut().zip(set) {
-                *w = u32::from_le_bytes(*b);
-            }
-            for w in zeros {
-                *w = 0;
-            }
+        let (set, _) = out.as_chunks::<4>();
+        let (copied, zeros) = data.split_at_mut(set.len().min(data.len()));
+        for (w, b) in copied.iter_mut().zip(set) {
+            *w = u32::from_le_bytes(*b);
         }
-        // The padding after the out-data: 4 words less the 0 or 2 before SFCO.
-        i += out_words;
-        put(reply, i, 0);
-        put(reply, i + 1, 0);
-        if pad == 0 {
-            put(reply, i + 2, 0);
-            put(reply, i + 3, 0);
+        for w in zeros {
+            *w = 0;
+        }
+        // The padding after the out-data.
+        match (n % 2, raw) {
+            (0, [a, b, ..]) => [*a, *b] = [0; 2],
+            (_, [a, b, c, d, ..]) => [*a, *b, *c, *d] = [0; 4],
+            _ => return Err(INVALID_REQUEST_SIZE),
         }
         Ok(())
     }
