@@ -12,13 +12,20 @@
 //! exactly the number of bytes written.
 //!
 //! # The cost of one request
-//! The path is written for the instruction count (`make bench`, `make profile`): the
-//! header words are decoded once and every check computed from them (no codec views);
-//! the receive list is encoded once ([`super::receive_area::Armed`]) and copied behind
-//! each reply; the staged reply lives in the server and is reset, not rebuilt; nothing
-//! the size of the message buffer is zeroed or copied per request (the words between
-//! the reply's raw end and the list are neither sent nor read by the kernel and are left
-//! as they are). The checks and their order are exactly those of the protocol table.
+//! The path is written for the instruction count (`make bench`, `make profile`), in one
+//! pass over the message: rows 1–6 read the header fields straight from the two header
+//! words (no codec views, no decoded header kept); the walk over the X descriptors sums
+//! the received bytes and locates each X once (the handler's in-pointers are read from
+//! it); the command table is walked at compile time (one arm per row: the row's
+//! checks use its values as constants and its handler is called directly, so a small
+//! handler is inlined); the receive list is encoded once
+//! ([`super::receive_area::Armed`]) and copied behind each reply; the staged reply lives
+//! in the server and is reset, not rebuilt, holds its X as the words it sends and its
+//! out-data in whole words, and is written by cutting the message in order (header, X,
+//! padding, SFCO, out-data, padding), each cut checked once; nothing the size of the
+//! message buffer is zeroed or copied per request (the words between the reply's raw
+//! end and the list are neither sent nor read by the kernel and are left as they are).
+//! The checks and their order are exactly those of the protocol table.
 #![forbid(unsafe_code)]
 
 use crate::cmif::{self, CommandType, OutHeader, PADDING_BUDGET};
