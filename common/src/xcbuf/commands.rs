@@ -228,4 +228,26 @@ mod tests {
         // Out-data past the receive list.
         assert!(!command::table_fits(&[row(0, 0, 89)]));
     }
+
+    #[test]
+    fn a_table_of_more_rows_than_the_dispatcher_walks_is_refused() {
+        fn noop(_: &mut Xcbuf, _: &mut Call<'_>) -> Result<(), ResultCode> {
+            Ok(())
+        }
+        let rows: [CommandMeta<Xcbuf>; command::MAX_ROWS + 1] = core::array::from_fn(|i| CommandMeta {
+            id: i as u32,
+            name: "t",
+            in_x: (0, 0),
+            out_c: 0,
+            in_raw: 0,
+            out_raw: 0,
+            reply_x: 0,
+            handler: noop,
+        });
+        assert!(command::table_fits(&rows[..command::MAX_ROWS]));
+        assert!(!command::table_fits(&rows));
+        // The dispatcher's compile-time walk finds every row of a full table, and no more.
+        assert_eq!(command::nth_row(&COMMANDS, 4).map(|r| r.id), Some(Command::Stats.id()));
+        assert!(command::nth_row(&COMMANDS, COMMANDS.len()).is_none());
+    }
 }
