@@ -106,6 +106,24 @@ pub const OUT_RAW_CAPACITY: usize = (RECEIVE_LIST_OFFSET - 2) * 4 - 16 - 16;
 /// the padding budget and the SFCI header.
 pub const IN_RAW_CAPACITY: usize = TLS_MESSAGE_BUFFER_SIZE - 8 - 16 - 16;
 
+/// Most rows a command table may have: the dispatcher walks the table at compile time,
+/// one arm per row ([`super::Server::handle`]).
+pub const MAX_ROWS: usize = 16;
+
+/// Row `i` of `table`, if it has one (evaluated at compile time by the dispatcher).
+pub const fn nth_row<S>(table: &'static [CommandMeta<S>], i: usize) -> Option<&'static CommandMeta<S>> {
+    let mut rows = table;
+    let mut k = 0;
+    while let [row, rest @ ..] = rows {
+        if k == i {
+            return Some(row);
+        }
+        rows = rest;
+        k += 1;
+    }
+    None
+}
+
 /// Largest `f(row)` over a table (0 for an empty one).
 macro_rules! table_max {
     ($table:expr, |$row:ident| $value:expr) => {{
@@ -163,12 +181,15 @@ pub const fn largest_reply_words<S>(table: &[CommandMeta<S>]) -> usize {
     most
 }
 
-/// True when every row of `table` fits what one message can carry and the ids are
-/// unique: X counts within the header's 4 bits and `min <= max`, out-pointers within a
+/// True when `table` has at most [`MAX_ROWS`] rows, every row fits what one message can
+/// carry and the ids are unique: X counts within the header's 4 bits and `min <= max`, out-pointers within a
 /// receive list's 13 entries, reply X and raw out within [`REPLY_X_CAPACITY`] and
 /// [`OUT_RAW_CAPACITY`], raw in within [`IN_RAW_CAPACITY`], and every reply ending at or
 /// before [`RECEIVE_LIST_OFFSET`] (so one `svcReplyAndReceive` replies and receives).
 pub const fn table_fits<S>(table: &[CommandMeta<S>]) -> bool {
+    if table.len() > MAX_ROWS {
+        return false;
+    }
     let mut rows = table;
     while let [row, rest @ ..] = rows {
         let fits = row.in_x.0 <= row.in_x.1
@@ -261,66 +282,83 @@ impl OutPointer {
 }
 
 /// A successful command's reply, staged while the request is still in the message
-/// buffer: X descriptors and out-data. The server keeps one and resets it per request
-/// ([`Reply::reset`]): only the row's out-data bytes are cleared, not the whole staging
-/// area.
+/// buffer: X descriptors (as the words the reply carries) and out-data. The server keeps
+/// one and resets it per request ([`Reply::reset`]): only the counts are reset, not the
+/// staging area (out-data bytes past what the handler set go out as 0, see
+/// [`Reply::out_set`]).
 #[derive(Clone, Debug)]
 pub(super) struct Reply {
-    pointers: [PointerDescriptor; REPLY_X_CAPACITY],
+    /// The reply's X descriptors, encoded when pushed (their fields checked then).
+    pointers: [[u32; 2]; REPLY_X_CAPACITY],
     pointer_count: usize,
     out: [u8; OUT_RAW_CAPACITY],
     out_len: usize,
-    /// Bytes of `out` written for this request (from its start); the rest of the
-    /// row's `out_len` bytes read as 0.
+    /// Bytes of `out` written for this request (from its start, rounded up to whole
+    /// words, the rest of the last word zeroed); the rest of the row's `out_len` bytes
+    /// read as 0.
     out_set: usize,
+    /// Sum of the reply X sizes.
+    bytes_out: u64,
 }
 
 impl Reply {
     pub(super) fn new() -> Reply {
         Reply {
-            pointers: [PointerDescriptor::default(); REPLY_X_CAPACITY],
+            pointers: [[0; 2]; REPLY_X_CAPACITY],
             pointer_count: 0,
             out: [0; OUT_RAW_CAPACITY],
             out_len: 0,
             out_set: 0,
+            bytes_out: 0,
         }
     }
 
     /// Empties the reply for a command whose row has `out_raw` bytes of out-data, all 0
     /// (what the handler does not set stays 0: [`Reply::out_set`]).
+    #[inline]
     pub(super) fn reset(&mut self, out_raw: usize) {
         self.pointer_count = 0;
         self.out_len = out_raw.min(OUT_RAW_CAPACITY);
         self.out_set = 0;
+        self.bytes_out = 0;
     }
 
-    /// The reply's X descriptors, in the order the handler pushed them.
-    pub(super) fn pointers(&self) -> &[PointerDescriptor] {
+    /// The reply's X descriptors (two words each), in the order the handler pushed them.
+    #[inline]
+    pub(super) fn pointers(&self) -> &[[u32; 2]] {
         self.pointers.get(..self.pointer_count).unwrap_or(&[])
     }
 
-    /// The raw out-data the handler set (a prefix of the row's `out_raw` bytes, which
-    /// go out as [`Reply::out_len`] bytes, zero after this prefix).
+    /// The raw out-data the handler set, in whole words (a prefix of the row's `out_raw`
+    /// bytes, which go out as [`Reply::out_len`] bytes, zero after this prefix; the
+    /// bytes of its last word that the handler did not set are 0, see
+    /// [`Call::set_out_raw`]).
+    #[inline]
     pub(super) fn out_set(&self) -> &[u8] {
-        let set = self.out_set.min(self.out_len);
-        // Whole words: the bytes past `set` are masked off by the writer.
-        self.out.get(..set.div_ceil(4) * 4).unwrap_or(&[])
-    }
-
-    /// Bytes of [`Reply::out_set`] the handler wrote this request.
-    pub(super) fn out_set_len(&self) -> usize {
-        self.out_set.min(self.out_len)
+        self.out.get(..self.out_set.min(self.out_len.next_multiple_of(4))).unwrap_or(&[])
     }
 
     /// Bytes of raw out-data the reply carries (the row's `out_raw`).
+    #[inline]
     pub(super) fn out_len(&self) -> usize {
         self.out_len
     }
 
     /// Sum of the reply X sizes.
+    #[inline]
     pub(super) fn bytes_out(&self) -> u64 {
-        self.pointers().iter().map(|d| u64::from(d.size())).sum()
+        self.bytes_out
     }
+}
+
+/// An X of the request, located inside the pointer buffer by the server's walk over the
+/// descriptors (table row 10) before the handler runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(super) struct LocatedX {
+    /// Where it lies ([`Region::EMPTY`] for a zero-size X).
+    pub(super) region: Region,
+    /// Its index field.
+    pub(super) index: u8,
 }
 
 /// Where a checked request's parts lie in the message buffer (what [`super::Server::handle`]
@@ -329,10 +367,8 @@ impl Reply {
 pub(super) struct RequestView<'a> {
     /// The message, up to the end of its receive list.
     pub(super) words: &'a [u32],
-    /// Word index of the first X descriptor.
-    pub(super) x_at: usize,
-    /// Number of X descriptors.
-    pub(super) x_count: usize,
+    /// The X descriptors, located (one per X, descriptor order).
+    pub(super) xs: &'a [LocatedX],
     /// Byte offset of the payload (after the SFCI header).
     pub(super) payload: usize,
     /// Byte offset of the end of the CMIF view.
@@ -342,17 +378,6 @@ pub(super) struct RequestView<'a> {
 }
 
 impl RequestView<'_> {
-    /// X descriptor `i` (descriptor order), if the request has it.
-    #[inline]
-    pub(super) fn pointer(&self, i: usize) -> Option<PointerDescriptor> {
-        if i >= self.x_count {
-            return None;
-        }
-        // i < x_count <= 15 and x_at <= 33: no overflow.
-        let at = self.x_at + 2 * i;
-        Some(PointerDescriptor::decode([*self.words.get(at)?, *self.words.get(at + 1)?]))
-    }
-
     /// Byte `at` of the message (0 past its end, which no checked range reaches).
     fn byte(&self, at: usize) -> u8 {
         self.words.get(at / 4).map_or(0, |w| (w >> (8 * (at % 4))) as u8)
@@ -375,9 +400,9 @@ pub struct Call<'a> {
     /// Entries of the request's size table (checked against the raw data before the
     /// handler runs).
     out_c: usize,
-    status: StatusSource<'a>,
     in_raw: usize,
     reply_x: usize,
+    status: StatusSource<'a>,
     /// The pointer buffer below the end of the input data (the X payloads).
     inputs: &'a [u8],
     /// The pointer buffer from the end of the input data (where out regions are carved).
@@ -389,6 +414,7 @@ pub struct Call<'a> {
 
 impl<'a> Call<'a> {
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub(super) fn new<S>(
         request: RequestView<'a>,
         row: &CommandMeta<S>,
@@ -403,9 +429,9 @@ impl<'a> Call<'a> {
         Call {
             request,
             out_c: row.out_c,
-            status,
             in_raw: row.in_raw,
             reply_x: row.reply_x,
+            status,
             inputs,
             outputs,
             input_end,
@@ -429,30 +455,30 @@ impl<'a> Call<'a> {
 
     /// Number of in-pointers (X descriptors) of the request.
     pub fn in_count(&self) -> usize {
-        self.request.x_count
+        self.request.xs.len()
     }
 
     #[inline]
-    fn in_pointer_of(range: PointerBufferRange, inputs: &'a [u8], d: PointerDescriptor) -> InPointer<'a> {
-        // Every X was located before the handler ran (table row 10 of the protocols), so
-        // this cannot fail; an impossible failure reads as an empty X.
-        let region = range.locate(d.address(), u64::from(d.size())).unwrap_or(Region::EMPTY);
-        let bytes = inputs.get(region.offset..region.end()).unwrap_or(&[]);
-        InPointer { index: d.index(), region, bytes }
+    fn in_pointer_of(inputs: &'a [u8], x: &LocatedX) -> InPointer<'a> {
+        // Every X was located inside the pointer buffer before the handler ran (table
+        // row 10), below the input end, so the slice is there; if it were not, it would
+        // read as empty.
+        let bytes = inputs.get(x.region.offset..x.region.offset.wrapping_add(x.region.len)).unwrap_or(&[]);
+        InPointer { index: x.index, region: x.region, bytes }
     }
 
     /// In-pointer `i` (descriptor order), if the request has it.
     #[inline]
     pub fn in_pointer(&self, i: usize) -> Option<InPointer<'a>> {
-        let d = self.request.pointer(i)?;
-        Some(Self::in_pointer_of(self.carver.range(), self.inputs, d))
+        let inputs = self.inputs;
+        self.request.xs.get(i).map(|x| Self::in_pointer_of(inputs, x))
     }
 
     /// Every in-pointer, in descriptor order. The iterator does not borrow the call, so
     /// the handler can write out-pointers while it walks the inputs.
     pub fn in_pointers(&self) -> impl Iterator<Item = InPointer<'a>> + 'a {
-        let (range, inputs, request) = (self.carver.range(), self.inputs, self.request);
-        (0..request.x_count).filter_map(move |i| request.pointer(i)).map(move |d| Self::in_pointer_of(range, inputs, d))
+        let inputs = self.inputs;
+        self.request.xs.iter().map(move |x| Self::in_pointer_of(inputs, x))
     }
 
     /// The row's raw in-data as `T` (`T::SIZE` at most the row's `in_raw`).
@@ -512,26 +538,51 @@ impl<'a> Call<'a> {
             .ok_or(X_OUTSIDE_POINTER_BUFFER)?;
         let end = start.checked_add(n).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
         let to = self.outputs.get_mut(start..end).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
-        to.copy_from_slice(data.get(..n).ok_or(X_OUTSIDE_POINTER_BUFFER)?);
+        copy_words(to, data.get(..n).ok_or(X_OUTSIDE_POINTER_BUFFER)?);
         Ok(n)
+    }
+
+    /// The bytes of out-pointer `out` (its carved region), for a handler that writes
+    /// into it piece by piece (checked once here, instead of once per
+    /// [`Call::write_out`]). Empty for an empty out-pointer.
+    #[inline]
+    pub fn out_bytes(&mut self, out: &OutPointer) -> Result<&mut [u8], ResultCode> {
+        if out.region.len == 0 {
+            return Ok(&mut []);
+        }
+        // A carved region lies at or above the input end (Carver: head >= tail).
+        let start = out.region.offset.checked_sub(self.input_end).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
+        let end = start.checked_add(out.region.len).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
+        self.outputs.get_mut(start..end).ok_or(X_OUTSIDE_POINTER_BUFFER)
     }
 
     /// Sets the reply's raw out-data (`T::SIZE` at most the row's `out_raw`; the rest of
     /// the row's out-data stays zero).
+    #[inline]
     pub fn set_out_raw<T: RawData>(&mut self, data: &T) -> Result<(), ResultCode> {
         let out = self.reply.out.get_mut(..T::SIZE).filter(|_| T::SIZE <= self.reply.out_len);
         data.write_to(out.ok_or(INVALID_CMIF_REQUEST)?)?;
-        self.reply.out_set = self.reply.out_set.max(T::SIZE);
+        // The set prefix is kept in whole words: past a new, longer prefix, the rest of
+        // its last word is zeroed (OUT_RAW_CAPACITY is a multiple of 4).
+        if T::SIZE > self.reply.out_set {
+            let end = T::SIZE.next_multiple_of(4);
+            if let Some(rest) = self.reply.out.get_mut(T::SIZE..end) {
+                rest.fill(0);
+            }
+            self.reply.out_set = end;
+        }
         Ok(())
     }
 
     /// Adds a reply X filling out-pointer `out` with its first `written` bytes.
+    #[inline(always)]
     pub fn reply_out(&mut self, out: &OutPointer, written: usize) -> Result<(), ResultCode> {
         self.push_reply_x(out.index, out.region, written)
     }
 
     /// Adds a reply X for C entry `index` that sends in-pointer `x`'s first `written`
     /// bytes straight from where the kernel put them (no carve, no copy).
+    #[inline(always)]
     pub fn reply_in_place(&mut self, index: u8, x: &InPointer<'_>, written: usize) -> Result<(), ResultCode> {
         self.push_reply_x(index, x.region, written)
     }
@@ -539,7 +590,7 @@ impl<'a> Call<'a> {
     /// Adds an X `{region, written, index}`; a zero size is written as `{0, 0, index}`,
     /// as the kernel describes zero-size X (§3.3). Every byte it covers was written for
     /// this request (`written <= region.len`).
-    #[inline]
+    #[inline(always)]
     fn push_reply_x(&mut self, index: u8, region: Region, written: usize) -> Result<(), ResultCode> {
         if written > region.len || self.reply.pointer_count >= self.reply_x {
             return Err(INVALID_CMIF_REQUEST);
@@ -548,8 +599,33 @@ impl<'a> Call<'a> {
         let size = u64::try_from(size).map_err(|_| INVALID_CMIF_REQUEST)?;
         let d = PointerDescriptor::new(index, addr, size).map_err(|_| INVALID_CMIF_REQUEST)?;
         let slot = self.reply.pointers.get_mut(self.reply.pointer_count).ok_or(INVALID_CMIF_REQUEST)?;
-        *slot = d;
+        *slot = d.encode();
         self.reply.pointer_count += 1;
+        self.reply.bytes_out = self.reply.bytes_out.saturating_add(size);
         Ok(())
+    }
+}
+
+/// Copies the first `min(to.len(), from.len())` bytes of `from` into `to`, sixteen bytes
+/// at a time, then eight, then the last few one by one: the X payloads a handler copies are short, and a
+/// call to `memcpy` costs more than the copy (make bench, concat4).
+#[inline]
+pub fn copy_words(to: &mut [u8], from: &[u8]) {
+    let n = to.len().min(from.len());
+    let (Some(to), Some(from)) = (to.get_mut(..n), from.get(..n)) else {
+        return;
+    };
+    let (to16, to) = to.as_chunks_mut::<16>();
+    let (from16, from) = from.as_chunks::<16>();
+    for (t, f) in to16.iter_mut().zip(from16) {
+        *t = *f;
+    }
+    let (to8, to) = to.as_chunks_mut::<8>();
+    let (from8, from) = from.as_chunks::<8>();
+    for (t, f) in to8.iter_mut().zip(from8) {
+        *t = *f;
+    }
+    for (t, f) in to.iter_mut().zip(from) {
+        *t = *f;
     }
 }

@@ -12,21 +12,30 @@
 //! exactly the number of bytes written.
 //!
 //! # The cost of one request
-//! The path is written for the instruction count (`make bench`, `make profile`): the
-//! header words are decoded once and every check computed from them (no codec views);
-//! the receive list is encoded once ([`super::receive_area::Armed`]) and copied behind
-//! each reply; the staged reply lives in the server and is reset, not rebuilt; nothing
-//! the size of the message buffer is zeroed or copied per request (the words between
-//! the reply's raw end and the list are neither sent nor read by the kernel and are left
-//! as they are). The checks and their order are exactly those of the protocol table.
+//! The path is written for the instruction count (`make bench`, `make profile`), in one
+//! pass over the message: rows 1–6 read the header fields straight from the two header
+//! words (no codec views, no decoded header kept); the walk over the X descriptors sums
+//! the received bytes and locates each X once (the handler's in-pointers are read from
+//! it); the command table is walked at compile time (one arm per row: the row's
+//! checks use its values as constants and its handler is called directly, so a small
+//! handler is inlined); the receive list is encoded once
+//! ([`super::receive_area::Armed`]) and copied behind each reply; the staged reply lives
+//! in the server and is reset, not rebuilt, holds its X as the words it sends and its
+//! out-data in whole words, and is written by cutting the message in order (header, X,
+//! padding, SFCO, out-data, padding), each cut checked once; nothing the size of the
+//! message buffer is zeroed or copied per request (the words between the reply's raw
+//! end and the list are neither sent nor read by the kernel and are left as they are).
+//! The checks and their order are exactly those of the protocol table.
 #![forbid(unsafe_code)]
 
 use crate::cmif::{self, CommandType, OutHeader, PADDING_BUDGET};
 use crate::hipc::{HANDLE_COUNT_MAX, MessageHeader, MessageLayout, PointerDescriptor, SpecialHeader};
 use crate::result::{self, ResultCode};
 
-use super::command::{Call, CommandMeta, RequestView, StatusSource, query_pointer_buffer_size_row};
-use super::pointer_buffer::PointerBufferRange;
+use super::command::{
+    self, Call, CommandMeta, Handler, LocatedX, RequestView, StatusSource, query_pointer_buffer_size_row,
+};
+use super::pointer_buffer::{PointerBufferRange, Region};
 use super::session::SESSION_NOT_OPEN;
 use super::{Server, ServiceHandler, X_OUTSIDE_POINTER_BUFFER};
 
@@ -116,9 +125,11 @@ pub struct Handled {
 
 /// A request that passed the codec's checks (rows 1 and 3–6 of the protocol table).
 struct Parsed {
-    header: MessageHeader,
-    /// Word index of the first X descriptor.
+    /// Word index of the first X descriptor, and the X count.
     x_at: usize,
+    x_count: usize,
+    /// A, B or W descriptors or a special header (row 8 refuses them all).
+    extra: bool,
     /// Byte offsets from the message start: raw data, payload, CMIF view end, raw end.
     raw_start: usize,
     payload: usize,
@@ -128,6 +139,18 @@ struct Parsed {
     size_words: usize,
     control: bool,
     command_id: u32,
+}
+
+/// What the walk over the X descriptors found (row 10, reported after rows 7–9).
+#[derive(Clone, Copy)]
+struct Walk {
+    /// The lent part of the pointer buffer (None: its end overflows).
+    range: Option<PointerBufferRange>,
+    /// Offset one past the highest input byte.
+    input_end: usize,
+    /// An X with a non-zero size lies outside the buffer.
+    outside: bool,
+    x_count: usize,
 }
 
 /// Close (type 2) or a request.
@@ -148,33 +171,45 @@ fn parse(msg: &[u32]) -> Result<Incoming, ResultCode> {
     let [w0, w1, ..] = *msg else {
         return Err(INVALID_REQUEST_SIZE);
     };
-    let header = MessageHeader::decode([w0, w1]);
-    let special_words = if header.has_special_header {
+    // The fields of MessageHeader::decode and SpecialHeader::decode (horizon-ipc.md
+    // §1.2, §1.3), read straight from the words.
+    let has_special_header = w1 >> 31 != 0;
+    let special_words = if has_special_header {
         let &w2 = msg.get(2).ok_or(INVALID_REQUEST_SIZE)?;
         1 + SpecialHeader::decode(w2).data_words()
     } else {
         0
     };
     // Every field is bounded by its bit width: none of these sums can overflow.
+    let x_count = ((w0 >> 16) & 0xF) as usize;
+    let abw = ((w0 >> 20) & 0xF) + ((w0 >> 24) & 0xF) + (w0 >> 28);
     let x_at = 2 + special_words;
-    let raw_idx = x_at + 2 * usize::from(header.pointer_count) + 3 * header.map_alias_count();
-    let raw_count = usize::from(header.raw_count);
+    let raw_idx = x_at + 2 * x_count + 3 * abw as usize;
+    let raw_count = (w1 & 0x3FF) as usize;
     let raw_end_idx = raw_idx + raw_count;
-    let offset = usize::from(header.receive_list_offset);
+    let offset = ((w1 >> 20) & 0x7FF) as usize;
     if offset != 0 && offset < raw_end_idx {
         return Err(INVALID_REQUEST_SIZE);
     }
     let list_idx = if offset != 0 { offset } else { raw_end_idx };
-    let size_words = list_idx + 2 * header.receive_list_mode.entry_count();
+    // Receive-list entries (ReceiveListMode::entry_count): modes 0 and 1 none, 2 one,
+    // 3..=15 the mode less 2.
+    let mode = ((w1 >> 10) & 0xF) as usize;
+    let entries = if mode > 2 { mode - 2 } else { mode >> 1 };
+    let size_words = list_idx + 2 * entries;
     if size_words > msg.len() {
         return Err(INVALID_REQUEST_SIZE);
     }
-    let control = match CommandType::from_tag(header.tag) {
-        Some(CommandType::Close) => return Ok(Incoming::Close),
-        Some(CommandType::Request | CommandType::RequestWithContext) => false,
-        Some(CommandType::Control | CommandType::ControlWithContext) => true,
-        _ => return Err(UNKNOWN_COMMAND_TYPE),
-    };
+    // The command types of CommandType::from_tag: 2 Close; 4 and 6 requests, 5 and 7
+    // control (the WithContext forms served as the others).
+    let tag = w0 & 0xFFFF;
+    if tag == CommandType::Close as u32 {
+        return Ok(Incoming::Close);
+    }
+    if !(CommandType::Request as u32..=CommandType::ControlWithContext as u32).contains(&tag) {
+        return Err(UNKNOWN_COMMAND_TYPE);
+    }
+    let control = tag & 1 != 0;
     let (raw_start, raw_bytes) = (4 * raw_idx, 4 * raw_count);
     if raw_bytes < PADDING_BUDGET {
         return Err(INVALID_REQUEST_SIZE);
@@ -193,8 +228,9 @@ fn parse(msg: &[u32]) -> Result<Incoming, ResultCode> {
         return Err(INVALID_IN_HEADER);
     }
     Ok(Incoming::Request(Parsed {
-        header,
         x_at,
+        x_count,
+        extra: abw != 0 || has_special_header,
         raw_start,
         payload: header_at + cmif::HEADER_SIZE,
         view_end: header_at + view_bytes,
@@ -242,13 +278,14 @@ impl<S: ServiceHandler> Server<S> {
         if !self.sessions.is_open(slot) {
             return self.close_without_reply(msg, SESSION_NOT_OPEN);
         }
+        let mut bytes_in = 0;
         let outcome = match parse(msg) {
             Ok(Incoming::Close) => {
                 return self.close_without_reply(msg, ResultCode::SUCCESS);
             }
-            Ok(Incoming::Request(request)) => self.dispatch(slot, msg, &request, pointer_buffer),
+            Ok(Incoming::Request(request)) => self.dispatch(msg, &request, pointer_buffer, &mut bytes_in),
             Err(rc) => {
-                self.count_in(slot, 0);
+                self.count_in(0);
                 Err(rc)
             }
         };
@@ -258,7 +295,7 @@ impl<S: ServiceHandler> Server<S> {
         };
         let replied = outcome.is_ok();
         let bytes_out = if replied { self.reply.bytes_out() } else { 0 };
-        self.count_out(slot, result, bytes_out);
+        self.count_out(slot, result, bytes_in, bytes_out);
         match self.write_reply(msg, result, replied) {
             Ok(()) => (Action::Reply, result),
             // Only a message buffer shorter than the reply gets here: nothing can be
@@ -272,42 +309,93 @@ impl<S: ServiceHandler> Server<S> {
     /// the raw in-data and the size table, then every X inside the pointer buffer; then
     /// the handler (its own checks, and the carves). Counts the request as received
     /// (with its X bytes, whatever the outcome: the kernel copied them) before the
-    /// handler runs.
-    fn dispatch(&mut self, slot: usize, msg: &[u32], p: &Parsed, pointer_buffer: &mut [u8]) -> Result<(), ResultCode> {
-        let x_count = usize::from(p.header.pointer_count);
-        let view = RequestView {
-            words: msg.get(..p.size_words).unwrap_or(&[]),
-            x_at: p.x_at,
-            x_count,
-            payload: p.payload,
-            view_end: p.view_end,
-            sizes_at: 0,
-        };
+    /// handler runs (the service-wide counters a handler can report; the session's are
+    /// counted with the reply, from `bytes_in`).
+    fn dispatch(
+        &mut self,
+        msg: &[u32],
+        p: &Parsed,
+        pointer_buffer: &mut [u8],
+        bytes_in: &mut u64,
+    ) -> Result<(), ResultCode> {
+        let x_count = p.x_count;
         // Row 10's range: the lent part of the pointer buffer.
         let len = self.range.size().min(pointer_buffer.len());
         let range = PointerBufferRange::new(self.range.base(), len);
-        // Row 10, walked first for the received bytes; its result is reported in order.
-        let mut bytes_in = 0u64;
+        let (base, end) = range.map_or((1, 0), |r| (r.base(), r.end()));
+        // Row 10, walked first for the received bytes (its result is reported in order),
+        // each X located once, for the handler.
+        let mut sum = 0u64;
         let (mut input_end, mut outside) = (0usize, range.is_none());
-        let xs = view.words.get(p.x_at..p.x_at + 2 * x_count).unwrap_or(&[]);
-        for words in xs.chunks_exact(2) {
+        let xs = msg.get(p.x_at..p.x_at + 2 * x_count).unwrap_or(&[]);
+        for (words, located) in xs.chunks_exact(2).zip(self.xs.iter_mut()) {
             let &[w0, w1] = words else { continue };
             let x = PointerDescriptor::decode([w0, w1]);
-            bytes_in += u64::from(x.size());
-            match range.map(|r| r.locate(x.address(), u64::from(x.size()))) {
-                Some(Ok(region)) => input_end = input_end.max(region.end()),
-                _ => outside = true,
-            }
+            let (addr, size) = (x.address(), u64::from(x.size()));
+            sum += size;
+            // A zero-size X is {0, 0} whatever its address (horizon-ipc.md §3.3); the
+            // address (39 bits) plus the size (16 bits) cannot overflow.
+            let region = if size == 0 {
+                Region::EMPTY
+            } else if addr >= base && addr + size <= end {
+                let offset = (addr - base) as usize;
+                input_end = input_end.max(offset + size as usize);
+                Region { offset, len: size as usize, guest_addr: addr }
+            } else {
+                outside = true;
+                Region::EMPTY
+            };
+            *located = LocatedX { region, index: x.index() };
         }
-        self.count_in(slot, bytes_in);
+        *bytes_in = sum;
+        self.count_in(sum);
+        let walk = Walk { range, input_end, outside, x_count };
         // Row 7: the command id, in the table of its command type (libstratosphere
         // `source/sf/cmif/sf_cmif_service_dispatch.cpp` `FindCommandHandler` looks the id up
-        // in the interface's `ServiceCommandMeta` table the same way).
-        let table = if p.control { Self::CONTROL } else { S::COMMANDS };
-        let row = table.iter().find(|row| row.id == p.command_id).ok_or(UNKNOWN_COMMAND_ID)?;
+        // in the interface's `ServiceCommandMeta` table the same way). The table is
+        // walked row by row at compile time: each row's checks and its handler are
+        // compiled with the row's values as constants and the handler called directly
+        // (so it can be inlined), with no lookup in the table at run time
+        // ([`command::MAX_ROWS`] rows at most, checked by table_fits).
+        let id = p.command_id;
+        macro_rules! rows {
+            ($table:expr; $($i:literal)*) => {
+                $(
+                    if let (Some(row), Some(handler)) = const {
+                        let row = command::nth_row($table, $i);
+                        (row, match row { Some(row) => Some(row.handler), None => None })
+                    } {
+                        if row.id == id {
+                            return self.run(row, handler, msg, p, pointer_buffer, walk);
+                        }
+                    }
+                )*
+            };
+        }
+        if p.control {
+            rows!(Self::CONTROL; 0);
+        } else {
+            rows!(S::COMMANDS; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
+        }
+        Err(UNKNOWN_COMMAND_ID)
+    }
+
+    /// Rows 8–12 for the request's row `row` and its `handler` (constants where it is
+    /// inlined: the handler is called directly).
+    #[inline(always)]
+    fn run(
+        &mut self,
+        row: &'static CommandMeta<S>,
+        handler: Handler<S>,
+        msg: &[u32],
+        p: &Parsed,
+        pointer_buffer: &mut [u8],
+        walk: Walk,
+    ) -> Result<(), ResultCode> {
+        let Walk { range, input_end, outside, x_count } = walk;
         // Row 8: no A/B/W, no special header, an X count the row takes
         // (libstratosphere `HipcCommandProcessor::PrepareForProcess`).
-        if p.header.map_alias_count() != 0 || p.header.has_special_header {
+        if p.extra {
             return Err(INVALID_CMIF_REQUEST);
         }
         if x_count < row.in_x.0 || x_count > row.in_x.1 {
@@ -315,13 +403,14 @@ impl<S: ServiceHandler> Server<S> {
         }
         // Row 9: the raw in-data, then the u16 size table at raw start + 16 + 16 +
         // AlignUp(in_raw, 2) (horizon-ipc.md §6.3), lie inside the raw data.
-        if p.view_end.saturating_sub(p.payload) < row.in_raw {
+        // The row's sizes are bounded by command::table_fits (in_raw <= IN_RAW_CAPACITY,
+        // out_c <= 13), asserted at compile time by Server::new: no sum overflows, and
+        // view_end >= payload (rows 5 and 6 passed).
+        if p.view_end - p.payload < row.in_raw {
             return Err(INVALID_CMIF_REQUEST);
         }
-        let rel = row.in_raw.checked_add(PADDING_BUDGET + cmif::HEADER_SIZE + 1).ok_or(INVALID_CMIF_REQUEST)? & !1;
-        let sizes_at = p.raw_start.checked_add(rel).ok_or(INVALID_CMIF_REQUEST)?;
-        let sizes_end = row.out_c.checked_mul(2).and_then(|n| sizes_at.checked_add(n));
-        if sizes_end.is_none_or(|end| end > p.raw_end) {
+        let sizes_at = p.raw_start + ((row.in_raw + PADDING_BUDGET + cmif::HEADER_SIZE + 1) & !1);
+        if sizes_at + 2 * row.out_c > p.raw_end {
             return Err(INVALID_CMIF_REQUEST);
         }
         // Row 10: every non-empty X lies inside the (lent part of the) pointer buffer.
@@ -335,9 +424,15 @@ impl<S: ServiceHandler> Server<S> {
             sessions: &self.sessions,
             counters: &self.counters,
         };
-        let view = RequestView { sizes_at, ..view };
+        let view = RequestView {
+            words: msg.get(..p.size_words).unwrap_or(&[]),
+            xs: self.xs.get(..x_count).unwrap_or(&[]),
+            payload: p.payload,
+            view_end: p.view_end,
+            sizes_at,
+        };
         let mut call = Call::new(view, row, range, status, inputs, outputs, input_end, &mut self.reply);
-        (row.handler)(&mut self.handler, &mut call)?;
+        handler(&mut self.handler, &mut call)?;
         let used = call.carver.bytes_used();
         self.note_high_water(used);
         Ok(())
@@ -350,22 +445,23 @@ impl<S: ServiceHandler> Server<S> {
         (Action::CloseSession, result)
     }
 
+    /// Counts a request as received, service-wide (what Stats reports while it runs).
     #[inline]
-    fn count_in(&mut self, slot: usize, bytes_in: u64) {
+    fn count_in(&mut self, bytes_in: u64) {
         self.counters.requests = self.counters.requests.saturating_add(1);
         self.counters.bytes_in = self.counters.bytes_in.saturating_add(bytes_in);
-        if let Some(s) = self.sessions.stats_mut(slot) {
-            s.requests = s.requests.saturating_add(1);
-            s.bytes_in = s.bytes_in.saturating_add(bytes_in);
-        }
     }
 
+    /// Counts a request as answered, service-wide, and the whole request for its
+    /// session.
     #[inline]
-    fn count_out(&mut self, slot: usize, result: ResultCode, bytes_out: u64) {
+    fn count_out(&mut self, slot: usize, result: ResultCode, bytes_in: u64, bytes_out: u64) {
         let error = u64::from(result.is_failure());
         self.counters.errors = self.counters.errors.saturating_add(error);
         self.counters.bytes_out = self.counters.bytes_out.saturating_add(bytes_out);
         if let Some(s) = self.sessions.stats_mut(slot) {
+            s.requests = s.requests.saturating_add(1);
+            s.bytes_in = s.bytes_in.saturating_add(bytes_in);
             s.errors = s.errors.saturating_add(error);
             s.bytes_out = s.bytes_out.saturating_add(bytes_out);
         }
@@ -386,58 +482,70 @@ impl<S: ServiceHandler> Server<S> {
     /// list at [`super::RECEIVE_LIST_OFFSET`] (emulator-bench.md "Receive list at a non-zero
     /// offset").
     fn write_reply(&self, msg: &mut [u32], result: ResultCode, success: bool) -> Result<(), ResultCode> {
-        let (pointers, out, set, out_len) = match success {
-            true => (self.reply.pointers(), self.reply.out_set(), self.reply.out_set_len(), self.reply.out_len()),
-            false => (&[][..], &[][..], 0, 0),
+        let (pointers, out, out_len) = match success {
+            true => (self.reply.pointers(), self.reply.out_set(), self.reply.out_len()),
+            false => (&[][..], &[][..], 0),
         };
-        let raw_idx = 2 + 2 * pointers.len();
-        let raw_count = super::reply_raw_words(out_len);
-        let raw_end = raw_idx + raw_count;
+        let n = pointers.len();
+        let out_words = out_len.div_ceil(4);
+        // reply_raw_words(out_len) = 4 words of padding budget + SFCO + the out-data.
+        let raw_count = 8 + out_words;
+        let raw_end = 2 + 2 * n + raw_count;
         // The command tables end every reply before the list (command::table_fits).
         if raw_end > super::RECEIVE_LIST_OFFSET {
             return Err(INVALID_REQUEST_SIZE);
         }
         self.armed.write_list(msg).map_err(|_| INVALID_REQUEST_SIZE)?;
-        let Some([w0, w1, body @ ..]) = msg.get_mut(..raw_end) else {
+        // The reply's words, cut in order: header, X descriptors, raw data (each cut
+        // checked once; raw_end <= RECEIVE_LIST_OFFSET, so none fails).
+        let Some(([w0, w1], rest)) = msg.split_first_chunk_mut::<2>() else {
             return Err(INVALID_REQUEST_SIZE);
         };
-        // pointers.len() <= REPLY_X_CAPACITY (11) and raw_count < 32 fit their fields.
-        *w0 = (pointers.len() as u32) << 16;
+        // n <= REPLY_X_CAPACITY (11) and raw_count < 32 fit their fields.
+        *w0 = (n as u32) << 16;
         *w1 = raw_count as u32 | self.armed.word1();
-        let (xs, raw) = body.split_at_mut(2 * pointers.len());
-        for (words, d) in xs.chunks_exact_mut(2).zip(pointers) {
-            words.copy_from_slice(&d.encode());
-        }
-        // Each raw word once: the padding before SFCO (0 or 2 words: raw data starts at
-        // word 2 + 2n), SFCO, then the out-data and the zeros after it.
-        let header_at = align_up_16(4 * raw_idx) / 4 - raw_idx;
-        let (pad, raw) = raw.split_at_mut(header_at.min(raw.len()));
-        if let [a, b] = pad {
-            *a = 0;
-            *b = 0;
-        }
-        let Some([magic, version, rc, token, after @ ..]) = Some(raw) else {
+        let Some((xs, raw)) = rest.split_at_mut_checked(2 * n) else {
             return Err(INVALID_REQUEST_SIZE);
         };
-        [*magic, *version, *rc, *token] = OutHeader { version: 0, result, token: 0 }.encode();
-        // The out-data's words, then the padding: 4 words less the padding before SFCO.
-        let (data, tail) = after.split_at_mut(out_len.div_ceil(4).min(after.len()));
-        // Whole words the handler set, then the word it set in part (the bytes it did not
-        // set this request are 0), then the words it set nothing in.
-        let mut words = out.chunks_exact(4).map(|b| <[u8; 4]>::try_from(b).map_or(0, u32::from_le_bytes));
-        let (full, rest) = data.split_at_mut((set / 4).min(data.len()));
-        for (w, v) in full.iter_mut().zip(&mut words) {
-            *w = v;
+        let (xs, _) = xs.as_chunks_mut::<2>();
+        for (to, from) in xs.iter_mut().zip(pointers) {
+            *to = *from;
         }
-        if let Some((w, zeros)) = rest.split_first_mut() {
-            // set % 4 < 4: the shift is below 32.
-            *w = words.next().unwrap_or(0) & !(u32::MAX << (8 * (set % 4)));
-            zeros.iter_mut().for_each(|w| *w = 0);
+        // The raw data starts at word 2 + 2n: SFCO is at the next 16-byte boundary, after
+        // 0 (n odd) or 2 (n even) words of padding; the 4 words of padding budget less
+        // those end it.
+        let raw = match n % 2 {
+            0 => match raw.split_first_chunk_mut::<2>() {
+                Some((pad, raw)) => {
+                    *pad = [0; 2];
+                    raw
+                }
+                None => return Err(INVALID_REQUEST_SIZE),
+            },
+            _ => raw,
+        };
+        let Some((sfco, raw)) = raw.split_first_chunk_mut::<4>() else {
+            return Err(INVALID_REQUEST_SIZE);
+        };
+        *sfco = OutHeader { version: 0, result, token: 0 }.encode();
+        let Some((data, raw)) = raw.split_at_mut_checked(out_words) else {
+            return Err(INVALID_REQUEST_SIZE);
+        };
+        // The out-data: the words the handler set (whole words, see Call::set_out_raw),
+        // then 0 for the words it set nothing in (past `out`).
+        let (set, _) = out.as_chunks::<4>();
+        let (copied, zeros) = data.split_at_mut(set.len().min(data.len()));
+        for (w, b) in copied.iter_mut().zip(set) {
+            *w = u32::from_le_bytes(*b);
         }
-        match tail {
-            [a, b] => [*a, *b] = [0; 2],
-            [a, b, c, d] => [*a, *b, *c, *d] = [0; 4],
-            _ => tail.iter_mut().for_each(|w| *w = 0),
+        for w in zeros {
+            *w = 0;
+        }
+        // The padding after the out-data.
+        match (n % 2, raw) {
+            (0, [a, b, ..]) => [*a, *b] = [0; 2],
+            (_, [a, b, c, d, ..]) => [*a, *b, *c, *d] = [0; 4],
+            _ => return Err(INVALID_REQUEST_SIZE),
         }
         Ok(())
     }

@@ -215,6 +215,8 @@ pub struct Server<S: ServiceHandler> {
     armed: receive_area::Armed,
     /// The staged reply of the request being handled, reused (reset per request).
     reply: command::Reply,
+    /// The X of the request being handled, located by the walk over its descriptors.
+    xs: [command::LocatedX; crate::hipc::DESCRIPTOR_COUNT_MAX as usize],
 }
 
 impl<S: ServiceHandler> Server<S> {
@@ -258,6 +260,7 @@ impl<S: ServiceHandler> Server<S> {
             counters: ServerCounters::default(),
             armed: receive_area::Armed::new(&config.area)?,
             reply: command::Reply::new(),
+            xs: [command::LocatedX::default(); crate::hipc::DESCRIPTOR_COUNT_MAX as usize],
         })
     }
 

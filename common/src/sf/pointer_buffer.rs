@@ -170,9 +170,11 @@ impl Carver {
     /// Bytes of the buffer this request uses: the input data (from the start up to the
     /// tail) plus the carved regions (from the head to the end).
     pub fn bytes_used(&self) -> u64 {
-        let input = self.tail.saturating_sub(self.range.base());
-        let carved = self.range.end().saturating_sub(self.head);
-        input.saturating_add(carved)
+        // base <= tail <= head <= end (new clamps the tail, carve keeps head >= tail):
+        // neither difference wraps and their sum is at most the buffer's size.
+        let input = self.tail.wrapping_sub(self.range.base());
+        let carved = self.range.end().wrapping_sub(self.head);
+        input.wrapping_add(carved)
     }
 }
 

@@ -240,6 +240,11 @@ impl Armed {
         let to = msg
             .get_mut(RECEIVE_LIST_OFFSET..needed_words)
             .ok_or(HipcError::BufferTooSmall { needed_words, available_words })?;
+        // The single-buffer list (one entry, two words) without a loop.
+        if let ([t0, t1], [f0, f1]) = (&mut *to, self.entries()) {
+            [*t0, *t1] = [*f0, *f1];
+            return Ok(());
+        }
         for (to, &from) in to.iter_mut().zip(self.entries()) {
             *to = from;
         }

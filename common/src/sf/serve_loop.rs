@@ -333,7 +333,7 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
         match outcome {
             Ok(0) => self.accept(),
             Ok(index) => match self.wait.slots.get(index).filter(|_| index < count) {
-                Some(&slot) => self.handle(usize::from(slot)),
+                Some(&slot) => self.handle(usize::from(slot), index),
                 None => self.rearm_after(kernel::OUT_OF_RANGE),
             },
             // The reply (if any) went out before the wait timed out; no index.
@@ -409,7 +409,8 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
         Step::Refused
     }
 
-    fn handle(&mut self, slot: usize) -> Step {
+    /// The request of the session in `slot`, signalled at `index` of the wait list.
+    fn handle(&mut self, slot: usize, index: usize) -> Step {
         let (action, result) =
             self.server.handle_into(slot, self.syscalls.message(), self.pointer_buffer, &mut self.stray);
         for &stray in self.stray.as_slice() {
@@ -418,7 +419,9 @@ impl<'p, Y: ServerSyscalls, S: ServiceHandler> ServeLoop<'p, Y, S> {
         let handled = Handled { action, result };
         match handled.action {
             Action::Reply => {
-                self.reply_target = self.session_handle(slot);
+                // The wait list is current (rebuilt before the wait whenever a session
+                // opened or closed): the handle at `index` is the session in `slot`.
+                self.reply_target = self.wait.handles.get(index).copied().unwrap_or(0);
                 Step::Handled { slot, result: handled.result, replied: true }
             }
             Action::CloseSession => {

@@ -114,6 +114,7 @@ fn get_info(_: &mut Xcbuf, call: &mut Call<'_>) -> Result<(), ResultCode> {
 
 /// Echo: X\[0\] back to C\[0\], straight from where the kernel put it: no carve, so an X
 /// of the whole pointer buffer can be echoed.
+#[inline(always)]
 fn echo(_: &mut Xcbuf, call: &mut Call<'_>) -> Result<(), ResultCode> {
     let x = call.in_pointer(0).ok_or(INVALID_CMIF_REQUEST)?;
     let written = x.len().min(call.out_size(0)?);
@@ -126,13 +127,23 @@ fn echo(_: &mut Xcbuf, call: &mut Call<'_>) -> Result<(), ResultCode> {
 fn concat(_: &mut Xcbuf, call: &mut Call<'_>) -> Result<(), ResultCode> {
     let out = call.out_pointer(0)?;
     let mut resp = ConcatResponse::default();
+    let inputs = call.in_pointers();
+    // The part of the out region not written yet.
+    let mut rest = call.out_bytes(&out)?;
     let mut written = 0usize;
-    for (offset, x) in resp.offsets.iter_mut().zip(call.in_pointers()) {
+    for (offset, x) in resp.offsets.iter_mut().zip(inputs) {
         if x.is_empty() {
             continue;
         }
         *offset = to_u32(x.region.offset)?;
-        written += call.write_out(&out, written, x.bytes)?;
+        // As much of it as fits.
+        let n = x.bytes.len().min(rest.len());
+        let Some((to, after)) = core::mem::take(&mut rest).split_at_mut_checked(n) else {
+            break;
+        };
+        command::copy_words(to, x.bytes);
+        rest = after;
+        written += n;
     }
     resp.bytes_written = to_u32(written)?;
     call.set_out_raw(&resp)?;
@@ -216,5 +227,27 @@ mod tests {
         assert!(!command::table_fits(&[row(0, 12, 0)]));
         // Out-data past the receive list.
         assert!(!command::table_fits(&[row(0, 0, 89)]));
+    }
+
+    #[test]
+    fn a_table_of_more_rows_than_the_dispatcher_walks_is_refused() {
+        fn noop(_: &mut Xcbuf, _: &mut Call<'_>) -> Result<(), ResultCode> {
+            Ok(())
+        }
+        let rows: [CommandMeta<Xcbuf>; command::MAX_ROWS + 1] = core::array::from_fn(|i| CommandMeta {
+            id: i as u32,
+            name: "t",
+            in_x: (0, 0),
+            out_c: 0,
+            in_raw: 0,
+            out_raw: 0,
+            reply_x: 0,
+            handler: noop,
+        });
+        assert!(command::table_fits(&rows[..command::MAX_ROWS]));
+        assert!(!command::table_fits(&rows));
+        // The dispatcher's compile-time walk finds every row of a full table, and no more.
+        assert_eq!(command::nth_row(&COMMANDS, 4).map(|r| r.id), Some(Command::Stats.id()));
+        assert!(command::nth_row(&COMMANDS, COMMANDS.len()).is_none());
     }
 }

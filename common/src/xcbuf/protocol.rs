@@ -299,12 +299,14 @@ impl Default for ConcatResponse {
 impl RawData for ConcatResponse {
     const SIZE: usize = size_of::<Self>();
     fn write_to(&self, out: &mut [u8]) -> Result<(), ResultCode> {
-        le::put_u32(out, offset_of!(Self, bytes_written), self.bytes_written)?;
-        let mut at = offset_of!(Self, offsets);
-        for offset in self.offsets {
-            le::put_u32(out, at, offset)?;
-            at += 4;
-        }
+        // One length check, then every field a whole word in order (bytes_written, then
+        // the offsets: the layout asserted above).
+        let out = out.get_mut(..Self::SIZE).ok_or(result::xcbuf::RAW_DATA_TOO_SHORT)?;
+        let (words, _) = out.as_chunks_mut::<4>();
+        let words = <&mut [[u8; 4]; 1 + MAX_CONCAT_POINTERS]>::try_from(words)
+            .map_err(|_| result::xcbuf::RAW_DATA_TOO_SHORT)?;
+        let [o0, o1, o2, o3, o4, o5, o6, o7] = self.offsets;
+        *words = [self.bytes_written, o0, o1, o2, o3, o4, o5, o6, o7].map(u32::to_le_bytes);
         Ok(())
     }
     fn read_from(b: &[u8]) -> Result<Self, ResultCode> {
