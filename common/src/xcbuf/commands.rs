@@ -127,24 +127,7 @@ fn echo(_: &mut Xcbuf, call: &mut Call<'_>) -> Result<(), ResultCode> {
 fn concat(_: &mut Xcbuf, call: &mut Call<'_>) -> Result<(), ResultCode> {
     let out = call.out_pointer(0)?;
     let mut resp = ConcatResponse::default();
-    let inputs = call.in_pointers();
-    // The part of the out region not written yet.
-    let mut rest = call.out_bytes(&out)?;
-    let mut written = 0usize;
-    for (offset, x) in resp.offsets.iter_mut().zip(inputs) {
-        if x.is_empty() {
-            continue;
-        }
-        *offset = to_u32(x.region.offset)?;
-        // As much of it as fits.
-        let n = x.bytes.len().min(rest.len());
-        let Some((to, after)) = core::mem::take(&mut rest).split_at_mut_checked(n) else {
-            break;
-        };
-        command::copy_words(to, x.bytes);
-        rest = after;
-        written += n;
-    }
+    let written = call.gather(&out, &mut resp.offsets)?;
     resp.bytes_written = to_u32(written)?;
     call.set_out_raw(&resp)?;
     call.reply_out(&out, written)
