@@ -535,7 +535,13 @@ impl<S: ServiceHandler> Server<S> {
         // then 0 for the words it set nothing in (past `out`).
         let (set, _) = out.as_chunks::<4>();
         let (copied, zeros) = data.split_at_mut(set.len().min(data.len()));
-        for (w, b) in copied.iter_mut().zip(set) {
+        // Two words at a time, then the last one.
+        let (copied2, copied) = copied.as_chunks_mut::<2>();
+        let (set2, set) = set.as_chunks::<2>();
+        for (w, b) in copied2.iter_mut().zip(set2) {
+            *w = b.map(u32::from_le_bytes);
+        }
+        if let (Some(w), Some(b)) = (copied.first_mut(), set.first()) {
             *w = u32::from_le_bytes(*b);
         }
         for w in zeros {
