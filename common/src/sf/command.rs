@@ -407,7 +407,6 @@ pub struct Call<'a> {
     inputs: &'a [u8],
     /// The pointer buffer from the end of the input data (where out regions are carved).
     outputs: &'a mut [u8],
-    input_end: usize,
     pub(super) carver: Carver,
     reply: &'a mut Reply,
 }
@@ -434,7 +433,6 @@ impl<'a> Call<'a> {
             status,
             inputs,
             outputs,
-            input_end,
             carver: Carver::new(range, input_end),
             reply,
         }
@@ -533,7 +531,7 @@ impl<'a> Call<'a> {
         let start = out
             .region
             .offset
-            .checked_sub(self.input_end)
+            .checked_sub(self.inputs.len())
             .and_then(|o| o.checked_add(at))
             .ok_or(X_OUTSIDE_POINTER_BUFFER)?;
         let end = start.checked_add(n).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
@@ -551,7 +549,7 @@ impl<'a> Call<'a> {
             return Ok(&mut []);
         }
         // A carved region lies at or above the input end (Carver: head >= tail).
-        let start = out.region.offset.checked_sub(self.input_end).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
+        let start = out.region.offset.checked_sub(self.inputs.len()).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
         let end = start.checked_add(out.region.len).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
         self.outputs.get_mut(start..end).ok_or(X_OUTSIDE_POINTER_BUFFER)
     }

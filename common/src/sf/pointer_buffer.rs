@@ -122,7 +122,9 @@ const fn align_down(x: u64) -> u64 {
 /// request's X regions), then [`Carver::carve`] each out-pointer in C index order.
 #[derive(Clone, Copy, Debug)]
 pub struct Carver {
-    range: PointerBufferRange,
+    /// The range's base and end (what carving reads of it).
+    base: u64,
+    end: u64,
     /// Guest address one past the highest input byte (`base` when there is no input).
     tail: u64,
     /// Guest address of the lowest carved byte (`end` before the first carve).
@@ -136,13 +138,14 @@ impl Carver {
     pub fn new(range: PointerBufferRange, input_end: usize) -> Carver {
         let input_end = input_end.min(range.size());
         // input_end <= size, and base + size did not overflow (PointerBufferRange::new).
-        let tail = range.base().saturating_add(input_end as u64);
-        Carver { range, tail, head: range.end() }
+        let tail = range.base().wrapping_add(input_end as u64);
+        Carver { base: range.base(), end: range.end(), tail, head: range.end() }
     }
 
     /// The range it carves from.
     pub fn range(&self) -> PointerBufferRange {
-        self.range
+        // base <= end, and the range was valid when the carver was built.
+        PointerBufferRange { base: self.base, size: self.end.wrapping_sub(self.base) as usize, end: self.end }
     }
 
     /// Carves `size` bytes below the previous carve, at a 16-byte-aligned guest address.
@@ -162,7 +165,7 @@ impl Carver {
             return Err(POINTER_BUFFER_TOO_SMALL);
         }
         // tail >= base, so head - base cannot wrap; head + size <= old head <= end.
-        let offset = usize::try_from(head - self.range.base()).map_err(|_| POINTER_BUFFER_TOO_SMALL)?;
+        let offset = usize::try_from(head - self.base).map_err(|_| POINTER_BUFFER_TOO_SMALL)?;
         self.head = head;
         Ok(Region { offset, len: size, guest_addr: head })
     }
@@ -172,8 +175,8 @@ impl Carver {
     pub fn bytes_used(&self) -> u64 {
         // base <= tail <= head <= end (new clamps the tail, carve keeps head >= tail):
         // neither difference wraps and their sum is at most the buffer's size.
-        let input = self.tail.wrapping_sub(self.range.base());
-        let carved = self.range.end().wrapping_sub(self.head);
+        let input = self.tail.wrapping_sub(self.base);
+        let carved = self.end.wrapping_sub(self.head);
         input.wrapping_add(carved)
     }
 }
