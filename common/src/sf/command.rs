@@ -384,13 +384,18 @@ impl RequestView<'_> {
     }
 }
 
-/// What the server lends a call to report itself ([`Call::status`]).
-#[derive(Clone, Copy)]
-pub(super) struct StatusSource<'a> {
+/// What the server reports of itself to a call ([`Call::status`]): the server keeps it
+/// in one place, so a call holds one reference to it (one word to build per request).
+#[derive(Clone, Debug)]
+pub(super) struct StatusSource {
+    /// Bytes of the pointer buffer.
     pub(super) pointer_buffer_size: usize,
+    /// The mode field the list is armed with (2, or 2 + entries).
     pub(super) receive_mode_raw: u32,
-    pub(super) sessions: &'a super::SessionTable,
-    pub(super) counters: &'a ServerCounters,
+    /// The session table.
+    pub(super) sessions: super::SessionTable,
+    /// The service-wide counters.
+    pub(super) counters: ServerCounters,
 }
 
 /// One request, as its handler sees it. Built by [`super::Server::handle`] after the
@@ -402,7 +407,7 @@ pub struct Call<'a> {
     out_c: usize,
     in_raw: usize,
     reply_x: usize,
-    status: StatusSource<'a>,
+    status: &'a StatusSource,
     /// The pointer buffer below the end of the input data (the X payloads).
     inputs: &'a [u8],
     /// The pointer buffer from the end of the input data (where out regions are carved).
@@ -418,7 +423,7 @@ impl<'a> Call<'a> {
         request: RequestView<'a>,
         row: &CommandMeta<S>,
         range: PointerBufferRange,
-        status: StatusSource<'a>,
+        status: &'a StatusSource,
         inputs: &'a [u8],
         outputs: &'a mut [u8],
         input_end: usize,
@@ -440,14 +445,14 @@ impl<'a> Call<'a> {
 
     /// What the server reports of itself right now.
     pub fn status(&self) -> ServerStatus {
-        let s = &self.status;
+        let s = self.status;
         ServerStatus {
             pointer_buffer_size: s.pointer_buffer_size,
             receive_mode_raw: s.receive_mode_raw,
             session_limit: s.sessions.limit(),
             open_sessions: s.sessions.open_count(),
             total_sessions: s.sessions.total_count(),
-            counters: *s.counters,
+            counters: s.counters,
         }
     }
 

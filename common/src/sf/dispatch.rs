@@ -33,7 +33,7 @@ use crate::hipc::{HANDLE_COUNT_MAX, MessageHeader, MessageLayout, PointerDescrip
 use crate::result::{self, ResultCode};
 
 use super::command::{
-    self, Call, CommandMeta, Handler, LocatedX, RequestView, StatusSource, query_pointer_buffer_size_row,
+    self, Call, CommandMeta, Handler, LocatedX, RequestView, query_pointer_buffer_size_row,
 };
 use super::pointer_buffer::{PointerBufferRange, Region};
 use super::session::SESSION_NOT_OPEN;
@@ -275,7 +275,7 @@ impl<S: ServiceHandler> Server<S> {
         stray_handles: &mut StrayHandles,
     ) -> (Action, ResultCode) {
         stray_handles.collect(msg);
-        if !self.sessions.is_open(slot) {
+        if !self.status.sessions.is_open(slot) {
             return self.close_without_reply(msg, SESSION_NOT_OPEN);
         }
         let mut bytes_in = 0;
@@ -417,13 +417,6 @@ impl<S: ServiceHandler> Server<S> {
         let range = range.filter(|_| !outside).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
         let (inputs, outputs) = pointer_buffer.split_at_mut_checked(input_end).ok_or(X_OUTSIDE_POINTER_BUFFER)?;
         // Rows 11–12 and the command's body: the handler.
-        let status = StatusSource {
-            pointer_buffer_size: self.range.size(),
-            // The mode field the list is armed with (2, or 2 + entries): area.mode.raw().
-            receive_mode_raw: (self.armed.word1() >> 10) & 0xF,
-            sessions: &self.sessions,
-            counters: &self.counters,
-        };
         let view = RequestView {
             words: msg.get(..p.size_words).unwrap_or(&[]),
             xs: self.xs.get(..x_count).unwrap_or(&[]),
@@ -431,7 +424,7 @@ impl<S: ServiceHandler> Server<S> {
             view_end: p.view_end,
             sizes_at,
         };
-        let mut call = Call::new(view, row, range, status, inputs, outputs, input_end, &mut self.reply);
+        let mut call = Call::new(view, row, range, &self.status, inputs, outputs, input_end, &mut self.reply);
         handler(&mut self.handler, &mut call)?;
         let used = call.carver.bytes_used();
         self.note_high_water(used);
@@ -448,8 +441,8 @@ impl<S: ServiceHandler> Server<S> {
     /// Counts a request as received, service-wide (what Stats reports while it runs).
     #[inline]
     fn count_in(&mut self, bytes_in: u64) {
-        self.counters.requests = self.counters.requests.saturating_add(1);
-        self.counters.bytes_in = self.counters.bytes_in.saturating_add(bytes_in);
+        self.status.counters.requests = self.status.counters.requests.saturating_add(1);
+        self.status.counters.bytes_in = self.status.counters.bytes_in.saturating_add(bytes_in);
     }
 
     /// Counts a request as answered, service-wide, and the whole request for its
@@ -457,9 +450,9 @@ impl<S: ServiceHandler> Server<S> {
     #[inline]
     fn count_out(&mut self, slot: usize, result: ResultCode, bytes_in: u64, bytes_out: u64) {
         let error = u64::from(result.is_failure());
-        self.counters.errors = self.counters.errors.saturating_add(error);
-        self.counters.bytes_out = self.counters.bytes_out.saturating_add(bytes_out);
-        if let Some(s) = self.sessions.stats_mut(slot) {
+        self.status.counters.errors = self.status.counters.errors.saturating_add(error);
+        self.status.counters.bytes_out = self.status.counters.bytes_out.saturating_add(bytes_out);
+        if let Some(s) = self.status.sessions.stats_mut(slot) {
             s.requests = s.requests.saturating_add(1);
             s.bytes_in = s.bytes_in.saturating_add(bytes_in);
             s.errors = s.errors.saturating_add(error);
@@ -468,8 +461,8 @@ impl<S: ServiceHandler> Server<S> {
     }
 
     fn note_high_water(&mut self, used: u64) {
-        if used > self.counters.pointer_buffer_high_water {
-            self.counters.pointer_buffer_high_water = used;
+        if used > self.status.counters.pointer_buffer_high_water {
+            self.status.counters.pointer_buffer_high_water = used;
         }
     }
 

@@ -209,8 +209,8 @@ pub struct Server<S: ServiceHandler> {
     handler: S,
     area: ReceiveArea,
     range: PointerBufferRange,
-    sessions: SessionTable,
-    counters: ServerCounters,
+    /// The session table, the counters and what a handler reads of the server.
+    status: command::StatusSource,
     /// The receive list as the message carries it, encoded once ([`receive_area::Armed`]).
     armed: receive_area::Armed,
     /// The staged reply of the request being handled, reused (reset per request).
@@ -252,13 +252,19 @@ impl<S: ServiceHandler> Server<S> {
     pub fn new(handler: S, config: ServerConfig) -> Result<Server<S>, ReceiveAreaError> {
         const { assert!(command::table_fits(S::COMMANDS), "command table does not fit sf's limits") };
         let range = config.area.validate()?;
+        let armed = receive_area::Armed::new(&config.area)?;
         Ok(Server {
             handler,
             area: config.area,
             range,
-            sessions: SessionTable::new(config.max_sessions),
-            counters: ServerCounters::default(),
-            armed: receive_area::Armed::new(&config.area)?,
+            status: command::StatusSource {
+                pointer_buffer_size: range.size(),
+                // The mode field the list is armed with (2, or 2 + entries): area.mode.raw().
+                receive_mode_raw: (armed.word1() >> 10) & 0xF,
+                sessions: SessionTable::new(config.max_sessions),
+                counters: ServerCounters::default(),
+            },
+            armed,
             reply: command::Reply::new(),
             xs: [command::LocatedX::default(); crate::hipc::DESCRIPTOR_COUNT_MAX as usize],
         })
@@ -291,23 +297,23 @@ impl<S: ServiceHandler> Server<S> {
     /// [`OUT_OF_SESSIONS`] 0xe01 when `max_sessions` are open: the caller should then
     /// close the handle.
     pub fn open_session(&mut self, handle: Handle) -> Result<usize, ResultCode> {
-        self.sessions.open(handle)
+        self.status.sessions.open(handle)
     }
 
     /// Frees a session slot (after the client closed it, or on [`Action::CloseSession`])
     /// and returns its handle, for the caller to close. Err [`SESSION_NOT_OPEN`].
     pub fn close_session(&mut self, slot: usize) -> Result<Handle, ResultCode> {
-        self.sessions.close(slot)
+        self.status.sessions.close(slot)
     }
 
     /// The session table (handles, open/total counts, per-session counters).
     pub fn sessions(&self) -> &SessionTable {
-        &self.sessions
+        &self.status.sessions
     }
 
     /// Service-wide counters.
     pub fn counters(&self) -> &ServerCounters {
-        &self.counters
+        &self.status.counters
     }
 
     /// What a handler sees of the server right now ([`Call::status`]).
@@ -315,10 +321,10 @@ impl<S: ServiceHandler> Server<S> {
         ServerStatus {
             pointer_buffer_size: self.range.size(),
             receive_mode_raw: self.area.mode.raw(),
-            session_limit: self.sessions.limit(),
-            open_sessions: self.sessions.open_count(),
-            total_sessions: self.sessions.total_count(),
-            counters: self.counters,
+            session_limit: self.status.sessions.limit(),
+            open_sessions: self.status.sessions.open_count(),
+            total_sessions: self.status.sessions.total_count(),
+            counters: self.status.counters,
         }
     }
 }
