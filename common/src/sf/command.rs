@@ -666,7 +666,7 @@ pub fn copy_words(to: &mut [u8], from: &[u8]) {
         for (t, f) in to16.iter_mut().zip(from16) {
             *t = *f;
         }
-        if n % 16 != 0
+        if !n.is_multiple_of(16)
             && let (Some(t), Some(f)) = (to.last_chunk_mut::<16>(), from.last_chunk::<16>())
         {
             *t = *f;

@@ -32,9 +32,7 @@ use crate::cmif::{self, CommandType, OutHeader, PADDING_BUDGET};
 use crate::hipc::{HANDLE_COUNT_MAX, MessageHeader, MessageLayout, PointerDescriptor, SpecialHeader};
 use crate::result::{self, ResultCode};
 
-use super::command::{
-    self, Call, CommandMeta, Handler, LocatedX, RequestView, query_pointer_buffer_size_row,
-};
+use super::command::{self, Call, CommandMeta, Handler, LocatedX, RequestView, query_pointer_buffer_size_row};
 use super::pointer_buffer::{PointerBufferRange, Region};
 use super::session::SESSION_NOT_OPEN;
 use super::{Server, ServiceHandler, X_OUTSIDE_POINTER_BUFFER};
