@@ -355,10 +355,26 @@ impl Reply {
 /// descriptors (table row 10) before the handler runs.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub(super) struct LocatedX {
-    /// Where it lies ([`Region::EMPTY`] for a zero-size X).
-    pub(super) region: Region,
+    /// Where it lies in the pointer buffer slice (0 and 0 for a zero-size X); its guest
+    /// address is the buffer's base plus the offset ([`LocatedX::region`]), not kept: one
+    /// word less to store per X.
+    pub(super) offset: usize,
+    pub(super) len: usize,
     /// Its index field.
     pub(super) index: u8,
+}
+
+impl LocatedX {
+    /// Its region in a pointer buffer whose guest addresses start at `base`
+    /// ([`Region::EMPTY`] for a zero-size X).
+    #[inline(always)]
+    fn region(&self, base: u64) -> Region {
+        if self.len == 0 {
+            return Region::EMPTY;
+        }
+        // offset < the buffer's size, and base + size did not overflow.
+        Region { offset: self.offset, len: self.len, guest_addr: base.wrapping_add(self.offset as u64) }
+    }
 }
 
 /// Where a checked request's parts lie in the message buffer (what [`super::Server::handle`]
@@ -462,26 +478,26 @@ impl<'a> Call<'a> {
     }
 
     #[inline]
-    fn in_pointer_of(inputs: &'a [u8], x: &LocatedX) -> InPointer<'a> {
+    fn in_pointer_of(inputs: &'a [u8], base: u64, x: &LocatedX) -> InPointer<'a> {
         // Every X was located inside the pointer buffer before the handler ran (table
         // row 10), below the input end, so the slice is there; if it were not, it would
         // read as empty.
-        let bytes = inputs.get(x.region.offset..x.region.offset.wrapping_add(x.region.len)).unwrap_or(&[]);
-        InPointer { index: x.index, region: x.region, bytes }
+        let bytes = inputs.get(x.offset..x.offset.wrapping_add(x.len)).unwrap_or(&[]);
+        InPointer { index: x.index, region: x.region(base), bytes }
     }
 
     /// In-pointer `i` (descriptor order), if the request has it.
     #[inline]
     pub fn in_pointer(&self, i: usize) -> Option<InPointer<'a>> {
-        let inputs = self.inputs;
-        self.request.xs.get(i).map(|x| Self::in_pointer_of(inputs, x))
+        let (inputs, base) = (self.inputs, self.carver.base());
+        self.request.xs.get(i).map(|x| Self::in_pointer_of(inputs, base, x))
     }
 
     /// Every in-pointer, in descriptor order. The iterator does not borrow the call, so
     /// the handler can write out-pointers while it walks the inputs.
     pub fn in_pointers(&self) -> impl Iterator<Item = InPointer<'a>> + 'a {
-        let inputs = self.inputs;
-        self.request.xs.iter().map(move |x| Self::in_pointer_of(inputs, x))
+        let (inputs, base) = (self.inputs, self.carver.base());
+        self.request.xs.iter().map(move |x| Self::in_pointer_of(inputs, base, x))
     }
 
     /// The row's raw in-data as `T` (`T::SIZE` at most the row's `in_raw`).
@@ -577,7 +593,7 @@ impl<'a> Call<'a> {
             return Err(INVALID_CMIF_REQUEST);
         }
         for (offset, x) in offsets.iter_mut().zip(xs) {
-            let Region { offset: at, len, .. } = x.region;
+            let (at, len) = (x.offset, x.len);
             if len == 0 {
                 continue;
             }

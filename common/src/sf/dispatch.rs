@@ -33,7 +33,7 @@ use crate::hipc::{HANDLE_COUNT_MAX, MessageHeader, MessageLayout, PointerDescrip
 use crate::result::{self, ResultCode};
 
 use super::command::{self, Call, CommandMeta, Handler, LocatedX, RequestView, query_pointer_buffer_size_row};
-use super::pointer_buffer::{PointerBufferRange, Region};
+use super::pointer_buffer::PointerBufferRange;
 use super::session::SESSION_NOT_OPEN;
 use super::{Server, ServiceHandler, X_OUTSIDE_POINTER_BUFFER};
 
@@ -333,17 +333,17 @@ impl<S: ServiceHandler> Server<S> {
             sum += size;
             // A zero-size X is {0, 0} whatever its address (horizon-ipc.md §3.3); the
             // address (39 bits) plus the size (16 bits) cannot overflow.
-            let region = if size == 0 {
-                Region::EMPTY
+            let (offset, len) = if size == 0 {
+                (0, 0)
             } else if addr >= base && addr + size <= end {
                 let offset = (addr - base) as usize;
                 input_end = input_end.max(offset + size as usize);
-                Region { offset, len: size as usize, guest_addr: addr }
+                (offset, size as usize)
             } else {
                 outside = true;
-                Region::EMPTY
+                (0, 0)
             };
-            *located = LocatedX { region, index: x.index() };
+            *located = LocatedX { offset, len, index: x.index() };
         }
         *bytes_in = sum;
         self.count_in(sum);

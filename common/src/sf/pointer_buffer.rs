@@ -142,6 +142,11 @@ impl Carver {
         Carver { base: range.base(), end: range.end(), tail, head: range.end() }
     }
 
+    /// Guest address of the buffer's first byte.
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
     /// The range it carves from.
     pub fn range(&self) -> PointerBufferRange {
         // base <= end, and the range was valid when the carver was built.
