@@ -26,9 +26,9 @@ const HEAP_SIZE: usize = 19 * 1024;
 /// Stack of the `xcbuf:i` thread, sized like the main stack (sysmodule/npdm.json
 /// `main_thread_stack_size`) from the deepest use measured under hostile load, with a
 /// margin: at least 3/2 of it (tools/emu/tests/stacks.rs measures it and fails when the
-/// margin is gone). Measured: 7,088 bytes written of this stack (fuzz and session churn on
+/// margin is gone). Measured: 6,624 bytes written of this stack (fuzz and session churn on
 /// both services, with the lean request path's loop state on the stack: the server's
-/// located X and its staged reply, the call a handler gets); 3/2 of it is 10,632, so
+/// located X and its staged reply, the call a handler gets); 3/2 of it is 9,936, so
 /// three pages.
 const INDEXED_THREAD_STACK: usize = 0x3000;
 // The worst case: the heap starts 16 bytes past a page, so 0xff0 bytes of padding go
