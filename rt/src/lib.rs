@@ -137,6 +137,7 @@ pub mod heap;
 pub mod loader_config;
 #[cfg(target_os = "horizon")]
 pub mod log;
+pub mod memory;
 pub mod mod0;
 pub mod result;
 #[cfg(target_os = "horizon")]
