@@ -2,7 +2,8 @@
 //! a PC: the HIPC message codec, CMIF and TIPC ([`tipc`]), result codes, the interfaces of
 //! the services the programs use ([`sm`], [`fsp`]), the server framework ([`sf`]: the
 //! transport-independent server core and its svc loop), the xcbuf service on it
-//! ([`xcbuf`]) and the client-side request builder.
+//! ([`xcbuf`]) and the client-side request builder; the report page drawn on screen
+//! ([`screen`]).
 #![no_std]
 // No unsafe anywhere in this crate: every byte is read and written through checked slices.
 #![forbid(unsafe_code)]
@@ -14,6 +15,7 @@ pub mod fsp;
 pub mod hipc;
 pub mod nv;
 pub mod result;
+pub mod screen;
 pub mod sf;
 pub mod sm;
 pub mod text;
