@@ -8,10 +8,10 @@
 
 use rt::memory::SharedMemory;
 use rt::svc::{self, Handle, perm};
-use xcbuf_common::hid::{self, Buttons};
 use xcbuf_common::sm::ServiceName;
 use xcbuf_rt as rt;
 
+use crate::buttons::{self, NPAD_ID_HANDHELD, NPAD_ID_NO1, SHARED_MEMORY_SIZE};
 use crate::screen::{Step, StepResult};
 use crate::service::{Request, Service};
 
@@ -35,7 +35,7 @@ mod command {
 /// The revision libnx sends on 18.0.0+ (input.md §2 "Values").
 const NPAD_REVISION: u32 = 5;
 /// No1 and Handheld (what `padConfigureInput(1, NpadStandard)` sends).
-const NPAD_IDS: [u32; 2] = [hid::NPAD_ID_NO1, hid::NPAD_ID_HANDHELD];
+const NPAD_IDS: [u32; 2] = [NPAD_ID_NO1, NPAD_ID_HANDHELD];
 /// FullKey | Handheld | JoyDual | JoyLeft | JoyRight (`HidNpadStyleSet_NpadStandard`).
 const STYLE_SET: u32 = 0x1F;
 /// Time between two reads of the memory (input.md §5 "Polling": 10-16 ms).
@@ -54,14 +54,15 @@ impl Input {
     /// Row 11.
     pub fn open(aruid: u64) -> StepResult<Input> {
         let hid = Service::get(HID).step("hid GetService")?;
-        let req = Request::new(command::CREATE_APPLET_RESOURCE, &aruid.to_le_bytes()).with_pid();
+        let args = aruid.to_le_bytes();
+        let req = Request::new(command::CREATE_APPLET_RESOURCE, &args).with_pid();
         let resource = hid.open(req).step("hid CreateAppletResource")?;
         let shared_memory = resource
             .call(Request::new(command::GET_SHARED_MEMORY_HANDLE, &[]))
             .and_then(|r| r.copy_handle(0))
             .step("hid GetSharedMemoryHandle")?;
         let mut input = Input { memory: None, shared_memory, resource, hid, aruid };
-        input.memory = Some(SharedMemory::map(shared_memory, hid::SHARED_MEMORY_SIZE, perm::R).step("svcMapSharedMemory")?);
+        input.memory = Some(SharedMemory::map(shared_memory, SHARED_MEMORY_SIZE, perm::R).step("svcMapSharedMemory")?);
         Ok(input)
     }
 
@@ -84,7 +85,8 @@ impl Input {
             chunk.copy_from_slice(&id.to_le_bytes());
         }
         let aruid = self.aruid.to_le_bytes();
-        let req = Request { pointer: Some(&ids), ..Request::new(command::SET_SUPPORTED_NPAD_ID_TYPE, &aruid).with_pid() };
+        let req =
+            Request { pointer: Some(&ids), ..Request::new(command::SET_SUPPORTED_NPAD_ID_TYPE, &aruid).with_pid() };
         self.hid.call(req).step("hid SetSupportedNpadIdType")?;
         let styles = self.value_and_aruid(STYLE_SET);
         let req = Request::new(command::SET_SUPPORTED_NPAD_STYLE_SET, &styles).with_pid();
@@ -93,10 +95,10 @@ impl Input {
     }
 
     /// The buttons held now: handheld and player 1, connected samples only (input.md §5).
-    fn buttons(&self) -> Buttons {
+    fn buttons(&self) -> u64 {
         match &self.memory {
-            Some(m) => hid::held_buttons(&|offset| m.read_u64(offset).unwrap_or(0)),
-            None => Buttons::default(),
+            Some(m) => buttons::held(&|offset| m.read_u64(offset).unwrap_or(0)),
+            None => 0,
         }
     }
 
@@ -107,7 +109,7 @@ impl Input {
         loop {
             svc::sleep_thread(POLL_NS);
             let current = self.buttons();
-            if Buttons::newly_pressed(previous, current).is_exit() {
+            if buttons::exit_pressed(previous, current) {
                 return;
             }
             previous = current;

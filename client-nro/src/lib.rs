@@ -8,6 +8,7 @@
 
 extern crate alloc;
 
+pub mod buttons;
 pub mod ipc;
 pub mod mode;
 #[cfg(feature = "perf-loop")]

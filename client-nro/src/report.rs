@@ -230,7 +230,10 @@ mod tests {
 
     #[test]
     fn the_title_names_xcbuf_its_version_and_the_server_mode() {
-        assert_eq!(title(ServerKind::InProcess), alloc::format!("xcbuf {} (server: in-process)", env!("CARGO_PKG_VERSION")));
+        assert_eq!(
+            title(ServerKind::InProcess),
+            alloc::format!("xcbuf {} (server: in-process)", env!("CARGO_PKG_VERSION"))
+        );
         assert!(title(ServerKind::Sysmodule).ends_with("(server: sysmodule)"));
         let missing = title(ServerKind::SysmoduleMissing { single: false, indexed: true });
         assert!(missing.ends_with("(server: in-process, sysmodule missing)"), "{missing}");

@@ -3,12 +3,13 @@
 //! the services the programs use ([`sm`], [`fsp`]), the server framework ([`sf`]: the
 //! transport-independent server core and its svc loop), the xcbuf service on it
 //! ([`xcbuf`]) and the client-side request builder; the report page drawn on screen
-//! ([`screen`]).
+//! ([`screen`]) and the binder parcels that show it ([`binder`]).
 #![no_std]
 // No unsafe anywhere in this crate: every byte is read and written through checked slices.
 #![forbid(unsafe_code)]
 
 pub mod applet;
+pub mod binder;
 pub mod client;
 pub mod cmif;
 pub mod fsp;

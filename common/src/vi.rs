@@ -1,5 +1,6 @@
 //! The part of vi (the display service) the client uses to open a managed layer and reach
-//! its buffer queue (screen-output.md §1b, §1d "Cmd" table; §1g rows 12-13, 15-16, 31).
+//! its buffer queue (screen-output.md §1b; §1g rows 12-13, 15, 31; the relay's own commands
+//! are in `crate::binder::driver`).
 //! vi sessions are not domains: returned interfaces arrive as move handles. Ids and layouts
 //! as libnx `nx/source/services/vi.c` (`viInitialize`, `viOpenDisplay`, `viOpenLayer`,
 //! `viSetLayerScalingMode`, `viCloseLayer`, `viCloseDisplay`) and
@@ -43,21 +44,6 @@ pub mod display_service {
     pub const SET_LAYER_SCALING_MODE: u32 = 2101;
 }
 
-/// IHOSBinderDriver commands.
-pub mod binder_driver {
-    /// raw [`super::TransactArgs`] + A (request parcel) + B (reply parcel).
-    pub const TRANSACT_PARCEL: u32 = 0;
-    /// raw [`super::AdjustRefcountArgs`].
-    pub const ADJUST_REFCOUNT: u32 = 1;
-    /// raw {s32 id, u32 0xF} -> 1 handle.
-    pub const GET_NATIVE_HANDLE: u32 = 2;
-    /// as 0 with auto buffers (3.0.0+).
-    pub const TRANSACT_PARCEL_AUTO: u32 = 3;
-}
-
-/// AdjustRefcount's type: weak (libnx `binderAdjustRefcount` 0) or strong (1).
-pub const REFCOUNT_WEAK: i32 = 0;
-pub const REFCOUNT_STRONG: i32 = 1;
 /// SetLayerScalingMode's FitToLayer (Eden accepts 2 and 4).
 pub const SCALING_MODE_FIT_TO_LAYER: u32 = 2;
 /// Size of OpenLayer's B buffer for the native-window parcel (libnx `viOpenLayer`).
@@ -126,46 +112,6 @@ impl SetLayerScalingModeArgs {
     }
 }
 
-/// TransactParcel's raw data: s32 binder id, u32 code, u32 flags.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TransactArgs {
-    pub id: i32,
-    pub code: u32,
-    pub flags: u32,
-}
-
-impl TransactArgs {
-    pub const SIZE: usize = 12;
-
-    pub fn encode(&self) -> [u8; Self::SIZE] {
-        let mut out = [0u8; Self::SIZE];
-        put(&mut out, 0, &self.id.to_le_bytes());
-        put(&mut out, 4, &self.code.to_le_bytes());
-        put(&mut out, 8, &self.flags.to_le_bytes());
-        out
-    }
-}
-
-/// AdjustRefcount's raw data: s32 id, s32 addval, s32 type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AdjustRefcountArgs {
-    pub id: i32,
-    pub addval: i32,
-    pub kind: i32,
-}
-
-impl AdjustRefcountArgs {
-    pub const SIZE: usize = 12;
-
-    pub fn encode(&self) -> [u8; Self::SIZE] {
-        let mut out = [0u8; Self::SIZE];
-        put(&mut out, 0, &self.id.to_le_bytes());
-        put(&mut out, 4, &self.addval.to_le_bytes());
-        put(&mut out, 8, &self.kind.to_le_bytes());
-        out
-    }
-}
-
 /// Why a native-window parcel was not understood.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NativeWindowError {
@@ -210,14 +156,6 @@ mod tests {
     fn scaling_mode_is_mode_pad_then_layer_id_at_8() {
         let b = SetLayerScalingModeArgs { mode: SCALING_MODE_FIT_TO_LAYER, layer_id: 5 }.encode();
         assert_eq!(b, [2, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0]);
-    }
-
-    #[test]
-    fn refcount_and_transact_args_are_three_words() {
-        let r = AdjustRefcountArgs { id: 3, addval: -1, kind: REFCOUNT_STRONG }.encode();
-        assert_eq!(r, [3, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0]);
-        let t = TransactArgs { id: 3, code: 10, flags: 0 }.encode();
-        assert_eq!(t, [3, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0]);
     }
 
     /// The 0x3C-byte parcel both emulators return (screen-output.md §1b "Native-window

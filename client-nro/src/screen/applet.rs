@@ -7,7 +7,7 @@
 use rt::env::AppletType;
 use rt::svc::{self, CURRENT_PROCESS, Handle};
 use xcbuf_common::applet::{
-    APPLET_ATTRIBUTE_SIZE, AM_BUSY, FOCUS_STATE_IN_FOCUS, MESSAGE_FOCUS_STATE_CHANGED, NO_MESSAGE, OPEN_PROXY_ARGS,
+    AM_BUSY, APPLET_ATTRIBUTE_SIZE, FOCUS_STATE_IN_FOCUS, MESSAGE_FOCUS_STATE_CHANGED, NO_MESSAGE, OPEN_PROXY_ARGS,
     ProxyKind, application_functions, common_state_getter, proxy, self_controller, window_controller,
 };
 use xcbuf_rt as rt;
@@ -79,7 +79,8 @@ impl Applet {
         applet.self_controller = applet.open_object(proxy, proxy::GET_SELF_CONTROLLER, "am GetSelfController")?;
         let window = applet.open_object(proxy, proxy::GET_WINDOW_CONTROLLER, "am GetWindowController")?;
         let get_aruid = Request::new(window_controller::GET_APPLET_RESOURCE_USER_ID, &[]).out(8);
-        applet.aruid = applet.domain.call(window, get_aruid).and_then(|r| r.u64(0)).step("am GetAppletResourceUserId")?;
+        applet.aruid =
+            applet.domain.call(window, get_aruid).and_then(|r| r.u64(0)).step("am GetAppletResourceUserId")?;
         let event = applet.domain.call(common, Request::new(common_state_getter::GET_EVENT_HANDLE, &[]));
         applet.event = Some(event.and_then(|r| r.copy_handle(0)).step("am GetEventHandle")?);
         if kind == ProxyKind::Application {

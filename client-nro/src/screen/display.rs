@@ -4,11 +4,11 @@
 //! `viCreateLayer` (am CreateManagedDisplayLayer between OpenDisplay and OpenLayer),
 //! `viSetLayerScalingMode`, `viCloseLayer`, `viCloseDisplay`.
 
+use xcbuf_common::result::ResultCode;
 use xcbuf_common::vi::{
     DEFAULT_DISPLAY, DisplayName, NATIVE_WINDOW_SIZE, OpenLayerArgs, ROOTS, SCALING_MODE_FIT_TO_LAYER,
     SetLayerScalingModeArgs, display_service, native_window_binder_id,
 };
-use xcbuf_common::result::ResultCode;
 
 use super::applet::Applet;
 use super::{Cause, Step, StepError, StepResult};
@@ -70,7 +70,9 @@ impl Display {
         self.binder_id = native_window_binder_id(&window)
             .map_err(|_| StepError { step: "vi OpenLayer", cause: Cause::Reply("native window parcel") })?;
         let scaling = SetLayerScalingModeArgs { mode: SCALING_MODE_FIT_TO_LAYER, layer_id }.encode();
-        self.service.call(Request::new(display_service::SET_LAYER_SCALING_MODE, &scaling)).step("vi SetLayerScalingMode")?;
+        self.service
+            .call(Request::new(display_service::SET_LAYER_SCALING_MODE, &scaling))
+            .step("vi SetLayerScalingMode")?;
         Ok(())
     }
 

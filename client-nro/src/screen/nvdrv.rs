@@ -7,12 +7,12 @@
 use rt::memory::{PageBuffer, TransferMemory};
 use rt::svc::{CURRENT_PROCESS, perm};
 use xcbuf_common::applet::ProxyKind;
-use xcbuf_rt as rt;
 use xcbuf_common::nv::{
     FRAMEBUFFER_ALIGN, IoctlArgs, KIND_PITCH, NV_SUCCESS, NVDRV, NVDRV_A, NVHOST_CTRL_PATH, NVHOST_CTRL_SYNCPT_WAIT,
     NVMAP_ALLOC, NVMAP_CREATE, NVMAP_FLAGS_CACHEABLE, NVMAP_FREE, NVMAP_GET_ID, NVMAP_PATH, NvmapAlloc, NvmapCreate,
     NvmapFree, NvmapGetId, SyncptWait, TIMEOUT_FOREVER, TRANSFER_MEMORY_SIZE, command,
 };
+use xcbuf_rt as rt;
 
 use super::{Cause, Step, StepError, StepResult};
 use crate::service::{Request, Service};
@@ -84,7 +84,8 @@ impl Nvdrv {
     /// Row 22: CREATE (`memory`'s size), ALLOC (cacheable, 0x20000-aligned, Pitch, at
     /// `memory`), GET_ID (libnx `nvMapCreate`).
     pub fn create_buffer(&self, memory: &PageBuffer) -> StepResult<NvBuffer> {
-        let size = u32::try_from(memory.len()).map_err(|_| StepError { step: "nvmap CREATE", cause: Cause::Reply("size") })?;
+        let size =
+            u32::try_from(memory.len()).map_err(|_| StepError { step: "nvmap CREATE", cause: Cause::Reply("size") })?;
         let mut create = NvmapCreate { size, handle: 0 }.encode();
         self.ioctl(self.nvmap, NVMAP_CREATE, &mut create, "nvmap CREATE")?;
         let handle = NvmapCreate::decode(&create).handle;
