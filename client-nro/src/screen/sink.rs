@@ -32,7 +32,7 @@ impl ScreenSink {
     }
 
     fn stop(&mut self, e: StepError) {
-        DebugSink.line(format_args!("screen: {e}; the page stops here"));
+        DebugSink.line(format_args!("page stopped: {e}"));
         self.stopped = Some(e);
     }
 
@@ -63,7 +63,7 @@ impl ScreenSink {
                 }
             }
         }
-        screen.close(|e| DebugSink.line(format_args!("screen: while closing, {e}")));
+        screen.close(|e| DebugSink.line(format_args!("page closing: {e}")));
     }
 }
 
