@@ -319,7 +319,7 @@ mod switch {
 
         fn at<T>(&self, offset: usize) -> Option<*const T> {
             let width = core::mem::size_of::<T>();
-            if offset % width != 0 || offset.checked_add(width)? > self.size {
+            if !offset.is_multiple_of(width) || offset.checked_add(width)? > self.size {
                 return None;
             }
             Some((self.address + offset) as *const T)
