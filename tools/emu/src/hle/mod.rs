@@ -43,6 +43,7 @@
 mod dispatch;
 pub mod fsp;
 pub mod lm;
+pub mod nvdrv;
 pub mod nvmap;
 pub mod registry;
 pub mod session;
@@ -361,6 +362,8 @@ pub struct HleShared {
     pub firmware: FirmwareVersion,
     /// nvdrv's nvmap objects (nvdrv fills it; vi's buffer queue reads frames through it).
     pub nvmap: nvmap::NvMap,
+    /// The GPU syncpoints nvhost-ctrl waits on (vi's buffer queue may advance them).
+    pub syncpoints: nvdrv::ioctl::Syncpoints,
 }
 
 /// What a handler may touch while serving one request.
