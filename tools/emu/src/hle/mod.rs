@@ -42,6 +42,7 @@
 
 mod dispatch;
 pub mod fsp;
+pub mod hid;
 pub mod lm;
 pub mod nvdrv;
 pub mod nvmap;
@@ -364,6 +365,8 @@ pub struct HleShared {
     pub nvmap: nvmap::NvMap,
     /// The GPU syncpoints nvhost-ctrl waits on (vi's buffer queue may advance them).
     pub syncpoints: nvdrv::ioctl::Syncpoints,
+    /// hid's per-ARUID input state and the run's scripted input (`--press`).
+    pub hid: hid::HidState,
 }
 
 /// What a handler may touch while serving one request.

@@ -12,5 +12,6 @@ pub fn services() -> Vec<Box<dyn HleService>> {
         Box::new(NvdrvService { name: SERVICE_NAME }),
         Box::new(NvdrvService { name: SERVICE_NAME_APPLET }),
         Box::new(NvdrvService { name: SERVICE_NAME_SYSTEM }),
+        Box::new(super::hid::HidService),
     ]
 }
