@@ -42,7 +42,9 @@
 
 mod dispatch;
 pub mod fsp;
+pub mod hid;
 pub mod lm;
+pub mod nvdrv;
 pub mod nvmap;
 pub mod registry;
 pub mod session;
@@ -361,6 +363,10 @@ pub struct HleShared {
     pub firmware: FirmwareVersion,
     /// nvdrv's nvmap objects (nvdrv fills it; vi's buffer queue reads frames through it).
     pub nvmap: nvmap::NvMap,
+    /// The GPU syncpoints nvhost-ctrl waits on (vi's buffer queue may advance them).
+    pub syncpoints: nvdrv::ioctl::Syncpoints,
+    /// hid's per-ARUID input state and the run's scripted input (`--press`).
+    pub hid: hid::HidState,
 }
 
 /// What a handler may touch while serving one request.
