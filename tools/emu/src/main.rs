@@ -83,6 +83,10 @@ enum Command {
         /// (the SD card's root: `/switch/x.txt` -> `DIR/switch/x.txt`).
         #[arg(long)]
         sdmc: Option<PathBuf>,
+        /// Write the last frame queued on a shown layer (vi's compositor, de-swizzled) to
+        /// this PNG file. No such frame: nothing is written, and the exit code is 3.
+        #[arg(long)]
+        screenshot: Option<PathBuf>,
         /// Instructions per time slice.
         #[arg(long, default_value_t = run::DEFAULT_SLICE)]
         slice: u64,
@@ -192,6 +196,7 @@ fn main() -> ExitCode {
             trace_ipc,
             json,
             sdmc,
+            screenshot,
             slice,
             firmware,
             press,
@@ -236,7 +241,34 @@ fn main() -> ExitCode {
                 eprintln!("{e}");
                 return ExitCode::from(1);
             }
-            let code = report.exit_code();
+            for line in &report.frames_not_shown {
+                eprintln!("{line}");
+            }
+            let mut code = report.exit_code();
+            if let Some(path) = screenshot {
+                match &report.screen {
+                    Some(frame) => match xcbuf_emu::hle::vi::display::write_png(frame, &path) {
+                        Ok(()) => eprintln!(
+                            "screenshot: {} (frame {} of layer {}, {}x{})",
+                            path.display(),
+                            frame.frame_number,
+                            frame.layer,
+                            frame.width,
+                            frame.height
+                        ),
+                        Err(e) => {
+                            eprintln!("screenshot: {e}");
+                            return ExitCode::from(1);
+                        }
+                    },
+                    None => {
+                        eprintln!("screenshot: no frame was queued on a shown layer; {} not written", path.display());
+                        if code == 0 {
+                            code = 3;
+                        }
+                    }
+                }
+            }
             eprintln!("exit code {code}");
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }

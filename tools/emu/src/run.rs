@@ -108,6 +108,8 @@ fn load_error(e: String) -> RunReport {
         processes: Vec::new(),
         client_lines: Vec::new(),
         sd_files: Default::default(),
+        screen: None,
+        frames_not_shown: Vec::new(),
         trace: Vec::new(),
         wall_time_ms: 0,
     }
@@ -506,6 +508,8 @@ pub fn report(k: Kernel, end: RunEnd, clients: &[ProcessId], started: Instant) -
         processes,
         client_lines,
         sd_files: k.hle.shared.sd_card.files,
+        screen: k.hle.shared.vi.last_shown,
+        frames_not_shown: k.hle.shared.vi.not_shown,
         trace: k.trace,
         wall_time_ms: started.elapsed().as_millis(),
     }

@@ -13,5 +13,10 @@ pub fn services() -> Vec<Box<dyn HleService>> {
         Box::new(NvdrvService { name: SERVICE_NAME_APPLET }),
         Box::new(NvdrvService { name: SERVICE_NAME_SYSTEM }),
         Box::new(super::hid::HidService),
+        Box::new(super::am::AppletOeService),
+        Box::new(super::am::AppletAeService),
+        Box::new(super::vi::ViService(super::vi::Root::Manager)),
+        Box::new(super::vi::ViService(super::vi::Root::System)),
+        Box::new(super::vi::ViService(super::vi::Root::User)),
     ]
 }

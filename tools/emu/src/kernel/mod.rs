@@ -9,6 +9,7 @@
 //! engine: they are `!Send`, emulator-bench.md B.5 test 6, so the whole bench runs on
 //! one host thread). Objects are kept in arenas and named by index.
 
+pub mod event;
 pub mod handle_table;
 pub mod memory_objects;
 pub mod port;
@@ -49,6 +50,8 @@ pub enum KObjectRef {
     TransferMemory(usize),
     /// A KSharedMemory (`Kernel::shared_memories`).
     SharedMemory(usize),
+    /// A readable event an HLE service owns ([`event`]).
+    ReadableEvent(event::EventId),
 }
 
 /// A registered service of the HLE `sm:`.
@@ -74,6 +77,8 @@ pub struct Kernel {
     pub threads: Vec<KThread>,
     pub ports: Vec<KPort>,
     pub sessions: Vec<KSession>,
+    /// Readable events of the HLE services ([`event`]).
+    pub events: Vec<event::KReadableEvent>,
     pub named_ports: BTreeMap<String, PortId>,
     /// sm's registry: service name -> port.
     pub services: BTreeMap<String, RegisteredService>,
@@ -114,6 +119,7 @@ impl Kernel {
             threads: Vec::new(),
             ports: Vec::new(),
             sessions: Vec::new(),
+            events: Vec::new(),
             named_ports: BTreeMap::new(),
             services: BTreeMap::new(),
             idle_ns: 0,
@@ -262,7 +268,7 @@ impl Kernel {
             KObjectRef::ClientPort(p) => self.ports[p].client_refs += 1,
             KObjectRef::ServerSession(s) => self.sessions[s].server_refs += 1,
             KObjectRef::ClientSession(s) => self.sessions[s].client_refs += 1,
-            KObjectRef::Process(_) | KObjectRef::Thread(_) => {}
+            KObjectRef::Process(_) | KObjectRef::Thread(_) | KObjectRef::ReadableEvent(_) => {}
         }
     }
 
@@ -328,7 +334,7 @@ impl Kernel {
                     self.destroy_client_session(s);
                 }
             }
-            KObjectRef::Process(_) | KObjectRef::Thread(_) => {}
+            KObjectRef::Process(_) | KObjectRef::Thread(_) | KObjectRef::ReadableEvent(_) => {}
         }
     }
 

@@ -194,6 +194,7 @@ impl Kernel {
                     Err(e) => self.fail(t, e),
                 }
             }
+            0x17 => self.svc_reset_signal(t),
             0x18 => self.svc_wait(t, false),
             0x1E => {
                 // 19.2 MHz ticks from bench nanoseconds: ns * 19.2e6 / 1e9 = ns * 12 / 625.
@@ -322,6 +323,21 @@ impl Kernel {
         }
         self.threads[target].state = ThreadState::Runnable;
         self.ok(t, &[])
+    }
+
+    /// ResetSignal on a readable event (mesosphere `svc/kern_svc_synchronization.cpp`
+    /// ResetSignal -> `KReadableEvent::Reset`); any other handle is InvalidHandle (the
+    /// process form, a process's signal, is not modelled).
+    fn svc_reset_signal(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let h = self.arg(t, 0) as u32;
+        match self.processes[p].handles.get(h) {
+            Some(KObjectRef::ReadableEvent(e)) => match self.reset_event(e) {
+                Ok(()) => self.ok(t, &[]),
+                Err(r) => self.fail(t, r),
+            },
+            _ => self.fail(t, kernel::INVALID_HANDLE),
+        }
     }
 
     fn svc_sleep_thread(&mut self, t: ThreadId) -> SvcFlow {
@@ -826,6 +842,11 @@ impl Kernel {
                             }
                             KObjectRef::Process(x) => {
                                 if !self.processes[x].is_running() {
+                                    return Some(vec![(0, 0), (1, index)]);
+                                }
+                            }
+                            KObjectRef::ReadableEvent(e) => {
+                                if self.events.get(e).is_some_and(|e| e.signalled) {
                                     return Some(vec![(0, 0), (1, index)]);
                                 }
                             }
