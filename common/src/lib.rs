@@ -3,7 +3,8 @@
 //! the services the programs use ([`sm`], [`fsp`]), the server framework ([`sf`]: the
 //! transport-independent server core and its svc loop), the xcbuf service on it
 //! ([`xcbuf`]) and the client-side request builder; the report page drawn on screen
-//! ([`screen`]) and the binder parcels that show it ([`binder`]).
+//! ([`screen`]) the binder parcels that show it ([`binder`])
+//! and the buttons that leave it ([`hid`]).
 #![no_std]
 // No unsafe anywhere in this crate: every byte is read and written through checked slices.
 #![forbid(unsafe_code)]
@@ -13,6 +14,7 @@ pub mod binder;
 pub mod client;
 pub mod cmif;
 pub mod fsp;
+pub mod hid;
 pub mod hipc;
 pub mod nv;
 pub mod result;

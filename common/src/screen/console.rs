@@ -500,6 +500,26 @@ mod tests {
         assert_eq!(c.rows_used(), ROWS);
     }
 
+    #[test]
+    fn the_page_is_the_same_whether_the_footer_comes_first_or_last() {
+        // Line lengths in rows: 1, 2 or 3 (wrapped), in a pattern; totals below, at and
+        // above the page.
+        for lines in [0usize, 10, 30, 40, 43, 44, 45, 46, 60] {
+            let text_of = |i: usize| "x ".repeat(1 + (i % 3) * 45);
+            let mut first = Console::new();
+            first.set_footer(&[("Press + to exit", Colour::YELLOW)]);
+            let mut last = Console::new();
+            for i in 0..lines {
+                first.push_line(&text_of(i), Colour::WHITE);
+                last.push_line(&text_of(i), Colour::WHITE);
+            }
+            last.set_footer(&[("Press + to exit", Colour::YELLOW)]);
+            assert_eq!(page(&first), page(&last), "{lines} lines");
+            assert_eq!(first.hidden_lines(), last.hidden_lines(), "{lines} lines");
+            assert_eq!(text(&last, last.rows_used() - 1), "Press + to exit");
+        }
+    }
+
     fn render(c: &Console) -> Vec<u32> {
         let mut buf = vec![Colour::RED.word(); WIDTH * HEIGHT];
         c.render(&mut LinearSurface(&mut buf));
