@@ -84,7 +84,14 @@ pub struct Compositor {
     pub frames_shown: u64,
     /// Why each frame that was not shown was not (stray layer, bad memory, format).
     pub not_shown: Vec<String>,
+    /// The consumer releases a frame with a fence on [`RELEASE_SYNCPOINT`], as hardware's
+    /// display does (`RunConfig::release_fences`); Eden and Ryujinx release with none.
+    pub release_fences: bool,
 }
+
+/// The syncpoint the display's release fences use when `release_fences` is on (any id
+/// below 192, Eden `syncpoint_manager.h` `MaxSyncPoints`).
+pub const RELEASE_SYNCPOINT: u32 = 8;
 
 impl Compositor {
     /// The id of display `name` (Eden `Container::OpenDisplay`: NotFound otherwise).
@@ -168,14 +175,21 @@ impl Compositor {
 /// The consumer side of a QUEUE on producer `binder`: the compositor acquires the frame
 /// (releasing the one it held) and, on a shown layer, reads and de-swizzles its pixels.
 pub fn present(k: &mut Kernel, binder: i32, frame: QueuedFrame) {
+    // The frame released now is done with at once: its fence's value is reached when the
+    // client waits on it (the bench has no display that finishes later).
+    let release_fence = match k.hle.shared.vi.release_fences {
+        true => k.hle.shared.syncpoints.increment(RELEASE_SYNCPOINT).map(|value| fence_bytes(RELEASE_SYNCPOINT, value)),
+        false => None,
+    };
     if let Some(q) = k.hle.shared.vi.queues.get_mut(&binder) {
-        q.acquire(frame.slot);
+        q.acquire(frame.slot, release_fence);
     }
     let Some(layer) = k.hle.shared.vi.layer_of_binder(binder).cloned() else { return };
     match read_frame(k, &layer, &frame) {
         Ok(rgba) => {
             let b = &frame.buffer;
-            let shown = Frame { width: b.width, height: b.height, rgba, layer: layer.id, frame_number: frame.frame_number };
+            let shown =
+                Frame { width: b.width, height: b.height, rgba, layer: layer.id, frame_number: frame.frame_number };
             let vi = &mut k.hle.shared.vi;
             vi.last_shown = Some(shown);
             vi.frames_shown += 1;
@@ -186,6 +200,15 @@ pub fn present(k: &mut Kernel, binder: i32, frame: QueuedFrame) {
             k.hle.shared.vi.not_shown.push(line);
         }
     }
+}
+
+/// An NvMultiFence of one fence {id, value} (libnx `NvMultiFence`; Eden `ui/fence.h`).
+fn fence_bytes(id: u32, value: u32) -> [u8; super::queue::FENCE_SIZE] {
+    let mut f = [0u8; super::queue::FENCE_SIZE];
+    f[0..4].copy_from_slice(&1u32.to_le_bytes());
+    f[4..8].copy_from_slice(&id.to_le_bytes());
+    f[8..12].copy_from_slice(&value.to_le_bytes());
+    f
 }
 
 fn read_frame(k: &Kernel, layer: &Layer, frame: &QueuedFrame) -> Result<Vec<u8>, String> {
@@ -200,16 +223,26 @@ fn read_frame(k: &Kernel, layer: &Layer, frame: &QueuedFrame) -> Result<Vec<u8>,
         ));
     }
     let handle = if b.plane_handle != 0 { b.plane_handle } else { b.nvmap_id };
-    let buffer = k.hle.shared.nvmap.buffer(handle).ok_or(format!("nvmap handle {handle} is unknown or not allocated"))?;
+    let buffer =
+        k.hle.shared.nvmap.buffer(handle).ok_or(format!("nvmap handle {handle} is unknown or not allocated"))?;
     let owner_pid = k.processes.get(buffer.owner).map(|p| p.pid);
     if owner_pid != Some(layer.owner_aruid) {
         return Err(format!("nvmap handle {handle} is not the layer owner's (pid {:#x})", layer.owner_aruid));
     }
-    let layout = SurfaceLayout { width: b.width, height: b.height, bytes_per_pixel: 4, pitch: b.pitch, block_height_log2: b.block_height_log2 };
+    let layout = SurfaceLayout {
+        width: b.width,
+        height: b.height,
+        bytes_per_pixel: 4,
+        pitch: b.pitch,
+        block_height_log2: b.block_height_log2,
+    };
     let size = layout.swizzled_size().ok_or("the plane's layout overflows")?;
     let end = u64::from(b.offset) + size;
     if end > u64::from(buffer.size) {
-        return Err(format!("plane offset {:#x} + {size:#x} bytes is past the nvmap object's {:#x}", b.offset, buffer.size));
+        return Err(format!(
+            "plane offset {:#x} + {size:#x} bytes is past the nvmap object's {:#x}",
+            b.offset, buffer.size
+        ));
     }
     let mut bytes = vec![0u8; usize::try_from(size).map_err(|_| "size")?];
     k.processes[buffer.owner]

@@ -350,9 +350,10 @@ impl BufferQueue {
         };
         let (width, height) = if width == 0 { (self.default_width, self.default_height) } else { (width, height) };
         let s = &mut self.slots[slot];
-        let fits = s.buffer.as_ref().is_some_and(|b| {
-            b.width == width && b.height == height && b.format == format && b.usage & usage == usage
-        });
+        let fits = s
+            .buffer
+            .as_ref()
+            .is_some_and(|b| b.width == width && b.height == height && b.format == format && b.usage & usage == usage);
         if !fits {
             // Eden would drop the preallocated buffer and hand out a new one it allocates
             // itself (`BufferNeedsReallocation`), which no nvmap memory backs; Ryujinx
@@ -430,12 +431,14 @@ impl BufferQueue {
     /// interval, Ryujinx after drawing it); the bench holds the shown frame until the next
     /// one replaces it, the stricter order (a client with one buffer cannot dequeue it
     /// again while it is on screen).
-    pub fn acquire(&mut self, slot: usize) {
+    /// `release_fence`: the fence the released slot's next DEQUEUE hands out (None: no
+    /// fence).
+    pub fn acquire(&mut self, slot: usize, release_fence: Option<[u8; FENCE_SIZE]>) {
         self.queue.retain(|&s| s != slot);
         for (i, s) in self.slots.iter_mut().enumerate() {
             if i != slot && s.state == SlotState::Acquired {
                 s.state = SlotState::Free;
-                s.fence = no_fence();
+                s.fence = release_fence.unwrap_or_else(no_fence);
             }
         }
         if let Some(s) = self.slots.get_mut(slot) {
