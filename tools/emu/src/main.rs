@@ -240,6 +240,7 @@ fn main() -> ExitCode {
                 presses: press,
                 release_fences,
                 album,
+                without_services: Vec::new(),
             };
             let report = run::run(&config);
             eprint!("{}", report.summary());

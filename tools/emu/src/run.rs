@@ -76,6 +76,9 @@ pub struct RunConfig {
     /// hbmenu launch in album mode: the loader config's AppletType is LibraryApplet, so the
     /// client opens appletAE and nvdrv:a (`--album`; screen-output.md §0).
     pub album: bool,
+    /// Services the bench leaves out of sm (names), to see what a client does without them
+    /// (on Atmosphère's HasService they are absent; a GetServiceHandle waits forever).
+    pub without_services: Vec<String>,
 }
 
 impl Default for RunConfig {
@@ -98,6 +101,7 @@ impl Default for RunConfig {
             presses: Vec::new(),
             release_fences: false,
             album: false,
+            without_services: Vec::new(),
         }
     }
 }
@@ -190,8 +194,13 @@ pub fn run_setups(roles: Vec<Role>, config: &RunConfig) -> RunReport {
     k.hle.shared.firmware = config.firmware;
     k.hle.shared.hid.script = crate::hle::hid::InputScript::new(config.presses.clone());
     k.hle.shared.vi.release_fences = config.release_fences;
-    // sm's named port and every HLE service of the one list (crate::hle::registry).
-    crate::hle::install(&mut k);
+    // sm's named port and every HLE service of the one list (crate::hle::registry), but
+    // those left out.
+    let services = crate::hle::registry::services()
+        .into_iter()
+        .filter(|s| !config.without_services.iter().any(|n| s.name().as_str() == Some(n.as_str())))
+        .collect();
+    crate::hle::install_services(&mut k, services);
     // Servers first, run until none of their threads can run (each blocked, with or
     // without a deadline), then the clients: on a console boot2 starts the sysmodule long
     // before hbmenu launches an NRO, so by then `xcbuf` is registered with sm.

@@ -213,3 +213,36 @@ fn a_released_frame_s_fence_is_waited_on_through_nvhost_ctrl_before_the_slot_is_
     let closes = calls.iter().filter(|c| *c == "nvdrv INvDrvServices 2").count();
     assert_eq!(closes, 2, "{listed}");
 }
+
+/// A screen step that fails (here vi is missing: Atmosphère's HasService says so) changes
+/// nothing else: the suite runs, the report file is written, the exit result is the
+/// suite's, and the report says which step failed and its result; what was opened before
+/// (am, hid) is closed again.
+#[test]
+#[ignore = "needs make dist: run by make test"]
+fn a_failed_screen_step_is_reported_and_changes_nothing_else() {
+    for missing in ["vi:m", "nvdrv"] {
+        let mut config = config(true, LaunchKind::Hbmenu, KernelProfile::Horizon);
+        config.without_services = vec![missing.to_string()];
+        if missing == "vi:m" {
+            config.without_services.extend(["vi:s".to_string(), "vi:u".to_string()]);
+        }
+        let report = run::run(&config);
+        let shown = report.client_lines.join("\n");
+        assert_eq!(report.end, RunEnd::Completed, "{}\n{shown}", report.summary());
+        assert_eq!(report.nro_result, Some(0), "{shown}");
+        let step = if missing == "vi:m" { "vi GetService" } else { "nvdrv GetService" };
+        let line = format!("screen: not shown: {step} failed (0xe15 (sm NotRegistered))");
+        assert!(report.client_lines.contains(&line), "no `{line}`\n{shown}");
+        assert!(report.client_lines.iter().any(|l| l == "13 passed, 0 failed"), "{shown}");
+        let file = String::from_utf8_lossy(&report.sd_files["/switch/xcbuf/report.txt"]).to_string();
+        assert!(file.contains(&line), "{file}");
+        assert!(report.screen.is_none());
+        assert!(!report.client_lines.iter().any(|l| l == "Press + to exit"), "{shown}");
+        // Everything opened before the failure was closed: am's session, hid's two.
+        let calls = screen_calls(&report);
+        let listed = calls.join("\n");
+        assert!(calls.ends_with(&["appletOE Close".to_string()]), "{listed}");
+        assert_eq!(calls.iter().filter(|c| *c == "hid Close").count(), 2, "{listed}");
+    }
+}
