@@ -38,7 +38,7 @@ const NPAD_REVISION: u32 = 5;
 const NPAD_IDS: [u32; 2] = [NPAD_ID_NO1, NPAD_ID_HANDHELD];
 /// FullKey | Handheld | JoyDual | JoyLeft | JoyRight (`HidNpadStyleSet_NpadStandard`).
 const STYLE_SET: u32 = 0x1F;
-/// Time between two reads of the memory (input.md §5 "Polling": 10-16 ms).
+/// Time between two reads of the memory (input.md §5: 10 to 16 ms).
 const POLL_NS: i64 = 16_000_000;
 
 /// The mapped input memory and the sessions behind it.
