@@ -104,6 +104,25 @@ pub fn title(kind: ServerKind) -> String {
     alloc::format!("xcbuf {} (server: {mode})", env!("CARGO_PKG_VERSION"))
 }
 
+/// Whether `line` of the client's debug output is one the client also put on the page
+/// (`screen::sink`): the title, the report's lines (server, a screen step that failed,
+/// PASS/FAIL, the summary), the report-file line, a buttons note. The exit hint
+/// (`Page::EXIT_HINT`) is the page's footer, not one of these. The bench rebuilds the
+/// page from these lines; the in-process server's and rt's own lines are not among them.
+pub fn is_page_line(line: &str) -> bool {
+    let summary = || {
+        let mut words = line.split(' ');
+        let n = |w: Option<&str>| w.is_some_and(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()));
+        n(words.next())
+            && words.next() == Some("passed,")
+            && n(words.next())
+            && words.next() == Some("failed")
+            && words.next().is_none()
+    };
+    let title = line.starts_with("xcbuf ") && line.contains(" (server: ");
+    title || ["server: ", "screen: ", "PASS ", "FAIL ", "report: "].iter().any(|p| line.starts_with(p)) || summary()
+}
+
 /// A scenario that did not go as expected.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Failure {
@@ -237,6 +256,31 @@ mod tests {
         assert!(title(ServerKind::Sysmodule).ends_with("(server: sysmodule)"));
         let missing = title(ServerKind::SysmoduleMissing { single: false, indexed: true });
         assert!(missing.ends_with("(server: in-process, sysmodule missing)"), "{missing}");
+    }
+
+    #[test]
+    fn page_lines_are_the_title_the_report_and_the_file_line_and_nothing_the_servers_print() {
+        for line in [
+            "xcbuf 0.1.0 (server: in-process)",
+            "server: sysmodule",
+            "screen: not shown: vi GetService failed (0xe15 (sm NotRegistered))",
+            "PASS echo-small: 16 bytes",
+            "FAIL echo-overflow: expected 0xce01, got 0x0 (success)",
+            "13 passed, 0 failed",
+            "report: written to sdmc:/switch/xcbuf/report.txt (2431 bytes)",
+        ] {
+            assert!(is_page_line(line), "{line}");
+        }
+        for line in [
+            "xcbuf: session 1 opened (2 open)",
+            "xcbuf-client: HasService xcbuf = true",
+            "xcbuf-rt: exit 0x0 (success); returning to the loader",
+            "Press + to exit",
+            "page stopped: binder QUEUE_BUFFER failed (status -22)",
+            "13 passed, 0 failed, more",
+        ] {
+            assert!(!is_page_line(line), "{line}");
+        }
     }
 
     #[test]

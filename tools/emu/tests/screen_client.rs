@@ -3,6 +3,8 @@
 //! (rows 2-33, libnx's order), in every launch the client meets. The calls are read from
 //! the bench's IPC trace (`RunConfig::trace_ipc`). Needs `make dist` (run by `make test`).
 
+use xcbuf_client::report::is_page_line;
+use xcbuf_common::screen::{Console, HEIGHT, LinearSurface, Page, WIDTH};
 use xcbuf_emu::kernel::process::LaunchKind;
 use xcbuf_emu::kernel::profile::KernelProfile;
 use xcbuf_emu::observe::{RunEnd, RunReport};
@@ -163,7 +165,25 @@ fn check(config: RunConfig) -> RunReport {
     }
     assert!(report.client_lines.iter().any(|l| l == "13 passed, 0 failed"), "{shown}");
     assert!(report.client_lines.iter().any(|l| l == "Press + to exit"), "{shown}");
+    last_frame_is_the_page_of_the_output(&report);
     report
+}
+
+/// The last frame (drawn row by row into two alternating buffers) is, pixel for pixel, the
+/// whole page rendered at once on the host from the guest's page lines and the exit hint.
+fn last_frame_is_the_page_of_the_output(report: &RunReport) {
+    let mut console = Console::new();
+    for line in report.client_lines.iter().map(|l| l.trim_end()).filter(|l| is_page_line(l)) {
+        Page::push_report_line(&mut console, line);
+    }
+    Page::push_exit_hint(&mut console);
+    let mut words = vec![0u32; WIDTH * HEIGHT];
+    console.render(&mut LinearSurface(&mut words));
+    let expected: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let frame = report.screen.as_ref().expect("a frame");
+    assert_eq!((frame.width as usize, frame.height as usize), (WIDTH, HEIGHT));
+    let first = frame.rgba.iter().zip(&expected).position(|(a, b)| a != b);
+    assert!(first.is_none(), "first differing byte {first:?} (pixel row {:?})", first.map(|i| i / 4 / WIDTH));
 }
 
 #[test]
