@@ -94,6 +94,9 @@
 //! `sm:` client. [`log::line`]: a line to svcOutputDebugString from `xcbuf_common::text`
 //! pieces, without allocation and without `core::fmt` (rt's own lines and the sysmodule's,
 //! which then links no `core::fmt`); [`log!`]: the same with `core::fmt` arguments.
+//! [`memory`]: page-aligned heap buffers, a transfer memory that is freed only once
+//! svcQueryMemory shows it RW again, a shared memory mapped at a free ASLR address, and
+//! the `dc civac` clean a device-read buffer needs (the client's screen and buttons).
 //!
 //! # Servers
 //! `server` (Switch only): rt's implementation of `xcbuf_common::sf`'s `ServerSyscalls`
