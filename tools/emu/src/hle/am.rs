@@ -143,11 +143,22 @@ pub enum AmObject {
     ApplicationProxyService,
     /// appletAE's root.
     AllSystemAppletProxiesService,
-    Proxy { pid: u64, kind: AppletKind },
-    CommonStateGetter { pid: u64 },
-    SelfController { pid: u64 },
-    WindowController { pid: u64 },
-    ApplicationFunctions { pid: u64 },
+    Proxy {
+        pid: u64,
+        kind: AppletKind,
+    },
+    CommonStateGetter {
+        pid: u64,
+    },
+    SelfController {
+        pid: u64,
+    },
+    WindowController {
+        pid: u64,
+    },
+    ApplicationFunctions {
+        pid: u64,
+    },
 }
 
 impl HleObject for AmObject {
@@ -242,7 +253,11 @@ fn applet(env: &mut HleEnv<'_>, pid: u64) -> Option<Applet> {
 fn short_payload(env: &mut HleEnv<'_>, request: &HleRequest<'_>) -> HleReply {
     // libstratosphere `HipcCommandProcessor::PrepareForProcess`: raw data shorter than the
     // command's is InvalidCmifRequest, and the server closes the session.
-    env.trace(format!("am: command {} with {} bytes of raw data: closing the session", request.command_id, request.payload.len()));
+    env.trace(format!(
+        "am: command {} with {} bytes of raw data: closing the session",
+        request.command_id,
+        request.payload.len()
+    ));
     HleReply::Close
 }
 

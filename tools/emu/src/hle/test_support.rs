@@ -92,7 +92,11 @@ impl Harness {
     }
 
     /// Serves one request on `object`; the reply and the C writes it staged.
-    pub fn call_with_c(&mut self, object: &mut dyn HleObject, parts: &RequestParts<'_>) -> (HleReply, Vec<(usize, Vec<u8>)>) {
+    pub fn call_with_c(
+        &mut self,
+        object: &mut dyn HleObject,
+        parts: &RequestParts<'_>,
+    ) -> (HleReply, Vec<(usize, Vec<u8>)>) {
         let mut words = [0u32; TLS_MESSAGE_BUFFER_SIZE / 4];
         let spec = RequestSpec {
             command_id: parts.command_id,
@@ -111,7 +115,8 @@ impl Harness {
         if request.pid.is_some() {
             request.pid = Some(self.pid());
         }
-        let caller = Caller { process: self.process, thread: self.thread, pid: self.pid(), thread_name: "client#0".into() };
+        let caller =
+            Caller { process: self.process, thread: self.thread, pid: self.pid(), thread_name: "client#0".into() };
         let mut env = HleEnv::new(&mut self.k, &caller);
         let reply = object.handle(&request.as_request(&caller), &mut env);
         let c = env.c_writes().to_vec();

@@ -175,7 +175,8 @@ pub fn present(k: &mut Kernel, binder: i32, frame: QueuedFrame) {
     match read_frame(k, &layer, &frame) {
         Ok(rgba) => {
             let b = &frame.buffer;
-            let shown = Frame { width: b.width, height: b.height, rgba, layer: layer.id, frame_number: frame.frame_number };
+            let shown =
+                Frame { width: b.width, height: b.height, rgba, layer: layer.id, frame_number: frame.frame_number };
             let vi = &mut k.hle.shared.vi;
             vi.last_shown = Some(shown);
             vi.frames_shown += 1;
@@ -200,16 +201,26 @@ fn read_frame(k: &Kernel, layer: &Layer, frame: &QueuedFrame) -> Result<Vec<u8>,
         ));
     }
     let handle = if b.plane_handle != 0 { b.plane_handle } else { b.nvmap_id };
-    let buffer = k.hle.shared.nvmap.buffer(handle).ok_or(format!("nvmap handle {handle} is unknown or not allocated"))?;
+    let buffer =
+        k.hle.shared.nvmap.buffer(handle).ok_or(format!("nvmap handle {handle} is unknown or not allocated"))?;
     let owner_pid = k.processes.get(buffer.owner).map(|p| p.pid);
     if owner_pid != Some(layer.owner_aruid) {
         return Err(format!("nvmap handle {handle} is not the layer owner's (pid {:#x})", layer.owner_aruid));
     }
-    let layout = SurfaceLayout { width: b.width, height: b.height, bytes_per_pixel: 4, pitch: b.pitch, block_height_log2: b.block_height_log2 };
+    let layout = SurfaceLayout {
+        width: b.width,
+        height: b.height,
+        bytes_per_pixel: 4,
+        pitch: b.pitch,
+        block_height_log2: b.block_height_log2,
+    };
     let size = layout.swizzled_size().ok_or("the plane's layout overflows")?;
     let end = u64::from(b.offset) + size;
     if end > u64::from(buffer.size) {
-        return Err(format!("plane offset {:#x} + {size:#x} bytes is past the nvmap object's {:#x}", b.offset, buffer.size));
+        return Err(format!(
+            "plane offset {:#x} + {size:#x} bytes is past the nvmap object's {:#x}",
+            b.offset, buffer.size
+        ));
     }
     let mut bytes = vec![0u8; usize::try_from(size).map_err(|_| "size")?];
     k.processes[buffer.owner]

@@ -135,7 +135,10 @@ pub enum ViObject {
     Root(Root),
     /// IApplicationDisplayService: the layers opened and the stray layers created through
     /// it (Eden `application_display_service.cpp` `m_open_layer_ids`, `m_stray_layer_ids`).
-    DisplayService { open_layers: BTreeSet<u64>, stray_layers: BTreeSet<u64> },
+    DisplayService {
+        open_layers: BTreeSet<u64>,
+        stray_layers: BTreeSet<u64>,
+    },
     /// IHOSBinderDriver.
     Relay,
 }
@@ -254,7 +257,8 @@ fn display_service(
         // request's PID as the ARUID (NotFound / OperationFailed / PermissionDenied), then
         // the native-window parcel into B (at most its size) and the parcel's size.
         cmd::OPEN_LAYER => {
-            let (Some(raw), Some(layer_id), Some(pid)) = (request.payload.get(..0x40), u64_at(0x40), request.pid) else {
+            let (Some(raw), Some(layer_id), Some(pid)) = (request.payload.get(..0x40), u64_at(0x40), request.pid)
+            else {
                 return short(env, request);
             };
             if request.b.len() != 1 || u64_at(0x48).is_none() {
@@ -431,7 +435,9 @@ fn transact(request: &HleRequest<'_>, env: &mut HleEnv<'_>, id: i32, code: u32) 
     match reader.interface_token() {
         Ok(token) if token == PRODUCER_TOKEN => {}
         other => {
-            env.trace(format!("vi: TransactParcel code {code}: interface token {other:?}: success, reply untouched (Ryujinx)"));
+            env.trace(format!(
+                "vi: TransactParcel code {code}: interface token {other:?}: success, reply untouched (Ryujinx)"
+            ));
             return HleReply::ok(Vec::new());
         }
     }

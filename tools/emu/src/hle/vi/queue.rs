@@ -350,9 +350,10 @@ impl BufferQueue {
         };
         let (width, height) = if width == 0 { (self.default_width, self.default_height) } else { (width, height) };
         let s = &mut self.slots[slot];
-        let fits = s.buffer.as_ref().is_some_and(|b| {
-            b.width == width && b.height == height && b.format == format && b.usage & usage == usage
-        });
+        let fits = s
+            .buffer
+            .as_ref()
+            .is_some_and(|b| b.width == width && b.height == height && b.format == format && b.usage & usage == usage);
         if !fits {
             // Eden would drop the preallocated buffer and hand out a new one it allocates
             // itself (`BufferNeedsReallocation`), which no nvmap memory backs; Ryujinx

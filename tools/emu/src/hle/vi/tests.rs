@@ -46,7 +46,10 @@ fn open_layer(h: &mut Harness, o: &mut ViObject, layer: u64, pid: bool) -> (HleR
     let b = h.out_buffer(0x100);
     let args = open_layer_args(layer, OWNER);
     let receives = [b];
-    let reply = h.call(o, &RequestParts { command_id: 2020, payload: &args, pid, receives: &receives, ..RequestParts::default() });
+    let reply = h.call(
+        o,
+        &RequestParts { command_id: 2020, payload: &args, pid, receives: &receives, ..RequestParts::default() },
+    );
     (reply, h.read(b.address(), 0x100))
 }
 
@@ -133,7 +136,10 @@ fn stray_layer_has_no_owner_and_only_its_creator_destroys_it() {
     args.extend_from_slice(&[0; 4]);
     args.extend_from_slice(&0u64.to_le_bytes());
     let receives = [b];
-    let reply = h.call(&mut o, &RequestParts { command_id: 2030, payload: &args, receives: &receives, ..RequestParts::default() });
+    let reply = h.call(
+        &mut o,
+        &RequestParts { command_id: 2030, payload: &args, receives: &receives, ..RequestParts::default() },
+    );
     let out = ok_payload(reply);
     let layer = u64::from_le_bytes(out[..8].try_into().unwrap());
     assert_eq!(u64::from_le_bytes(out[8..].try_into().unwrap()), 0x3C);
@@ -251,8 +257,13 @@ impl Screen {
         let b = self.h.out_buffer(0x400);
         let payload = words(&[self.binder, code as i32, 0]);
         let (sends, receives) = ([a], [b]);
-        let parts =
-            RequestParts { command_id: 0, payload: &payload, sends: &sends, receives: &receives, ..RequestParts::default() };
+        let parts = RequestParts {
+            command_id: 0,
+            payload: &payload,
+            sends: &sends,
+            receives: &receives,
+            ..RequestParts::default()
+        };
         let reply = self.h.call(&mut self.relay, &parts);
         let bytes = self.h.read(b.address(), 0x400);
         (reply, bytes)
@@ -296,7 +307,8 @@ impl Screen {
     /// Fills frame `slot` of the nvmap memory with a pattern swizzled by `layout`, and
     /// returns the linear image it shows.
     fn draw(&mut self, slot: u64, seed: u8) -> Vec<u8> {
-        let layout = display::SurfaceLayout { width: 1280, height: 720, bytes_per_pixel: 4, pitch: 5120, block_height_log2: 4 };
+        let layout =
+            display::SurfaceLayout { width: 1280, height: 720, bytes_per_pixel: 4, pitch: 5120, block_height_log2: 4 };
         let mut swizzled = vec![0u8; 0x3C_0000];
         let mut linear = vec![0u8; 1280 * 720 * 4];
         for y in 0..720u32 {
@@ -359,7 +371,9 @@ fn a_stray_layer_s_frames_are_not_shown() {
     s.draw(0, 1);
     assert_eq!(s.queue(0), vec![1280, 720, 0, 1, 0]);
     assert!(s.h.k.hle.shared.vi.last_shown.is_none());
-    assert_eq!(s.h.k.hle.shared.vi.not_shown.len(), 1);
+    let not_shown = &s.h.k.hle.shared.vi.not_shown;
+    assert_eq!(not_shown.len(), 1);
+    assert!(not_shown[0].contains("stray layer"), "{not_shown:?}");
 }
 
 #[test]
@@ -422,7 +436,13 @@ fn a_wrong_interface_token_leaves_the_reply_untouched() {
     let b = s.h.buffer(&[0xAA; 0x40]);
     let payload = words(&[s.binder, 10, 0]);
     let (sends, receives) = ([a], [b]);
-    let parts = RequestParts { command_id: 0, payload: &payload, sends: &sends, receives: &receives, ..RequestParts::default() };
+    let parts = RequestParts {
+        command_id: 0,
+        payload: &payload,
+        sends: &sends,
+        receives: &receives,
+        ..RequestParts::default()
+    };
     assert_eq!(result(&s.h.call(&mut s.relay, &parts)), 0);
     assert_eq!(s.h.read(b.address(), 0x40), vec![0xAA; 0x40]);
     assert_eq!(s.h.k.hle.shared.vi.queues[&s.binder].connected_api, None);
@@ -436,7 +456,8 @@ fn transact_parcel_auto_reads_x_and_writes_c() {
     let dst = s.h.out_buffer(0x100);
     let x = [PointerDescriptor::new(0, src.address(), parcel.len() as u64).unwrap()];
     let c = [OutPointer { entry: ReceiveListEntry::new(dst.address(), 0x100).unwrap(), has_size_entry: true }];
-    let empty_a = [xcbuf_common::hipc::MapAliasDescriptor::new(0, 0, xcbuf_common::hipc::MapAliasAttribute::Ipc).unwrap()];
+    let empty_a =
+        [xcbuf_common::hipc::MapAliasDescriptor::new(0, 0, xcbuf_common::hipc::MapAliasAttribute::Ipc).unwrap()];
     let payload = words(&[s.binder, 10, 0]);
     let parts = RequestParts {
         command_id: 3,
