@@ -8,6 +8,7 @@
 
 extern crate alloc;
 
+pub mod buttons;
 pub mod ipc;
 pub mod mode;
 #[cfg(feature = "perf-loop")]
@@ -20,4 +21,10 @@ pub mod horizon;
 #[cfg(target_os = "horizon")]
 pub mod in_process;
 #[cfg(target_os = "horizon")]
+pub mod input;
+#[cfg(target_os = "horizon")]
 pub mod report_file;
+#[cfg(target_os = "horizon")]
+pub mod screen;
+#[cfg(target_os = "horizon")]
+pub mod service;

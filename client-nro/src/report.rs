@@ -93,6 +93,17 @@ impl fmt::Display for ServerKind {
     }
 }
 
+/// The page's title line, printed as a report line too: `xcbuf <version> (server: <mode>)`
+/// (the mode short: the long reason of a missing sysmodule is on the `server:` line).
+pub fn title(kind: ServerKind) -> String {
+    let mode = match kind {
+        ServerKind::Sysmodule => "sysmodule",
+        ServerKind::InProcess => "in-process",
+        ServerKind::SysmoduleMissing { .. } => "in-process, sysmodule missing",
+    };
+    alloc::format!("xcbuf {} (server: {mode})", env!("CARGO_PKG_VERSION"))
+}
+
 /// A scenario that did not go as expected.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Failure {
@@ -138,6 +149,11 @@ impl<S: Sink> Report<S> {
                 self.sink.line(format_args!("FAIL {name}: expected {}, got {}", f.expected, f.got));
             }
         }
+    }
+
+    /// A line that is not a scenario (a screen step that failed before the suite).
+    pub fn note(&mut self, line: fmt::Arguments<'_>) {
+        self.sink.line(line);
     }
 
     /// Scenarios passed so far.
@@ -210,6 +226,17 @@ mod tests {
         );
         let one = ServerKind::SysmoduleMissing { single: true, indexed: false }.to_string();
         assert!(one.contains("sm has no xcbuf:i)"), "{one}");
+    }
+
+    #[test]
+    fn the_title_names_xcbuf_its_version_and_the_server_mode() {
+        assert_eq!(
+            title(ServerKind::InProcess),
+            alloc::format!("xcbuf {} (server: in-process)", env!("CARGO_PKG_VERSION"))
+        );
+        assert!(title(ServerKind::Sysmodule).ends_with("(server: sysmodule)"));
+        let missing = title(ServerKind::SysmoduleMissing { single: false, indexed: true });
+        assert!(missing.ends_with("(server: in-process, sysmodule missing)"), "{missing}");
     }
 
     #[test]

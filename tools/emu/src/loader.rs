@@ -125,7 +125,11 @@ impl ProcessSetup {
             priority_mask: DEFAULT_PRIORITY_MASK,
             handle_table_size: DEFAULT_TABLE_SIZE,
             memory_limit: 64 << 20,
-            override_heap_size: 16 << 20,
+            // hbloader hands over most of the applet's memory on hardware (all but what
+            // Atmosphère reserves for other applets, screen-output.md §0); the client needs
+            // the suite's heap plus 8 MiB of transfer memory for nvdrv and two 0x3C0000-byte
+            // frames (screen-output.md §1c, §1e), so 48 MiB, under the 64 MiB memory limit.
+            override_heap_size: 48 << 20,
             symbols: None,
         }
     }

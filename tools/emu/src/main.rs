@@ -93,6 +93,12 @@ enum Command {
         /// The system version `set:sys` reports (MAJOR.MINOR.MICRO).
         #[arg(long, default_value = "21.0.0")]
         firmware: FirmwareVersion,
+        /// Press a button at a bench time: `<button>@<ms>` (plus, minus, a, b, x, y, l, r,
+        /// zl, zr, lstick, rstick, left, up, right, down; `a+b@100` presses both), held
+        /// 100 ms on the handheld and player 1. Repeatable. Without it, + is pressed
+        /// once the client waits for input.
+        #[arg(long, value_name = "BUTTON@MS")]
+        press: Vec<xcbuf_emu::hle::hid::Press>,
     },
     /// Measure the performance figures (`make bench`) and print them as `name: value unit`.
     Perf {
@@ -193,6 +199,7 @@ fn main() -> ExitCode {
             screenshot,
             slice,
             firmware,
+            press,
         } => {
             let launch = match launch {
                 Some(Launch::Hbmenu) => LaunchKind::Hbmenu,
@@ -219,6 +226,7 @@ fn main() -> ExitCode {
                     Kernel::Ryujinx => KernelProfile::Ryujinx,
                 },
                 firmware,
+                presses: press,
             };
             let report = run::run(&config);
             eprint!("{}", report.summary());

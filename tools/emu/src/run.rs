@@ -66,6 +66,9 @@ pub struct RunConfig {
     pub kernel: crate::kernel::profile::KernelProfile,
     /// The system version `set:sys` reports (`--firmware`, default 21.0.0).
     pub firmware: crate::hle::FirmwareVersion,
+    /// Scripted button presses (`--press`); none: + is pressed once the client waits for
+    /// input (hle/hid.rs `on_idle`).
+    pub presses: Vec<crate::hle::hid::Press>,
 }
 
 impl Default for RunConfig {
@@ -85,6 +88,7 @@ impl Default for RunConfig {
             slice: DEFAULT_SLICE,
             kernel: crate::kernel::profile::KernelProfile::Horizon,
             firmware: crate::hle::FirmwareVersion::default(),
+            presses: Vec::new(),
         }
     }
 }
@@ -172,6 +176,7 @@ pub fn run_setups(roles: Vec<Role>, config: &RunConfig) -> RunReport {
         kernel: config.kernel,
     });
     k.hle.shared.firmware = config.firmware;
+    k.hle.shared.hid.script = crate::hle::hid::InputScript::new(config.presses.clone());
     // sm's named port and every HLE service of the one list (crate::hle::registry).
     crate::hle::install(&mut k);
     // Servers first, run until none of their threads can run (each blocked, with or
@@ -269,11 +274,16 @@ fn run_until(k: &mut Kernel, clients: &[ProcessId], config: &RunConfig, started:
                 }
             }
         }
+        // hid's samples for the bench time passed (hle/hid.rs).
+        crate::hle::hid::tick(k);
         let Some((prio, creation, t)) = k.next_runnable(last, |_| false) else {
             if phase == Phase::Settle {
                 // Every thread waits (or has not started, or ended): the servers are up.
                 return RunEnd::Completed;
             }
+            // Every thread is blocked or sleeping: the default input presses + once the
+            // client waits for input.
+            crate::hle::hid::on_idle(k);
             let now = k.now_ns();
             match k.next_deadline() {
                 Some(d) if d > config.max_bench_ns => {

@@ -43,7 +43,9 @@
 pub mod am;
 mod dispatch;
 pub mod fsp;
+pub mod hid;
 pub mod lm;
+pub mod nvdrv;
 pub mod nvmap;
 pub mod registry;
 pub mod session;
@@ -365,6 +367,10 @@ pub struct HleShared {
     pub firmware: FirmwareVersion,
     /// nvdrv's nvmap objects (nvdrv fills it; vi's buffer queue reads frames through it).
     pub nvmap: nvmap::NvMap,
+    /// The GPU syncpoints nvhost-ctrl waits on (vi's buffer queue may advance them).
+    pub syncpoints: nvdrv::ioctl::Syncpoints,
+    /// hid's per-ARUID input state and the run's scripted input (`--press`).
+    pub hid: hid::HidState,
     /// am's applets, by pid (= ARUID).
     pub am: am::Applets,
     /// vi's displays, layers, buffer queues and the last frame shown.
