@@ -21,6 +21,7 @@
 pub mod display;
 pub mod parcel;
 pub mod queue;
+pub mod testing;
 
 use std::collections::BTreeSet;
 
