@@ -110,6 +110,16 @@ fn open_layer_writes_the_native_window_parcel_and_needs_the_owner_pid() {
 }
 
 #[test]
+fn get_relay_service_hands_out_the_binder_driver_and_open_default_display_is_default() {
+    let mut h = Harness::new();
+    let mut o = iads();
+    let HleReply::Reply(r) = call(&mut h, &mut o, 100, &[]) else { panic!() };
+    assert_eq!((r.result, r.out_objects.len()), (ResultCode::SUCCESS, 1));
+    assert_eq!(r.out_objects[0].interface(), "IHOSBinderDriver");
+    assert_eq!(ok_payload(call(&mut h, &mut o, 1011, &[])), 0u64.to_le_bytes());
+}
+
+#[test]
 fn set_layer_scaling_mode_takes_2_and_4_only() {
     let mut h = Harness::new();
     let mut o = iads();
