@@ -8,7 +8,6 @@
 
 extern crate alloc;
 
-pub mod buttons;
 pub mod ipc;
 pub mod mode;
 #[cfg(feature = "perf-loop")]

@@ -81,8 +81,7 @@ pub const NO_MESSAGE: ResultCode = ResultCode::new(128, 3);
 /// Opening a proxy: raw u64 0 (libnx `reserved`).
 pub const OPEN_PROXY_ARGS: [u8; 8] = [0; 8];
 
-/// Which proxy the applet type asks for (screen-output.md §0 "Applet type passed by
-/// hbloader").
+/// Which proxy the applet type asks for (screen-output.md §0 "Applet type from hbloader").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProxyKind {
     /// appletOE 0.

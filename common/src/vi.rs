@@ -158,7 +158,7 @@ mod tests {
         assert_eq!(b, [2, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0]);
     }
 
-    /// The 0x3C-byte parcel both emulators return (screen-output.md §1b "Native-window
+    /// The 0x3C-byte parcel both emulators return (screen-output.md §1b "native-window
     /// parcel"): payload 0x28 bytes at 0x10: type 2, 1, u64 binder id, "dispdrv".
     #[test]
     fn the_binder_id_is_the_u32_at_payload_plus_8() {

@@ -99,6 +99,15 @@ enum Command {
         /// once the client waits for input.
         #[arg(long, value_name = "BUTTON@MS")]
         press: Vec<xcbuf_emu::hle::hid::Press>,
+        /// vi releases each frame with a fence on a syncpoint, as a console's display does
+        /// (Eden and Ryujinx release with none), so the client waits on it with
+        /// nvhost-ctrl SYNCPT_WAIT before drawing into the slot again.
+        #[arg(long)]
+        release_fences: bool,
+        /// hbmenu launched from the album: the loader config says LibraryApplet (the client
+        /// opens appletAE and nvdrv:a); without it, Application (a title override).
+        #[arg(long)]
+        album: bool,
     },
     /// Measure the performance figures (`make bench`) and print them as `name: value unit`.
     Perf {
@@ -200,6 +209,8 @@ fn main() -> ExitCode {
             slice,
             firmware,
             press,
+            release_fences,
+            album,
         } => {
             let launch = match launch {
                 Some(Launch::Hbmenu) => LaunchKind::Hbmenu,
@@ -227,6 +238,9 @@ fn main() -> ExitCode {
                 },
                 firmware,
                 presses: press,
+                release_fences,
+                album,
+                without_services: Vec::new(),
             };
             let report = run::run(&config);
             eprint!("{}", report.summary());

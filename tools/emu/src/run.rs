@@ -69,6 +69,16 @@ pub struct RunConfig {
     /// Scripted button presses (`--press`); none: + is pressed once the client waits for
     /// input (hle/hid.rs `on_idle`).
     pub presses: Vec<crate::hle::hid::Press>,
+    /// vi's consumer releases each frame with a fence on a syncpoint, as hardware's
+    /// display does (`--release-fences`; Eden and Ryujinx release with none), so the
+    /// client's fence wait (nvhost-ctrl SYNCPT_WAIT) runs.
+    pub release_fences: bool,
+    /// hbmenu launch in album mode: the loader config's AppletType is LibraryApplet, so the
+    /// client opens appletAE and nvdrv:a (`--album`; screen-output.md §0).
+    pub album: bool,
+    /// Services the bench leaves out of sm (names), to see what a client does without them
+    /// (on Atmosphère's HasService they are absent; a GetServiceHandle waits forever).
+    pub without_services: Vec<String>,
 }
 
 impl Default for RunConfig {
@@ -89,6 +99,9 @@ impl Default for RunConfig {
             kernel: crate::kernel::profile::KernelProfile::Horizon,
             firmware: crate::hle::FirmwareVersion::default(),
             presses: Vec::new(),
+            release_fences: false,
+            album: false,
+            without_services: Vec::new(),
         }
     }
 }
@@ -154,6 +167,9 @@ pub fn run(config: &RunConfig) -> RunReport {
             Ok(s) => s,
             Err(e) => return load_error(e),
         };
+        if config.album {
+            setup.applet_type = loader::APPLET_TYPE_LIBRARY_APPLET;
+        }
         match symbols(&config.nro_elf) {
             Ok(s) => setup.symbols = s,
             Err(e) => return load_error(e),
@@ -177,8 +193,14 @@ pub fn run_setups(roles: Vec<Role>, config: &RunConfig) -> RunReport {
     });
     k.hle.shared.firmware = config.firmware;
     k.hle.shared.hid.script = crate::hle::hid::InputScript::new(config.presses.clone());
-    // sm's named port and every HLE service of the one list (crate::hle::registry).
-    crate::hle::install(&mut k);
+    k.hle.shared.vi.release_fences = config.release_fences;
+    // sm's named port and every HLE service of the one list (crate::hle::registry), but
+    // those left out.
+    let services = crate::hle::registry::services()
+        .into_iter()
+        .filter(|s| !config.without_services.iter().any(|n| s.name().as_str() == Some(n.as_str())))
+        .collect();
+    crate::hle::install_services(&mut k, services);
     // Servers first, run until none of their threads can run (each blocked, with or
     // without a deadline), then the clients: on a console boot2 starts the sysmodule long
     // before hbmenu launches an NRO, so by then `xcbuf` is registered with sm.

@@ -84,7 +84,14 @@ pub struct Compositor {
     pub frames_shown: u64,
     /// Why each frame that was not shown was not (stray layer, bad memory, format).
     pub not_shown: Vec<String>,
+    /// The consumer releases a frame with a fence on [`RELEASE_SYNCPOINT`], as hardware's
+    /// display does (`RunConfig::release_fences`); Eden and Ryujinx release with none.
+    pub release_fences: bool,
 }
+
+/// The syncpoint the display's release fences use when `release_fences` is on (any id
+/// below 192, Eden `syncpoint_manager.h` `MaxSyncPoints`).
+pub const RELEASE_SYNCPOINT: u32 = 8;
 
 impl Compositor {
     /// The id of display `name` (Eden `Container::OpenDisplay`: NotFound otherwise).
@@ -168,8 +175,14 @@ impl Compositor {
 /// The consumer side of a QUEUE on producer `binder`: the compositor acquires the frame
 /// (releasing the one it held) and, on a shown layer, reads and de-swizzles its pixels.
 pub fn present(k: &mut Kernel, binder: i32, frame: QueuedFrame) {
+    // The frame released now is done with at once: its fence's value is reached when the
+    // client waits on it (the bench has no display that finishes later).
+    let release_fence = match k.hle.shared.vi.release_fences {
+        true => k.hle.shared.syncpoints.increment(RELEASE_SYNCPOINT).map(|value| fence_bytes(RELEASE_SYNCPOINT, value)),
+        false => None,
+    };
     if let Some(q) = k.hle.shared.vi.queues.get_mut(&binder) {
-        q.acquire(frame.slot);
+        q.acquire(frame.slot, release_fence);
     }
     let Some(layer) = k.hle.shared.vi.layer_of_binder(binder).cloned() else { return };
     match read_frame(k, &layer, &frame) {
@@ -187,6 +200,15 @@ pub fn present(k: &mut Kernel, binder: i32, frame: QueuedFrame) {
             k.hle.shared.vi.not_shown.push(line);
         }
     }
+}
+
+/// An NvMultiFence of one fence {id, value} (libnx `NvMultiFence`; Eden `ui/fence.h`).
+fn fence_bytes(id: u32, value: u32) -> [u8; super::queue::FENCE_SIZE] {
+    let mut f = [0u8; super::queue::FENCE_SIZE];
+    f[0..4].copy_from_slice(&1u32.to_le_bytes());
+    f[4..8].copy_from_slice(&id.to_le_bytes());
+    f[8..12].copy_from_slice(&value.to_le_bytes());
+    f
 }
 
 fn read_frame(k: &Kernel, layer: &Layer, frame: &QueuedFrame) -> Result<Vec<u8>, String> {

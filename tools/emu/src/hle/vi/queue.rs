@@ -431,12 +431,14 @@ impl BufferQueue {
     /// interval, Ryujinx after drawing it); the bench holds the shown frame until the next
     /// one replaces it, the stricter order (a client with one buffer cannot dequeue it
     /// again while it is on screen).
-    pub fn acquire(&mut self, slot: usize) {
+    /// `release_fence`: the fence the released slot's next DEQUEUE hands out (None: no
+    /// fence).
+    pub fn acquire(&mut self, slot: usize, release_fence: Option<[u8; FENCE_SIZE]>) {
         self.queue.retain(|&s| s != slot);
         for (i, s) in self.slots.iter_mut().enumerate() {
             if i != slot && s.state == SlotState::Acquired {
                 s.state = SlotState::Free;
-                s.fence = no_fence();
+                s.fence = release_fence.unwrap_or_else(no_fence);
             }
         }
         if let Some(s) = self.slots.get_mut(slot) {
