@@ -168,7 +168,13 @@ impl AddressSpace {
         }
         let gap_start = self.regions.range(..=address).next_back().map(|(_, r)| r.base + r.size).unwrap_or(0);
         let gap_end = self.regions.range(address..).next().map(|(b, _)| *b).unwrap_or(ADDRESS_SPACE_END);
-        MemoryInfo { base: gap_start, size: gap_end - gap_start, state: MemoryState::Free, perm: Perm::NONE, attribute: 0 }
+        MemoryInfo {
+            base: gap_start,
+            size: gap_end - gap_start,
+            state: MemoryState::Free,
+            perm: Perm::NONE,
+            attribute: 0,
+        }
     }
 
     /// The (state, permission, attribute) every byte of `[base, base + size)` has, free
@@ -230,7 +236,14 @@ impl AddressSpace {
     /// (page-aligned; every byte mapped: the caller checked the range's state), splitting
     /// and merging regions as needed; the engine's pages get `perm` too, so a guest access
     /// the new permission forbids faults as on hardware.
-    pub fn set_range(&mut self, cpu: &mut Cpu, base: u64, size: u64, perm: Perm, attribute: u8) -> Result<(), CpuError> {
+    pub fn set_range(
+        &mut self,
+        cpu: &mut Cpu,
+        base: u64,
+        size: u64,
+        perm: Perm,
+        attribute: u8,
+    ) -> Result<(), CpuError> {
         let end = base.checked_add(size).ok_or_else(|| CpuError(format!("set_range {base:#x}+{size:#x} wraps")))?;
         if size == 0 || !page_aligned(base) || !page_aligned(size) || !self.check(base, size, Perm::NONE) {
             return Err(CpuError(format!("set_range {base:#x}+{size:#x}: not page-aligned or not mapped")));

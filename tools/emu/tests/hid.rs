@@ -43,13 +43,7 @@ fn connected() -> Hid {
 
 fn words(command_id: u32, payload: &[u8], pid: bool, x: &[PointerDescriptor]) -> Vec<u32> {
     let mut w = [0u32; 64];
-    let spec = RequestSpec {
-        command_id,
-        payload,
-        process_id: pid.then_some(0),
-        in_pointers: x,
-        ..Default::default()
-    };
+    let spec = RequestSpec { command_id, payload, process_id: pid.then_some(0), in_pointers: x, ..Default::default() };
     let n = cmif::build_request(&mut w, &spec).expect("build");
     w[..n / 4].to_vec()
 }
@@ -276,7 +270,11 @@ fn writer_shows_a_press_of_plus_in_the_handheld_and_full_key_lifos() {
     let (tail, _, buttons, attributes) = handheld(&h);
     assert_eq!((buttons, attributes), (0x400, 3));
     assert_eq!(u64_at(&h, 0x31D88 - 0x10 + 8), 17, "buffer_count");
-    assert_eq!(u64_at(&h, 0x31DA8 - 0x10 + 0x30 * tail), u64_at(&h, 0x31DA8 - 0x8 + 0x30 * tail), "slot = state sampling number");
+    assert_eq!(
+        u64_at(&h, 0x31DA8 - 0x10 + 0x30 * tail),
+        u64_at(&h, 0x31DA8 - 0x8 + 0x30 * tail),
+        "slot = state sampling number"
+    );
     let (_, buttons, attributes) = no1_full_key(&h);
     assert_eq!((buttons, attributes), (0x400, 3));
     let ext_tail = u64_at(&h, 0x32E18);

@@ -288,8 +288,14 @@ fn nvmap_alloc_checks_like_eden_and_ryujinx_and_records_the_buffer() {
     let handle = u32_at(&ioctl(&mut nv, fd, NVMAP_CREATE, &create_args(0x10000), false).1, 4);
     assert_eq!(ioctl(&mut nv, fd, NVMAP_ALLOC, &alloc_args(0, 0x20000, FRAME), false).0, nv_result::BAD_VALUE);
     assert_eq!(ioctl(&mut nv, fd, NVMAP_ALLOC, &alloc_args(handle, 0x3000, FRAME), false).0, nv_result::BAD_VALUE);
-    assert_eq!(ioctl(&mut nv, fd, NVMAP_ALLOC, &alloc_args(handle + 100, 0x1000, FRAME), false).0, nv_result::BAD_VALUE);
-    assert_eq!(ioctl(&mut nv, fd, NVMAP_ALLOC, &alloc_args(handle, 0x1000, 0), false).0, nv_result::INSUFFICIENT_MEMORY);
+    assert_eq!(
+        ioctl(&mut nv, fd, NVMAP_ALLOC, &alloc_args(handle + 100, 0x1000, FRAME), false).0,
+        nv_result::BAD_VALUE
+    );
+    assert_eq!(
+        ioctl(&mut nv, fd, NVMAP_ALLOC, &alloc_args(handle, 0x1000, 0), false).0,
+        nv_result::INSUFFICIENT_MEMORY
+    );
     // The locked transfer memory cannot back a buffer (bench check).
     assert_eq!(ioctl(&mut nv, fd, NVMAP_ALLOC, &alloc_args(handle, 0x1000, TMEM), false).0, nv_result::INVALID_ADDRESS);
     let (err, out) = ioctl(&mut nv, fd, NVMAP_ALLOC, &alloc_args(handle, 0, FRAME), false);
@@ -297,7 +303,10 @@ fn nvmap_alloc_checks_like_eden_and_ryujinx_and_records_the_buffer() {
     assert_eq!(u32_at(&out, 0xC), 0x1000, "align 0 raised to a page and written back");
     let buffer = nv.bench.kernel.hle.shared.nvmap.buffer(handle).expect("allocated");
     assert_eq!((buffer.owner, buffer.address, buffer.size), (nv.client.process, FRAME, 0x10000));
-    assert_eq!(ioctl(&mut nv, fd, NVMAP_ALLOC, &alloc_args(handle, 0x1000, FRAME), false).0, nv_result::INSUFFICIENT_MEMORY);
+    assert_eq!(
+        ioctl(&mut nv, fd, NVMAP_ALLOC, &alloc_args(handle, 0x1000, FRAME), false).0,
+        nv_result::INSUFFICIENT_MEMORY
+    );
 }
 
 /// GET_ID {u32 id (out), u32 handle (in)}: id = handle; handle 0 BadValue, unknown

@@ -195,14 +195,10 @@ impl std::str::FromStr for Press {
         let ms: u64 = ms.parse().map_err(|e| format!("--press {s:?}: {e}"))?;
         let mut buttons = 0;
         for name in names.split('+') {
-            let bit = BUTTONS
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, b)| *b)
-                .ok_or_else(|| {
-                    let known: Vec<&str> = BUTTONS.iter().map(|(n, _)| *n).collect();
-                    format!("--press {s:?}: unknown button {name:?} (known: {})", known.join(", "))
-                })?;
+            let bit = BUTTONS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, b)| *b).ok_or_else(|| {
+                let known: Vec<&str> = BUTTONS.iter().map(|(n, _)| *n).collect();
+                format!("--press {s:?}: unknown button {name:?} (known: {})", known.join(", "))
+            })?;
             buttons |= bit;
         }
         Ok(Press { buttons, at_ns: ms.saturating_mul(1_000_000), hold_ns: PRESS_HOLD_NS })

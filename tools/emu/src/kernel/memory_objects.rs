@@ -147,14 +147,7 @@ impl Kernel {
             return self.fail(t, kernel::INVALID_CURRENT_MEMORY);
         }
         let id = self.transfer_memories.len();
-        self.transfer_memories.push(KTransferMemory {
-            owner: p,
-            address,
-            size,
-            owner_perm,
-            refs: 0,
-            destroyed: false,
-        });
+        self.transfer_memories.push(KTransferMemory { owner: p, address, size, owner_perm, refs: 0, destroyed: false });
         match self.add_handle(p, KObjectRef::TransferMemory(id)) {
             Ok(h) => self.ok(t, &[(1, u64::from(h))]),
             Err(e) => {
