@@ -331,3 +331,30 @@ fn press_arguments_name_buttons_and_bench_milliseconds() {
     assert!("menu@1".parse::<Press>().is_err());
     assert!("plus".parse::<Press>().is_err());
 }
+
+/// 103 ActivateNpad (before 5.0.0): the ARUID at offset 0, no revision (libnx
+/// `_hidActivateNpad`); the same prefill as 109.
+#[test]
+fn activate_npad_takes_the_aruid_at_offset_0() {
+    let mut h = connected();
+    let pid = h.pid;
+    applet_resource(&mut h, 0);
+    assert_eq!(simple(&mut h, 103, &aruid_payload(pid)), ResultCode::SUCCESS);
+    let applet = &h.bench.kernel.hle.shared.hid.applets[&pid];
+    assert!(applet.activated);
+    assert_eq!(applet.revision, None);
+    // A raw ARUID neither 0 nor the pid at offset 0 closes the session.
+    assert_eq!(send_root(&mut h, &words(103, &aruid_payload(pid + 1), true, &[])).0.raw(), 0xf601);
+}
+
+/// 102 without an X descriptor: Eden reads only X descriptors, so the list is empty and no
+/// controller is supported (nothing connects).
+#[test]
+fn set_supported_npad_id_type_without_x_is_an_empty_list() {
+    let mut h = configured(Vec::new());
+    let pid = h.pid;
+    let (rc, sfco, _, _) = send_root(&mut h, &words(102, &aruid_payload(pid), true, &[]));
+    assert_eq!((rc, sfco), (ResultCode::SUCCESS, ResultCode::SUCCESS));
+    advance(&mut h, 2);
+    assert_eq!((u32_at(&h, 0x9A00), u32_at(&h, 0x31A00)), (0, 0));
+}

@@ -339,7 +339,7 @@ fn nvmap_free_returns_the_buffer_and_removes_the_object() {
     assert_eq!(u64::from_le_bytes(out[8..16].try_into().unwrap()), FRAME);
     assert_eq!((u32_at(&out, 0x10), u32_at(&out, 0x14)), (0x10000, 0));
     assert!(nv.bench.kernel.hle.shared.nvmap.get(handle).is_none());
-    let (err, out) = ioctl(&mut nv, fd, NVMAP_FREE, &vec![0u8; 0x18], false);
+    let (err, out) = ioctl(&mut nv, fd, NVMAP_FREE, &[0u8; 0x18], false);
     assert_eq!((err, &out[4..]), (nv_result::SUCCESS, &[0u8; 0x14][..]), "handle 0: nothing written");
 }
 
