@@ -302,8 +302,9 @@ fn writer_connects_only_supported_ids_and_styles() {
     assert_eq!(u32_at(&h, 0x31A00), 0, "FullKey only: no handheld");
 }
 
-/// Default mode: + is pressed only once the npad is configured and nothing can run
-/// (on_idle), starting on the next sample; held 100 ms.
+/// Default mode: + is pressed only once the npad is configured, nothing can run
+/// (on_idle) and no IPC request was sent for 50 ms; starting on the next sample; held
+/// 100 ms.
 #[test]
 fn default_press_waits_for_the_configured_npad() {
     let mut h = connected();
@@ -312,6 +313,16 @@ fn default_press_waits_for_the_configured_npad() {
     assert!(h.bench.kernel.hle.shared.hid.script.presses.is_empty(), "no applet yet");
     let mut h = configured(Vec::new());
     advance(&mut h, 3);
+    hid::on_idle(&mut h.bench.kernel);
+    assert!(h.bench.kernel.hle.shared.hid.script.presses.is_empty(), "not quiet for 50 ms yet");
+    advance(&mut h, 30);
+    hid::on_idle(&mut h.bench.kernel);
+    // An IPC request in between: still working, the quiet period starts again.
+    h.bench.kernel.processes[h.client.process].counters.requests_sent += 1;
+    advance(&mut h, 30);
+    hid::on_idle(&mut h.bench.kernel);
+    assert!(h.bench.kernel.hle.shared.hid.script.presses.is_empty(), "the client sent a request");
+    advance(&mut h, 60);
     hid::on_idle(&mut h.bench.kernel);
     let presses = h.bench.kernel.hle.shared.hid.script.presses.clone();
     assert_eq!(presses.len(), 1);
