@@ -215,6 +215,11 @@ fn read_frame(k: &Kernel, layer: &Layer, frame: &QueuedFrame) -> Result<Vec<u8>,
     if !layer.is_shown() {
         return Err("the layer has no owner ARUID (a stray layer; Ryujinx never shows one)".into());
     }
+    // Eden `Container::OpenLayerLocked` puts a layer on its display's stack and
+    // `CloseLayerLocked` takes it off; the composer draws only the stack.
+    if !layer.open {
+        return Err("the layer is not open (not on its display's stack)".into());
+    }
     let b = &frame.buffer;
     if b.color_format != COLOR_FORMAT_A8B8G8R8 || b.ext_format != PIXEL_FORMAT_RGBA8888 {
         return Err(format!(

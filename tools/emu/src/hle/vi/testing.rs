@@ -174,7 +174,11 @@ impl Screen {
 /// client queues it) on a new managed layer, or on a stray layer: CONNECT,
 /// SET_PREALLOCATED_BUFFER, DEQUEUE, REQUEST_BUFFER, QUEUE; what the display kept.
 pub fn show(swizzled: &[u8], stray: bool) -> Option<Frame> {
-    let mut s = Screen::new(stray);
+    show_on(Screen::new(stray), swizzled)
+}
+
+/// [`show`] on the layer of `s`.
+pub fn show_on(mut s: Screen, swizzled: &[u8]) -> Option<Frame> {
     s.connect();
     s.preallocate(0);
     s.dequeue(1280);

@@ -215,6 +215,35 @@ fn a_frame_queued_on_a_managed_layer_is_shown_de_swizzled() {
 }
 
 #[test]
+fn a_closed_layer_s_frames_are_not_shown() {
+    let mut s = Screen::new(false);
+    let layer = s.h.k.hle.shared.vi.layer_of_binder(s.binder).unwrap().id;
+    s.h.k.hle.shared.vi.close_layer(layer).unwrap();
+    assert_eq!(super::testing::show_on(s, &vec![0x55; 0x3C_0000]), None);
+    // The same on an open layer is shown.
+    assert!(super::testing::show_on(Screen::new(false), &vec![0x55; 0x3C_0000]).is_some());
+}
+
+#[test]
+fn set_preallocated_and_disconnect_signal_the_buffer_event() {
+    let mut s = Screen::new(false);
+    let args = [s.binder.to_le_bytes(), 0xFu32.to_le_bytes()].concat();
+    let HleReply::Reply(r) = call(&mut s.h, &mut ViObject::Relay, 2, &args) else { panic!() };
+    let [KObjectRef::ReadableEvent(event)] = r.copy_handles[..] else { panic!("one event") };
+    s.connect();
+    assert!(!s.h.k.events[event].signalled);
+    s.preallocate(0);
+    assert!(s.h.k.events[event].signalled);
+    s.h.k.set_event(event, false);
+    s.dequeue(1280);
+    s.request(0);
+    s.queue(0);
+    assert!(!s.h.k.events[event].signalled, "the consumer's release does not signal it (Eden)");
+    assert_eq!(s.reply_words(11, &words(&[2])), vec![0]);
+    assert!(s.h.k.events[event].signalled);
+}
+
+#[test]
 fn a_stray_layer_s_frames_are_not_shown() {
     let mut s = Screen::new(true);
     s.connect();
