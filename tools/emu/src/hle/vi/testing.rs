@@ -143,7 +143,13 @@ impl Screen {
     }
 
     pub fn queue(&mut self, slot: i32) -> Vec<i32> {
+        self.queue_cropped(slot, [0; 4])
+    }
+
+    /// QUEUE with the crop {left, top, right, bottom}.
+    pub fn queue_cropped(&mut self, slot: i32, crop: [i32; 4]) -> Vec<i32> {
         let mut input = vec![0i32; 0x54 / 4];
+        input[0x0C / 4..0x1C / 4].copy_from_slice(&crop);
         input[0x2C / 4] = 1; // swap interval
         let mut args = words(&[slot, 0x54, 0]);
         args.extend_from_slice(&words(&input));

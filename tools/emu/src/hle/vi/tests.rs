@@ -270,6 +270,18 @@ fn queue_of_a_slot_never_requested_is_bad_value() {
 }
 
 #[test]
+fn queue_with_a_crop_outside_the_buffer_is_bad_value() {
+    // Ryujinx `QueueBuffer`: the crop intersected with the buffer must be the crop.
+    let mut s = Screen::new(false);
+    s.connect();
+    s.preallocate(0);
+    s.dequeue(1280);
+    s.request(0);
+    assert_eq!(s.queue_cropped(0, [0, 0, 1281, 720]), vec![1280, 720, 0, 0, -22]);
+    assert_eq!(s.queue_cropped(0, [0, 0, 1280, 720]), vec![1280, 720, 0, 1, 0]);
+}
+
+#[test]
 fn dequeue_with_another_size_than_the_preallocated_buffer_is_no_init() {
     let mut s = Screen::new(false);
     s.connect();
