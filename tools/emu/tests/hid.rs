@@ -302,8 +302,9 @@ fn writer_connects_only_supported_ids_and_styles() {
     assert_eq!(u32_at(&h, 0x31A00), 0, "FullKey only: no handheld");
 }
 
-/// Default mode: + is pressed only once the npad is configured and nothing can run
-/// (on_idle), starting on the next sample; held 100 ms.
+/// Default mode: + is pressed only once the npad is configured, nothing can run
+/// (on_idle) and no IPC request was sent for 50 ms; starting on the next sample; held
+/// 100 ms.
 #[test]
 fn default_press_waits_for_the_configured_npad() {
     let mut h = connected();
@@ -312,6 +313,16 @@ fn default_press_waits_for_the_configured_npad() {
     assert!(h.bench.kernel.hle.shared.hid.script.presses.is_empty(), "no applet yet");
     let mut h = configured(Vec::new());
     advance(&mut h, 3);
+    hid::on_idle(&mut h.bench.kernel);
+    assert!(h.bench.kernel.hle.shared.hid.script.presses.is_empty(), "not quiet for 50 ms yet");
+    advance(&mut h, 30);
+    hid::on_idle(&mut h.bench.kernel);
+    // An IPC request in between: still working, the quiet period starts again.
+    h.bench.kernel.processes[h.client.process].counters.requests_sent += 1;
+    advance(&mut h, 30);
+    hid::on_idle(&mut h.bench.kernel);
+    assert!(h.bench.kernel.hle.shared.hid.script.presses.is_empty(), "the client sent a request");
+    advance(&mut h, 60);
     hid::on_idle(&mut h.bench.kernel);
     let presses = h.bench.kernel.hle.shared.hid.script.presses.clone();
     assert_eq!(presses.len(), 1);
@@ -330,4 +341,31 @@ fn press_arguments_name_buttons_and_bench_milliseconds() {
     assert_eq!("a+B@1".parse::<Press>().unwrap().buttons, 0x3);
     assert!("menu@1".parse::<Press>().is_err());
     assert!("plus".parse::<Press>().is_err());
+}
+
+/// 103 ActivateNpad (before 5.0.0): the ARUID at offset 0, no revision (libnx
+/// `_hidActivateNpad`); the same prefill as 109.
+#[test]
+fn activate_npad_takes_the_aruid_at_offset_0() {
+    let mut h = connected();
+    let pid = h.pid;
+    applet_resource(&mut h, 0);
+    assert_eq!(simple(&mut h, 103, &aruid_payload(pid)), ResultCode::SUCCESS);
+    let applet = &h.bench.kernel.hle.shared.hid.applets[&pid];
+    assert!(applet.activated);
+    assert_eq!(applet.revision, None);
+    // A raw ARUID neither 0 nor the pid at offset 0 closes the session.
+    assert_eq!(send_root(&mut h, &words(103, &aruid_payload(pid + 1), true, &[])).0.raw(), 0xf601);
+}
+
+/// 102 without an X descriptor: Eden reads only X descriptors, so the list is empty and no
+/// controller is supported (nothing connects).
+#[test]
+fn set_supported_npad_id_type_without_x_is_an_empty_list() {
+    let mut h = configured(Vec::new());
+    let pid = h.pid;
+    let (rc, sfco, _, _) = send_root(&mut h, &words(102, &aruid_payload(pid), true, &[]));
+    assert_eq!((rc, sfco), (ResultCode::SUCCESS, ResultCode::SUCCESS));
+    advance(&mut h, 2);
+    assert_eq!((u32_at(&h, 0x9A00), u32_at(&h, 0x31A00)), (0, 0));
 }

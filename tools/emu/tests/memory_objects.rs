@@ -118,7 +118,7 @@ fn create_transfer_memory_checks_alignment_permission_and_memory_state() {
     assert_eq!(create_tmem(&mut k, t, HEAP + 0x10, PAGE_SIZE, 0), Err(kernel::INVALID_ADDRESS));
     assert_eq!(create_tmem(&mut k, t, HEAP, 0x10, 0), Err(kernel::INVALID_SIZE));
     assert_eq!(create_tmem(&mut k, t, HEAP, 0, 0), Err(kernel::INVALID_SIZE));
-    assert_eq!(create_tmem(&mut k, t, u64::MAX & !0xfff, PAGE_SIZE * 2, 0), Err(kernel::INVALID_CURRENT_MEMORY));
+    assert_eq!(create_tmem(&mut k, t, !0xfffu64, PAGE_SIZE * 2, 0), Err(kernel::INVALID_CURRENT_MEMORY));
     // Write-only and execute are not transfer-memory permissions.
     assert_eq!(create_tmem(&mut k, t, HEAP, PAGE_SIZE, 2), Err(INVALID_NEW_MEMORY_PERMISSION));
     assert_eq!(create_tmem(&mut k, t, HEAP, PAGE_SIZE, 5), Err(INVALID_NEW_MEMORY_PERMISSION));
@@ -217,7 +217,7 @@ fn map_shared_memory_checks_in_mesosphere_order() {
     assert_eq!(map(&mut k, t, h, FREE_ASLR + 0x10, SHMEM_SIZE, 1), kernel::INVALID_ADDRESS);
     assert_eq!(map(&mut k, t, h, FREE_ASLR, SHMEM_SIZE + 1, 1), kernel::INVALID_SIZE);
     assert_eq!(map(&mut k, t, h, FREE_ASLR, 0, 1), kernel::INVALID_SIZE);
-    assert_eq!(map(&mut k, t, h, u64::MAX & !0xfff, SHMEM_SIZE, 1), kernel::INVALID_CURRENT_MEMORY);
+    assert_eq!(map(&mut k, t, h, !0xfffu64, SHMEM_SIZE, 1), kernel::INVALID_CURRENT_MEMORY);
     // Only R and RW are shared-memory permissions.
     for perm in [0, 2, 4, 5] {
         assert_eq!(map(&mut k, t, h, FREE_ASLR, SHMEM_SIZE, perm), INVALID_NEW_MEMORY_PERMISSION);

@@ -42,11 +42,10 @@ struct Nv {
     tmem: u32,
 }
 
-fn bench(name: &str) -> (HostBench, HostClient) {
+fn bench(config: RunConfig) -> (HostBench, HostClient) {
     let setup = ProcessSetup::nro("idle", LaunchKind::Emulator, ProgramImage::from_code(&IDLE_GUEST));
-    let mut bench = HostBench::start(setup, RunConfig::default(), &[]).expect("bench");
+    let mut bench = HostBench::start(setup, config, &[]).expect("bench");
     let client = HostClient::new(&mut bench, "client").expect("client");
-    let _ = name;
     (bench, client)
 }
 
@@ -135,7 +134,11 @@ fn ioctl_words(nv: &mut Nv, fd: u32, number: u32, args: &[u8], pointers: bool) -
 
 /// Connects to `name` and creates the transfer memory, not yet initialized.
 fn connected(name: &str) -> Nv {
-    let (mut bench, mut client) = bench(name);
+    connected_with(name, RunConfig::default())
+}
+
+fn connected_with(name: &str, config: RunConfig) -> Nv {
+    let (mut bench, mut client) = bench(config);
     let session = client.connect(&mut bench, name).expect("connect");
     let tmem = create_tmem(&mut bench, &client);
     Nv { bench, client, session, tmem }
@@ -203,6 +206,20 @@ fn initialize_takes_the_process_and_a_reference_to_the_transfer_memory() {
     assert_eq!(memory_at(&nv.bench, &nv.client, TMEM), (5, 1, 0), "Normal, Locked, no permission");
     nv.client.close(&mut nv.bench, nv.session).unwrap();
     assert_eq!(memory_at(&nv.bench, &nv.client, TMEM), (5, 0, 3), "RW again once nvdrv is closed");
+}
+
+/// Under the Ryujinx profile nvdrv closes both handles in Initialize (Ryujinx
+/// `INvDrvServices.Initialize`): the memory is back once the client closes its own.
+#[test]
+fn initialize_under_ryujinx_drops_the_transfer_memory_at_once() {
+    let config = RunConfig { kernel: xcbuf_emu::kernel::profile::KernelProfile::Ryujinx, ..RunConfig::default() };
+    let mut nv = connected_with(nvdrv::SERVICE_NAME, config);
+    let words = initialize_words(TMEM_SIZE as u32, &[0xFFFF_8001, nv.tmem]);
+    let (_, _, out) = send(&mut nv, &words);
+    assert_eq!(out[0], nv_result::SUCCESS);
+    assert_eq!(memory_at(&nv.bench, &nv.client, TMEM), (5, 1, 0), "locked while the client's handle lives");
+    nv.client.close(&mut nv.bench, nv.tmem).unwrap();
+    assert_eq!(memory_at(&nv.bench, &nv.client, TMEM), (5, 0, 3));
 }
 
 /// Both handles are declared: without them the sf framework refuses the request and
@@ -339,7 +356,7 @@ fn nvmap_free_returns_the_buffer_and_removes_the_object() {
     assert_eq!(u64::from_le_bytes(out[8..16].try_into().unwrap()), FRAME);
     assert_eq!((u32_at(&out, 0x10), u32_at(&out, 0x14)), (0x10000, 0));
     assert!(nv.bench.kernel.hle.shared.nvmap.get(handle).is_none());
-    let (err, out) = ioctl(&mut nv, fd, NVMAP_FREE, &vec![0u8; 0x18], false);
+    let (err, out) = ioctl(&mut nv, fd, NVMAP_FREE, &[0u8; 0x18], false);
     assert_eq!((err, &out[4..]), (nv_result::SUCCESS, &[0u8; 0x14][..]), "handle 0: nothing written");
 }
 

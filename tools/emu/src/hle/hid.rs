@@ -118,6 +118,9 @@ pub const SAMPLE_PERIOD_NS: u64 = 1_000_000;
 /// How long a scripted press is held: 100 ms = 100 samples, so a client polling every
 /// 10-16 ms (input.md §5) sees it in several polls.
 pub const PRESS_HOLD_NS: u64 = 100_000_000;
+/// Default mode: how long the client must have sent no IPC request (sleeping between
+/// reads of the shared memory) before it counts as waiting for input.
+pub const INPUT_WAIT_QUIET_NS: u64 = 50_000_000;
 /// Default mode: when the client is still running this long after a default press was
 /// released (it missed it, or was not polling yet), + is pressed again.
 pub const DEFAULT_REPRESS_NS: u64 = 500_000_000;
@@ -280,6 +283,10 @@ pub struct HidState {
     pub script: InputScript,
     /// Default mode: when the last default press was released.
     pub default_released_ns: Option<u64>,
+    /// Default mode: the IPC requests counted at the last idle moment, and since when
+    /// that count has not moved.
+    pub requests_seen: Option<u64>,
+    pub quiet_since_ns: u64,
 }
 
 /// hid as an HLE service.
@@ -565,12 +572,24 @@ pub fn tick(k: &mut Kernel) {
 }
 
 /// The run loop found no thread able to run: in the default mode, once some ARUID's npad
-/// is configured and the clients wait (every thread blocked or sleeping), + is pressed
-/// now for [`PRESS_HOLD_NS`]; again [`DEFAULT_REPRESS_NS`] after each release while the
-/// run goes on.
+/// is configured and the client waits for input, + is pressed from the next sample for
+/// [`PRESS_HOLD_NS`]; again [`DEFAULT_REPRESS_NS`] after each release while the run goes
+/// on. "Waits for input" = every thread blocked or sleeping, and no IPC request sent by
+/// any process for [`INPUT_WAIT_QUIET_NS`] of bench time: a polling loop only sleeps and
+/// reads memory, while a program that configured the npad early and still runs its work
+/// (IPC between short sleeps) is not waiting yet.
 pub fn on_idle(k: &mut Kernel) {
     let now = k.now_ns();
+    let requests: u64 = k.processes.iter().map(|p| p.counters.requests_sent).sum();
     let hid = &mut k.hle.shared.hid;
+    if hid.requests_seen != Some(requests) {
+        hid.requests_seen = Some(requests);
+        hid.quiet_since_ns = now;
+        return;
+    }
+    if now.saturating_sub(hid.quiet_since_ns) < INPUT_WAIT_QUIET_NS {
+        return;
+    }
     if !hid.script.default_press || !hid.applets.values().any(AppletInput::configured) {
         return;
     }
@@ -584,4 +603,7 @@ pub fn on_idle(k: &mut Kernel) {
     let at_ns = (now / SAMPLE_PERIOD_NS + 1) * SAMPLE_PERIOD_NS;
     hid.script.presses.push(Press { buttons: BUTTON_PLUS, at_ns, hold_ns: PRESS_HOLD_NS });
     hid.default_released_ns = Some(at_ns + PRESS_HOLD_NS);
+    let line =
+        format!("hid: the client waits for input: + pressed from {at_ns} ns for {PRESS_HOLD_NS} ns (default input)");
+    k.trace_line(line);
 }

@@ -51,8 +51,7 @@ pub mod registry;
 pub mod session;
 pub mod set_sys;
 pub mod sm;
-#[cfg(test)]
-pub(crate) mod test_support;
+pub mod test_support;
 pub mod vi;
 
 pub use dispatch::{handle_request, install, install_services, on_session_closed, open_session};

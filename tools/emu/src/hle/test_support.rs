@@ -1,4 +1,4 @@
-//! Unit-test support for HLE objects: a kernel with one code-less client process (pid
+//! Test support for HLE objects (the services' unit tests and the tests under `tests/`): a kernel with one code-less client process (pid
 //! 0x80) that owns a large RW region for buffers, and [`Harness::call`], which builds a
 //! CMIF request with `xcbuf_common::cmif` (as a client would), parses it with the
 //! framework's parser ([`super::session::parse`]) and hands it to an object's

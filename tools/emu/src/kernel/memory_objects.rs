@@ -102,7 +102,7 @@ impl Kernel {
         let last = end - 1;
         let in_region = memory::ASLR_REGION_BASE <= address
             && address < end
-            && last <= memory::ASLR_REGION_BASE + memory::ASLR_REGION_SIZE - 1;
+            && last < memory::ASLR_REGION_BASE + memory::ASLR_REGION_SIZE;
         let overlaps = |start: u64, len: u64| !(end <= start || start + len <= address || len == 0);
         let in_heap = overlaps(memory::HEAP_REGION_BASE, memory::HEAP_REGION_SIZE);
         let in_alias = overlaps(memory::ALIAS_REGION_BASE, memory::ALIAS_REGION_SIZE);
@@ -123,10 +123,10 @@ impl Kernel {
     pub(crate) fn svc_create_transfer_memory(&mut self, t: ThreadId) -> SvcFlow {
         let p = self.threads[t].process;
         let (address, size, perm_bits) = (self.arg(t, 1), self.arg(t, 2), self.arg(t, 3) as u32);
-        if address % PAGE_SIZE != 0 {
+        if !address.is_multiple_of(PAGE_SIZE) {
             return self.fail(t, kernel::INVALID_ADDRESS);
         }
-        if size % PAGE_SIZE != 0 || size == 0 {
+        if !size.is_multiple_of(PAGE_SIZE) || size == 0 {
             return self.fail(t, kernel::INVALID_SIZE);
         }
         if address.checked_add(size).is_none() {
@@ -315,10 +315,10 @@ impl Kernel {
 
     /// The address/size checks both shared-memory svcs start with.
     fn check_address_size(address: u64, size: u64) -> Result<(), ResultCode> {
-        if address % PAGE_SIZE != 0 {
+        if !address.is_multiple_of(PAGE_SIZE) {
             return Err(kernel::INVALID_ADDRESS);
         }
-        if size % PAGE_SIZE != 0 || size == 0 {
+        if !size.is_multiple_of(PAGE_SIZE) || size == 0 {
             return Err(kernel::INVALID_SIZE);
         }
         if address.checked_add(size).is_none() {

@@ -184,8 +184,12 @@ impl NvdrvSession {
         let Some(object @ KObjectRef::TransferMemory(_)) = env.k.resolve(p, t, *tmem) else {
             return reply_u32(nv_result::BAD_PARAMETER);
         };
-        env.k.retain_object(object);
-        self.transfer_memory = Some(object);
+        // Ryujinx closes both handles at once (`INvDrvServices.Initialize`): under its
+        // profile the memory comes back as soon as the client closes its own handle.
+        if env.k.options.kernel != crate::kernel::profile::KernelProfile::Ryujinx {
+            env.k.retain_object(object);
+            self.transfer_memory = Some(object);
+        }
         self.transfer_memory_size = request.payload_u32(0).unwrap_or(0);
         self.owner = Some(owner);
         reply_u32(nv_result::SUCCESS)

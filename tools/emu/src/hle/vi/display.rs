@@ -215,6 +215,11 @@ fn read_frame(k: &Kernel, layer: &Layer, frame: &QueuedFrame) -> Result<Vec<u8>,
     if !layer.is_shown() {
         return Err("the layer has no owner ARUID (a stray layer; Ryujinx never shows one)".into());
     }
+    // Eden `Container::OpenLayerLocked` puts a layer on its display's stack and
+    // `CloseLayerLocked` takes it off; the composer draws only the stack.
+    if !layer.open {
+        return Err("the layer is not open (not on its display's stack)".into());
+    }
     let b = &frame.buffer;
     if b.color_format != COLOR_FORMAT_A8B8G8R8 || b.ext_format != PIXEL_FORMAT_RGBA8888 {
         return Err(format!(
@@ -310,10 +315,13 @@ pub fn deswizzle(src: &[u8], layout: &SurfaceLayout) -> Option<Vec<u8>> {
     }
     let row = (layout.width * layout.bytes_per_pixel) as usize;
     let mut out = vec![0u8; row * layout.height as usize];
+    // x bits 0-3 are offset bits 0-3: 16 bytes from a multiple of 16 are one run.
     for y in 0..layout.height {
-        for x in 0..row as u32 {
-            let from = usize::try_from(layout.offset(x, y)).ok()?;
-            out[y as usize * row + x as usize] = *src.get(from)?;
+        for x in (0..row).step_by(16) {
+            let len = (row - x).min(16);
+            let from = usize::try_from(layout.offset(x as u32, y)).ok()?;
+            let to = y as usize * row + x;
+            out[to..to + len].copy_from_slice(src.get(from..from + len)?);
         }
     }
     Some(out)

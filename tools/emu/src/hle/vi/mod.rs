@@ -21,6 +21,7 @@
 pub mod display;
 pub mod parcel;
 pub mod queue;
+pub mod testing;
 
 use std::collections::BTreeSet;
 
@@ -443,7 +444,12 @@ fn transact(request: &HleRequest<'_>, env: &mut HleEnv<'_>, id: i32, code: u32) 
     }
     let Some(queue) = env.shared().vi.queues.get_mut(&id) else { return HleReply::ok(Vec::new()) };
     let (parcel, queued) = match queue.transact(code, &mut reader) {
-        Outcome::Reply { parcel, queued } => (parcel, queued),
+        Outcome::Reply { parcel, queued, buffer_event } => {
+            if buffer_event && let Some(&event) = env.shared().vi.native_events.get(&id) {
+                env.k.set_event(event, true);
+            }
+            (parcel, queued)
+        }
         Outcome::Wait(why) => return HleReply::Defer { what: why },
         Outcome::Stop(why) => return stop(env, format!("vi: binder {id}: {why}")),
     };

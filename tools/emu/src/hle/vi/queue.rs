@@ -164,8 +164,10 @@ pub struct QueuedFrame {
 
 /// What a transaction did.
 pub enum Outcome {
-    /// The reply parcel; with QUEUE, the frame now queued.
-    Reply { parcel: Vec<u8>, queued: Option<QueuedFrame> },
+    /// The reply parcel; with QUEUE, the frame now queued; `buffer_event`: the producer's
+    /// buffer event is signalled (Eden `BufferQueueProducer` signals `buffer_wait_event` in
+    /// `SetPreallocatedBuffer` and in a successful `Disconnect`).
+    Reply { parcel: Vec<u8>, queued: Option<QueuedFrame>, buffer_event: bool },
     /// DEQUEUE found no free slot: the caller waits (Eden `WaitForFreeSlotThenRelock`
     /// waits on the dequeue condition; so does Ryujinx).
     Wait(String),
@@ -207,7 +209,7 @@ impl Default for BufferQueue {
 }
 
 fn reply(w: &ParcelWriter) -> Outcome {
-    Outcome::Reply { parcel: w.finish(), queued: None }
+    Outcome::Reply { parcel: w.finish(), queued: None, buffer_event: false }
 }
 
 impl BufferQueue {
@@ -247,7 +249,9 @@ impl BufferQueue {
             code::SET_PREALLOCATED_BUFFER => {
                 let slot = r.i32()?;
                 let buffer = r.nullable_flattened(GRAPHIC_BUFFER_SIZE)?.map(GraphicBuffer::parse).transpose()?;
-                w.i32(self.set_preallocated(slot, buffer));
+                let st = self.set_preallocated(slot, buffer);
+                w.i32(st);
+                return Ok(Outcome::Reply { parcel: w.finish(), queued: None, buffer_event: st == status::NO_ERROR });
             }
             code::DEQUEUE_BUFFER => {
                 let (is_async, width, height, format, usage) = (r.i32()?, r.u32()?, r.u32()?, r.i32()?, r.u32()?);
@@ -288,11 +292,13 @@ impl BufferQueue {
                 let (st, queued) = self.queue_buffer(slot, input);
                 self.write_output(&mut w);
                 w.i32(st);
-                return Ok(Outcome::Reply { parcel: w.finish(), queued });
+                return Ok(Outcome::Reply { parcel: w.finish(), queued, buffer_event: false });
             }
             code::DISCONNECT => {
                 let api = r.i32()?;
-                w.i32(self.disconnect(api));
+                let st = self.disconnect(api);
+                w.i32(st);
+                return Ok(Outcome::Reply { parcel: w.finish(), queued: None, buffer_event: st == status::NO_ERROR });
             }
             other => return Ok(Outcome::Stop(format!("transaction code {other} is not modelled by the bench"))),
         }

@@ -1,13 +1,11 @@
 //! vi, the relay and the buffer queue, each command pinned to the bytes the real services
 //! read and write (sources cited per test).
 
+use super::testing::{OWNER, Screen, gbfr, request_parcel, words};
 use super::*;
-use crate::hle::nvmap::NvMapAllocation;
 use crate::hle::test_support::{Harness, RequestParts};
 use xcbuf_common::cmif::OutPointer;
 use xcbuf_common::hipc::{PointerDescriptor, ReceiveListEntry};
-
-const OWNER: u64 = 0x80;
 
 fn result(reply: &HleReply) -> u32 {
     reply_result(reply).expect("a reply").raw()
@@ -112,6 +110,16 @@ fn open_layer_writes_the_native_window_parcel_and_needs_the_owner_pid() {
 }
 
 #[test]
+fn get_relay_service_hands_out_the_binder_driver_and_open_default_display_is_default() {
+    let mut h = Harness::new();
+    let mut o = iads();
+    let HleReply::Reply(r) = call(&mut h, &mut o, 100, &[]) else { panic!() };
+    assert_eq!((r.result, r.out_objects.len()), (ResultCode::SUCCESS, 1));
+    assert_eq!(r.out_objects[0].interface(), "IHOSBinderDriver");
+    assert_eq!(ok_payload(call(&mut h, &mut o, 1011, &[])), 0u64.to_le_bytes());
+}
+
+#[test]
 fn set_layer_scaling_mode_takes_2_and_4_only() {
     let mut h = Harness::new();
     let mut o = iads();
@@ -167,162 +175,7 @@ fn relay_refcount_type_must_be_0_or_1_and_native_handle_needs_a_producer() {
     assert!(matches!(r.copy_handles[..], [KObjectRef::ReadableEvent(_)]));
 }
 
-// ---- the buffer queue, through TransactParcel ----
-
-/// A request parcel: the IGraphicBufferProducer token, then `args`.
-fn request_parcel(args: &[u8]) -> Vec<u8> {
-    let mut token: Vec<u8> = Vec::new();
-    token.extend_from_slice(&0x100u32.to_le_bytes());
-    token.extend_from_slice(&34u32.to_le_bytes());
-    for u in PRODUCER_TOKEN.encode_utf16().chain([0]) {
-        token.extend_from_slice(&u.to_le_bytes());
-    }
-    let mut w = ParcelWriter::new();
-    w.bytes(&token).bytes(args);
-    w.finish()
-}
-
-fn words(v: &[i32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-/// A GBFR for one 1280x720 RGBA8888 block-linear slot (screen-output.md §1d table).
-fn gbfr(nvmap_id: u32, slot: u32) -> Vec<u8> {
-    let mut b = vec![0u8; 0x16C];
-    let mut put = |at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
-    for (at, v) in [
-        (0x00, 0x4742_4652),
-        (0x04, 1280),
-        (0x08, 720),
-        (0x0C, 1280),
-        (0x10, 1),
-        (0x14, 0xB00),
-        (0x18, 42),
-        (0x24, 81),
-        (0x28, u32::MAX),
-        (0x2C, nvmap_id),
-        (0x34, 0xDAFF_CAFF),
-        (0x38, 42),
-        (0x40, 0xB00),
-        (0x44, 1),
-        (0x48, 1),
-        (0x4C, 1280),
-        (0x50, 0x3C_0000),
-        (0x54, 1),
-        (0x5C, 1280),
-        (0x60, 720),
-        (0x64, 0x0053_2120),
-        (0x68, 0x01),
-        (0x6C, 3),
-        (0x70, 5120),
-        (0x78, slot * 0x3C_0000),
-        (0x7C, 0xFE),
-        (0x80, 4),
-        (0x94, 0x3C_0000),
-    ] {
-        put(at, v);
-    }
-    b
-}
-
-struct Screen {
-    h: Harness,
-    relay: ViObject,
-    binder: i32,
-    nvmap_id: u32,
-    memory: u64,
-}
-
-impl Screen {
-    /// A managed (or stray) layer opened, and 2 frames of nvmap memory of the client.
-    fn new(stray: bool) -> Screen {
-        let mut h = Harness::new();
-        let binder = if stray {
-            h.k.hle.shared.vi.create_stray_layer(0).unwrap().1
-        } else {
-            let layer = h.k.hle.shared.vi.create_managed_layer(OWNER);
-            h.k.hle.shared.vi.open_layer(layer, OWNER).unwrap()
-        };
-        let memory = h.alloc(2 * 0x3C_0000);
-        let process = h.process;
-        let nvmap_id = h.k.hle.shared.nvmap.create(process, 2 * 0x3C_0000);
-        h.k.hle.shared.nvmap.get_mut(nvmap_id).unwrap().allocation =
-            Some(NvMapAllocation { address: memory, align: 0x20000, flags: 1, kind: 0 });
-        Screen { h, relay: ViObject::Relay, binder, nvmap_id, memory }
-    }
-
-    /// TransactParcel(binder, code, parcel) with a 0x400-byte B; the reply and the B bytes.
-    fn transact(&mut self, code: u32, args: &[u8]) -> (HleReply, Vec<u8>) {
-        let a = self.h.buffer(&request_parcel(args));
-        let b = self.h.out_buffer(0x400);
-        let payload = words(&[self.binder, code as i32, 0]);
-        let (sends, receives) = ([a], [b]);
-        let parts = RequestParts {
-            command_id: 0,
-            payload: &payload,
-            sends: &sends,
-            receives: &receives,
-            ..RequestParts::default()
-        };
-        let reply = self.h.call(&mut self.relay, &parts);
-        let bytes = self.h.read(b.address(), 0x400);
-        (reply, bytes)
-    }
-
-    /// The reply parcel's data words.
-    fn reply_words(&mut self, code: u32, args: &[u8]) -> Vec<i32> {
-        let (reply, b) = self.transact(code, args);
-        assert_eq!(result(&reply), 0);
-        let size = u32::from_le_bytes(b[..4].try_into().unwrap()) as usize;
-        assert_eq!(u32::from_le_bytes(b[4..8].try_into().unwrap()), 0x10);
-        b[0x10..0x10 + size].chunks(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect()
-    }
-
-    fn connect(&mut self) -> Vec<i32> {
-        self.reply_words(10, &words(&[0, 2, 0]))
-    }
-
-    fn preallocate(&mut self, slot: u32) -> Vec<i32> {
-        let mut args = words(&[slot as i32, 1, 0x16C, 0]);
-        args.extend_from_slice(&gbfr(self.nvmap_id, slot));
-        self.reply_words(14, &args)
-    }
-
-    fn dequeue(&mut self, width: u32) -> Vec<i32> {
-        self.reply_words(3, &words(&[0, width as i32, 720, 1, 0xB00]))
-    }
-
-    fn request(&mut self, slot: i32) -> Vec<i32> {
-        self.reply_words(1, &words(&[slot]))
-    }
-
-    fn queue(&mut self, slot: i32) -> Vec<i32> {
-        let mut input = vec![0i32; 0x54 / 4];
-        input[0x2C / 4] = 1; // swap interval
-        let mut args = words(&[slot, 0x54, 0]);
-        args.extend_from_slice(&words(&input));
-        self.reply_words(7, &args)
-    }
-
-    /// Fills frame `slot` of the nvmap memory with a pattern swizzled by `layout`, and
-    /// returns the linear image it shows.
-    fn draw(&mut self, slot: u64, seed: u8) -> Vec<u8> {
-        let layout =
-            display::SurfaceLayout { width: 1280, height: 720, bytes_per_pixel: 4, pitch: 5120, block_height_log2: 4 };
-        let mut swizzled = vec![0u8; 0x3C_0000];
-        let mut linear = vec![0u8; 1280 * 720 * 4];
-        for y in 0..720u32 {
-            for x in 0..5120u32 {
-                let v = (x / 4).wrapping_mul(3).wrapping_add(y.wrapping_mul(7)).wrapping_add(u32::from(seed)) as u8;
-                let v = if x % 4 == 3 { 0xFF } else { v ^ (x % 4) as u8 };
-                swizzled[layout.offset(x, y) as usize] = v;
-                linear[(y * 5120 + x) as usize] = v;
-            }
-        }
-        self.h.write(self.memory + slot * 0x3C_0000, &swizzled);
-        linear
-    }
-}
+// ---- the buffer queue, through TransactParcel (vi::testing::Screen) ----
 
 const FENCE_NONE: [i32; 9] = [0, -1, 0, -1, 0, -1, 0, -1, 0];
 
@@ -362,6 +215,35 @@ fn a_frame_queued_on_a_managed_layer_is_shown_de_swizzled() {
 }
 
 #[test]
+fn a_closed_layer_s_frames_are_not_shown() {
+    let mut s = Screen::new(false);
+    let layer = s.h.k.hle.shared.vi.layer_of_binder(s.binder).unwrap().id;
+    s.h.k.hle.shared.vi.close_layer(layer).unwrap();
+    assert_eq!(super::testing::show_on(s, &vec![0x55; 0x3C_0000]), None);
+    // The same on an open layer is shown.
+    assert!(super::testing::show_on(Screen::new(false), &vec![0x55; 0x3C_0000]).is_some());
+}
+
+#[test]
+fn set_preallocated_and_disconnect_signal_the_buffer_event() {
+    let mut s = Screen::new(false);
+    let args = [s.binder.to_le_bytes(), 0xFu32.to_le_bytes()].concat();
+    let HleReply::Reply(r) = call(&mut s.h, &mut ViObject::Relay, 2, &args) else { panic!() };
+    let [KObjectRef::ReadableEvent(event)] = r.copy_handles[..] else { panic!("one event") };
+    s.connect();
+    assert!(!s.h.k.events[event].signalled);
+    s.preallocate(0);
+    assert!(s.h.k.events[event].signalled);
+    s.h.k.set_event(event, false);
+    s.dequeue(1280);
+    s.request(0);
+    s.queue(0);
+    assert!(!s.h.k.events[event].signalled, "the consumer's release does not signal it (Eden)");
+    assert_eq!(s.reply_words(11, &words(&[2])), vec![0]);
+    assert!(s.h.k.events[event].signalled);
+}
+
+#[test]
 fn a_stray_layer_s_frames_are_not_shown() {
     let mut s = Screen::new(true);
     s.connect();
@@ -371,7 +253,9 @@ fn a_stray_layer_s_frames_are_not_shown() {
     s.draw(0, 1);
     assert_eq!(s.queue(0), vec![1280, 720, 0, 1, 0]);
     assert!(s.h.k.hle.shared.vi.last_shown.is_none());
-    assert_eq!(s.h.k.hle.shared.vi.not_shown.len(), 1);
+    let not_shown = &s.h.k.hle.shared.vi.not_shown;
+    assert_eq!(not_shown.len(), 1);
+    assert!(not_shown[0].contains("stray layer"), "{not_shown:?}");
 }
 
 #[test]
@@ -383,6 +267,18 @@ fn queue_of_a_slot_never_requested_is_bad_value() {
     // QueueBufferOutput {1280, 720, 0, 0 pending}, status BadValue (Eden `QueueBuffer`).
     assert_eq!(s.queue(0), vec![1280, 720, 0, 0, -22]);
     assert!(s.h.k.hle.shared.vi.last_shown.is_none());
+}
+
+#[test]
+fn queue_with_a_crop_outside_the_buffer_is_bad_value() {
+    // Ryujinx `QueueBuffer`: the crop intersected with the buffer must be the crop.
+    let mut s = Screen::new(false);
+    s.connect();
+    s.preallocate(0);
+    s.dequeue(1280);
+    s.request(0);
+    assert_eq!(s.queue_cropped(0, [0, 0, 1281, 720]), vec![1280, 720, 0, 0, -22]);
+    assert_eq!(s.queue_cropped(0, [0, 0, 1280, 720]), vec![1280, 720, 0, 1, 0]);
 }
 
 #[test]
