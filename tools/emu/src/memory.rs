@@ -323,6 +323,62 @@ mod tests {
         assert!(!space.check(0x71_0000_1f00, 0x200, Perm::R), "runs into the gap");
     }
 
+    /// mesosphere's memory block manager: a change to part of a block splits it; undoing
+    /// the change merges the pieces back into one block (`KMemoryBlockManager::Update`,
+    /// `CoalesceForUpdate`).
+    #[test]
+    fn set_range_splits_and_merges_blocks() {
+        let mut cpu = Cpu::new().unwrap();
+        let mut space = AddressSpace::default();
+        let base = HEAP_REGION_BASE;
+        space.map(&mut cpu, base, 0x4000, Perm::RW, MemoryState::Normal).unwrap();
+        space.set_range(&mut cpu, base + 0x1000, 0x2000, Perm::NONE, attribute::LOCKED).unwrap();
+        let q = |space: &AddressSpace, a: u64| {
+            let i = space.query(a);
+            (i.base, i.size, i.perm, i.attribute)
+        };
+        assert_eq!(q(&space, base), (base, 0x1000, Perm::RW, 0));
+        assert_eq!(q(&space, base + 0x2fff), (base + 0x1000, 0x2000, Perm::NONE, attribute::LOCKED));
+        assert_eq!(q(&space, base + 0x3000), (base + 0x3000, 0x1000, Perm::RW, 0));
+        assert_eq!(space.range_state(base + 0x1000, 0x2000), Some((MemoryState::Normal, Perm::NONE, 1)));
+        assert_eq!(space.range_state(base, 0x2000), None, "two different blocks");
+        assert!(!space.check(base + 0x1000, 1, Perm::R), "not readable while locked");
+        space.set_range(&mut cpu, base + 0x1000, 0x2000, Perm::RW, 0).unwrap();
+        assert_eq!(q(&space, base + 0x1000), (base, 0x4000, Perm::RW, 0), "one block again");
+        space.unmap_range(&mut cpu, base + 0x3000, 0x1000).unwrap();
+        assert_eq!(q(&space, base), (base, 0x3000, Perm::RW, 0));
+        assert_eq!(space.query(base + 0x3000).state, MemoryState::Free);
+        assert_eq!(space.range_state(base + 0x3000, 0x1000), Some((MemoryState::Free, Perm::NONE, 0)));
+        assert!(space.set_range(&mut cpu, base + 0x2000, 0x2000, Perm::R, 0).is_err(), "runs into free memory");
+    }
+
+    /// A range locked with permission None faults on a guest load, and loads again once
+    /// given back (the engine's pages follow `set_range`).
+    #[test]
+    fn a_guest_load_from_a_range_set_to_no_permission_faults() {
+        use crate::cpu::Stop;
+        use unicorn_engine::RegisterARM64;
+        let mut cpu = Cpu::new().unwrap();
+        let mut space = AddressSpace::default();
+        let (code, data) = (NRO_CODE_BASE, HEAP_REGION_BASE);
+        space.map(&mut cpu, code, PAGE_SIZE, Perm::RX, MemoryState::Code).unwrap();
+        space.map(&mut cpu, data, PAGE_SIZE, Perm::RW, MemoryState::Normal).unwrap();
+        // ldr x0, [x1]; svc #1
+        let words: Vec<u8> = [0xf940_0020u32, 0xd400_0021].iter().flat_map(|w| w.to_le_bytes()).collect();
+        cpu.write(code, &words).unwrap();
+        cpu.write(data, &7u64.to_le_bytes()).unwrap();
+        let run = |cpu: &mut Cpu| {
+            cpu.set_reg(RegisterARM64::PC, code).unwrap();
+            cpu.set_x(1, data).unwrap();
+            cpu.run(100)
+        };
+        space.set_range(&mut cpu, data, PAGE_SIZE, Perm::NONE, attribute::LOCKED).unwrap();
+        assert!(matches!(run(&mut cpu), Stop::MemoryFault { address, .. } if address == data));
+        space.set_range(&mut cpu, data, PAGE_SIZE, Perm::RW, 0).unwrap();
+        assert!(matches!(run(&mut cpu), Stop::Svc { imm: 1, .. }));
+        assert_eq!(cpu.x(0), 7);
+    }
+
     #[test]
     fn overlapping_map_is_refused() {
         let mut cpu = Cpu::new().unwrap();

@@ -374,9 +374,11 @@ fn ioctl_checks_buffer_sizes_then_the_fd() {
     assert_eq!(ioctl(&mut nv, fd, NVMAP_CREATE, &create_args(0x1000), false).0, nv_result::NOT_IMPLEMENTED);
 }
 
-/// SYNCPT_WAIT {id, threshold, timeout} (Ryujinx `SyncptWait` -> `EventWait`): reached ->
-/// Success; not reached with timeout 0 -> Timeout 5; id >= 192 -> InvalidValue 0xB; the
-/// syncpoints are `HleShared::syncpoints`, which vi's queue advances.
+/// SYNCPT_WAIT {id, threshold, timeout} (Ryujinx `SyncptWait` -> `EventWait`): expired ->
+/// Success (a threshold nobody promised counts as expired: Eden `HasSyncpointExpired`);
+/// promised and not reached with timeout 0 or 100 -> Timeout 5; id >= 192 ->
+/// InvalidValue 0xB; the syncpoints are `HleShared::syncpoints`, which vi's queue
+/// reserves and advances.
 #[test]
 fn nvhost_ctrl_syncpt_wait_compares_with_the_shared_syncpoints() {
     let mut nv = initialized(nvdrv::SERVICE_NAME);
@@ -386,6 +388,12 @@ fn nvhost_ctrl_syncpt_wait_compares_with_the_shared_syncpoints() {
         [id.to_le_bytes(), threshold.to_le_bytes(), timeout.to_le_bytes()].concat()
     };
     assert_eq!(ioctl(&mut nv, fd, NVHOST_CTRL_SYNCPT_WAIT, &args(7, 0, 0), false).0, nv_result::SUCCESS);
+    assert_eq!(
+        ioctl(&mut nv, fd, NVHOST_CTRL_SYNCPT_WAIT, &args(7, 1, 0), false).0,
+        nv_result::SUCCESS,
+        "not promised"
+    );
+    assert_eq!(nv.bench.kernel.hle.shared.syncpoints.reserve(7), Some(1));
     assert_eq!(ioctl(&mut nv, fd, NVHOST_CTRL_SYNCPT_WAIT, &args(7, 1, 0), false).0, nv_result::TIMEOUT);
     assert_eq!(ioctl(&mut nv, fd, NVHOST_CTRL_SYNCPT_WAIT, &args(7, 1, 100), false).0, nv_result::TIMEOUT);
     assert_eq!(nv.bench.kernel.hle.shared.syncpoints.increment(7), Some(1));

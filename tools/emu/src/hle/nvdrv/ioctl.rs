@@ -60,19 +60,27 @@ pub fn request_is_out(request: u32) -> bool {
     request & (1 << 31) != 0
 }
 
-/// The syncpoints nvhost-ctrl waits on: 192 hardware counters (Eden
-/// `nvdrv/core/syncpoint_manager.h` `MaxSyncPoints`; Ryujinx
-/// `SynchronizationManager.MaxHardwareSyncpoints`), each a u32 that only moves up.
-/// Whoever models the GPU or the compositor (vi's buffer queue) advances them with
-/// [`Syncpoints::increment`]; nvhost-ctrl compares with [`Syncpoints::is_reached`].
+/// The syncpoints nvhost-ctrl waits on: 192 hardware counters (Eden `nvdrv/nvdata.h`
+/// `MaxSyncPoints`; Ryujinx `Ryujinx.Graphics.Gpu/Synchronization/SynchronizationManager.cs`
+/// `MaxHardwareSyncpoints`), each with the value reached (`min`) and the highest value
+/// work was promised for (`max`), as both emulators keep them (Eden
+/// `nvdrv/core/syncpoint_manager.cpp` `counter_min`/`counter_max`; Ryujinx
+/// `NvHostSyncPt._counterMin/_counterMax`).
+///
+/// The API for whoever models the GPU or the compositor (vi's buffer queue):
+/// - [`Syncpoints::reserve`]`(id) -> threshold`: promise one more increment (max + 1) and
+///   get the value a fence should carry;
+/// - [`Syncpoints::increment`]`(id) -> value`: the work is done (min + 1);
+/// - [`Syncpoints::value`]`(id)`: the value reached.
 #[derive(Debug, Clone)]
 pub struct Syncpoints {
-    values: Vec<u32>,
+    min: Vec<u32>,
+    max: Vec<u32>,
 }
 
 impl Default for Syncpoints {
     fn default() -> Syncpoints {
-        Syncpoints { values: vec![0; Syncpoints::COUNT as usize] }
+        Syncpoints { min: vec![0; Syncpoints::COUNT as usize], max: vec![0; Syncpoints::COUNT as usize] }
     }
 }
 
@@ -80,23 +88,42 @@ impl Syncpoints {
     /// Number of syncpoints.
     pub const COUNT: u32 = 192;
 
-    /// The current value of syncpoint `id` (0 for an id out of range).
+    /// The value syncpoint `id` has reached (0 for an id out of range).
     pub fn value(&self, id: u32) -> u32 {
-        self.values.get(id as usize).copied().unwrap_or(0)
+        self.min.get(id as usize).copied().unwrap_or(0)
     }
 
-    /// Advances syncpoint `id` by one; its new value (None for an id out of range).
+    /// Promises one more increment of syncpoint `id`; the threshold a fence for that work
+    /// carries (None for an id out of range).
+    pub fn reserve(&mut self, id: u32) -> Option<u32> {
+        let max = self.max.get_mut(id as usize)?;
+        *max = max.wrapping_add(1);
+        Some(*max)
+    }
+
+    /// Advances syncpoint `id` by one (work done); its new value (None for an id out of
+    /// range). An increment nobody reserved raises the promised value too.
     pub fn increment(&mut self, id: u32) -> Option<u32> {
-        let v = self.values.get_mut(id as usize)?;
-        *v = v.wrapping_add(1);
-        Some(*v)
+        let i = id as usize;
+        let min = self.min.get_mut(i)?;
+        *min = min.wrapping_add(1);
+        let value = *min;
+        if let Some(max) = self.max.get_mut(i)
+            && (value.wrapping_sub(*max) as i32) > 0
+        {
+            *max = value;
+        }
+        Some(value)
     }
 
-    /// Has syncpoint `id` reached `threshold`? Compared with wrap-around, as the hardware
-    /// counters are (Ryujinx `NvHostSyncpt.IsSyncpointExpired`: `(int)(value - threshold)
-    /// >= 0`; Eden `SyncpointManager::IsFenceSignalled`).
+    /// Has syncpoint `id` passed `threshold`? Only a threshold inside the promised but not
+    /// yet reached values (min, max] is pending; any other counts as expired, with
+    /// wrap-around (Eden `SyncpointManager::HasSyncpointExpired`: `(max - threshold) >=
+    /// (min - threshold)` unsigned; Ryujinx `NvHostSyncPt.MinCompare` the same for
+    /// syncpoints the client does not manage).
     pub fn is_reached(&self, id: u32, threshold: u32) -> bool {
-        (self.value(id).wrapping_sub(threshold) as i32) >= 0
+        let (Some(&min), Some(&max)) = (self.min.get(id as usize), self.max.get(id as usize)) else { return true };
+        max.wrapping_sub(threshold) >= min.wrapping_sub(threshold)
     }
 }
 
@@ -259,8 +286,8 @@ pub fn nvmap(
 /// One `/dev/nvhost-ctrl` ioctl.
 ///
 /// SYNCPT_WAIT {u32 id, u32 threshold, s32 timeout} (Ryujinx `NvHostCtrlDeviceFile`
-/// `SyncptWait` -> `EventWait`): id >= 192 -> InvalidValue 0xB; threshold reached ->
-/// Success; not reached with timeout 0 -> Timeout 0x5 (TryAgain); not reached with a
+/// `SyncptWait` -> `EventWait`): id >= 192 -> InvalidValue 0xB; threshold expired
+/// ([`Syncpoints::is_reached`]) -> Success; not reached with timeout 0 -> Timeout 0x5 (TryAgain); not reached with a
 /// timeout the real service blocks the request until the syncpoint reaches the threshold
 /// or the timeout ends (then Timeout): the bench has no host thread that advances a
 /// syncpoint during a wait, so a finite timeout returns Timeout at once (the caller sees
@@ -304,16 +331,27 @@ mod tests {
     }
 
     #[test]
-    fn syncpoints_compare_with_wrap_around() {
+    fn a_syncpoint_threshold_is_pending_only_between_reached_and_promised() {
         let mut s = Syncpoints::default();
         assert!(s.is_reached(3, 0));
-        assert!(!s.is_reached(3, 1));
+        assert!(s.is_reached(3, 1), "nothing promised: expired (Eden HasSyncpointExpired)");
+        assert_eq!(s.reserve(3), Some(1));
+        assert_eq!(s.reserve(3), Some(2));
+        assert!(!s.is_reached(3, 1) && !s.is_reached(3, 2));
+        assert!(s.is_reached(3, 3), "beyond the promised value");
         assert_eq!(s.increment(3), Some(1));
-        assert!(s.is_reached(3, 1));
+        assert!(s.is_reached(3, 1) && !s.is_reached(3, 2));
+        assert_eq!(s.increment(3), Some(2));
+        assert!(s.is_reached(3, 2));
+        assert_eq!(s.increment(3), Some(3), "unreserved increment raises max too");
+        assert!(s.is_reached(3, 3) && s.is_reached(3, 4));
         assert_eq!(s.increment(Syncpoints::COUNT), None);
-        s.values[5] = u32::MAX;
-        assert!(!s.is_reached(5, 0), "0 is after u32::MAX");
+        assert_eq!(s.reserve(Syncpoints::COUNT), None);
+        s.min[5] = u32::MAX;
+        s.max[5] = u32::MAX;
+        assert_eq!(s.reserve(5), Some(0));
+        assert!(!s.is_reached(5, 0), "0 comes after u32::MAX");
         assert_eq!(s.increment(5), Some(0));
-        assert!(s.is_reached(5, u32::MAX));
+        assert!(s.is_reached(5, 0) && s.is_reached(5, u32::MAX));
     }
 }
