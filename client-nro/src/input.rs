@@ -34,11 +34,22 @@ impl HidMemory for Mapped<'_> {
     }
 }
 
-/// The mapped input memory and the sessions behind it.
+/// The shared memory's handle, closed on drop (input.md §9 step 2).
+struct SharedMemoryHandle(Handle);
+
+impl Drop for SharedMemoryHandle {
+    fn drop(&mut self) {
+        let _ = svc::close_handle(self.0);
+    }
+}
+
+/// The mapped input memory and the sessions behind it; on drop (a failed step) they go in
+/// `hidExit`'s order: unmap, the handle, IAppletResource, hid.
 pub struct Input {
     memory: Option<SharedMemory>,
-    shared_memory: Handle,
-    resource: Service,
+    /// Held for its drop (closing order: declaration order).
+    _shared_memory: SharedMemoryHandle,
+    _resource: Service,
     hid: Service,
     aruid: u64,
 }
@@ -54,7 +65,8 @@ impl Input {
             .call(Request::new(cmd::GET_SHARED_MEMORY_HANDLE, &[]))
             .and_then(|r| r.copy_handle(0))
             .step("hid GetSharedMemoryHandle")?;
-        let mut input = Input { memory: None, shared_memory, resource, hid, aruid };
+        let mut input =
+            Input { memory: None, _shared_memory: SharedMemoryHandle(shared_memory), _resource: resource, hid, aruid };
         input.memory = Some(SharedMemory::map(shared_memory, SHARED_MEMORY_SIZE, perm::R).step("svcMapSharedMemory")?);
         Ok(input)
     }
@@ -91,10 +103,8 @@ impl Input {
     /// close on drop, IAppletResource first).
     pub fn close(mut self) -> StepResult<()> {
         let unmapped = self.memory.take().map_or(Ok(()), SharedMemory::unmap).step("svcUnmapSharedMemory");
-        let _ = svc::close_handle(self.shared_memory);
-        let Input { resource, hid, .. } = self;
-        drop(resource);
-        drop(hid);
+        // The fields go in their order: the handle, IAppletResource, hid.
+        drop(self);
         unmapped
     }
 }
