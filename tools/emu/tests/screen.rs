@@ -3,13 +3,15 @@
 //! de-swizzled by the bench's own block-linear reader, `hle::vi::display`) must equal,
 //! pixel for pixel, the page rendered on the host by `common::screen` from the report
 //! lines the client printed to its debug output (the client puts exactly its report
-//! lines on the page: `client-nro/src/screen/sink.rs`).
+//! lines on the page: `client-nro/src/screen/sink.rs`; which lines those are:
+//! `xcbuf_client::report::is_page_line`).
 //!
 //! And the comparison is not blind: a frame swizzled with another block height, a page
 //! missing one line, and a frame on a stray layer (never shown, as in Ryujinx) all fail
 //! it. The runs need `make dist`'s output: a plain `cargo test` lists them as ignored,
 //! `make test` runs them ([`xcbuf_pack::built`]).
 
+use xcbuf_client::report::is_page_line;
 use xcbuf_common::screen::{self, BlockLinearSurface, Console, LinearSurface, Page};
 use xcbuf_emu::hle::vi::display::{Frame, SurfaceLayout};
 use xcbuf_emu::hle::vi::testing;
@@ -39,25 +41,6 @@ fn run_launched(sysmodule: bool, launch: LaunchKind) -> RunReport {
     report
 }
 
-/// Whether a debug line of the client is one of its report lines, which the screen sink
-/// also puts on the page: the title (`xcbuf <version> (server: ...)`), `server: `, a
-/// failed screen step (`screen: `), `PASS `, `FAIL `, the summary (`N passed, M failed`),
-/// the report-file line (`report: `), and the exit hint. The other lines (rt's, the
-/// in-process server's log) are not on the page.
-fn is_page_line(line: &str) -> bool {
-    let summary = line.split_once(" passed, ").is_some_and(|(p, f)| {
-        p.parse::<u32>().is_ok() && f.strip_suffix(" failed").is_some_and(|n| n.parse::<u32>().is_ok())
-    });
-    (line.starts_with("xcbuf ") && line.contains("(server: "))
-        || line.starts_with("server: ")
-        || line.starts_with("screen: ")
-        || line.starts_with("PASS ")
-        || line.starts_with("FAIL ")
-        || line.starts_with("report: ")
-        || line == Page::EXIT_HINT
-        || summary
-}
-
 /// The page lines of a run, in order: from the title line to the exit hint.
 fn page_lines(report: &RunReport) -> Vec<String> {
     let all: Vec<&str> = report.client_lines.iter().map(|l| l.trim_end()).collect();
@@ -70,7 +53,9 @@ fn page_lines(report: &RunReport) -> Vec<String> {
         .position(|l| *l == Page::EXIT_HINT)
         .map(|i| start + i)
         .unwrap_or_else(|| panic!("no exit hint\n{}", all.join("\n")));
-    all[start..=end].iter().copied().filter(|l| is_page_line(l)).map(String::from).collect()
+    // The client's own rule for the lines it put on the page (`report::is_page_line`), and
+    // the exit hint, its footer.
+    all[start..=end].iter().copied().filter(|l| is_page_line(l) || *l == Page::EXIT_HINT).map(String::from).collect()
 }
 
 /// The page as the host renders it from `lines` (common::screen, as the client does).
