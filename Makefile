@@ -37,7 +37,7 @@ dist: switch host
 	    --nro-elf $(SWITCH_OUT)/xcbuf-client --out $(SD)
 
 run: dist
-	$(EMU) run --sysmodule $(NSP) --nro $(NRO)
+	$(EMU) run --sysmodule $(NSP) --nro $(NRO) --screenshot $(DIST)/screen.png
 
 # Host unit tests, packer golden tests, tests on the built binaries, end-to-end in the bench.
 # The tests that need the built binaries are #[ignore]d (a plain `cargo test` lists them as

@@ -20,4 +20,10 @@ pub mod horizon;
 #[cfg(target_os = "horizon")]
 pub mod in_process;
 #[cfg(target_os = "horizon")]
+pub mod input;
+#[cfg(target_os = "horizon")]
 pub mod report_file;
+#[cfg(target_os = "horizon")]
+pub mod screen;
+#[cfg(target_os = "horizon")]
+pub mod service;

@@ -93,6 +93,36 @@ impl fmt::Display for ServerKind {
     }
 }
 
+/// The page's title line, printed as a report line too: `xcbuf <version> (server: <mode>)`
+/// (the mode short: the long reason of a missing sysmodule is on the `server:` line).
+pub fn title(kind: ServerKind) -> String {
+    let mode = match kind {
+        ServerKind::Sysmodule => "sysmodule",
+        ServerKind::InProcess => "in-process",
+        ServerKind::SysmoduleMissing { .. } => "in-process, sysmodule missing",
+    };
+    alloc::format!("xcbuf {} (server: {mode})", env!("CARGO_PKG_VERSION"))
+}
+
+/// Whether `line` of the client's debug output is one the client also put on the page
+/// (`screen::sink`): the title, the report's lines (server, a screen step that failed,
+/// PASS/FAIL, the summary), the report-file line, a buttons note. The exit hint
+/// (`Page::EXIT_HINT`) is the page's footer, not one of these. The bench rebuilds the
+/// page from these lines; the in-process server's and rt's own lines are not among them.
+pub fn is_page_line(line: &str) -> bool {
+    let summary = || {
+        let mut words = line.split(' ');
+        let n = |w: Option<&str>| w.is_some_and(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()));
+        n(words.next())
+            && words.next() == Some("passed,")
+            && n(words.next())
+            && words.next() == Some("failed")
+            && words.next().is_none()
+    };
+    let title = line.starts_with("xcbuf ") && line.contains(" (server: ");
+    title || ["server: ", "screen: ", "PASS ", "FAIL ", "report: "].iter().any(|p| line.starts_with(p)) || summary()
+}
+
 /// A scenario that did not go as expected.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Failure {
@@ -138,6 +168,11 @@ impl<S: Sink> Report<S> {
                 self.sink.line(format_args!("FAIL {name}: expected {}, got {}", f.expected, f.got));
             }
         }
+    }
+
+    /// A line that is not a scenario (a screen step that failed before the suite).
+    pub fn note(&mut self, line: fmt::Arguments<'_>) {
+        self.sink.line(line);
     }
 
     /// Scenarios passed so far.
@@ -210,6 +245,42 @@ mod tests {
         );
         let one = ServerKind::SysmoduleMissing { single: true, indexed: false }.to_string();
         assert!(one.contains("sm has no xcbuf:i)"), "{one}");
+    }
+
+    #[test]
+    fn the_title_names_xcbuf_its_version_and_the_server_mode() {
+        assert_eq!(
+            title(ServerKind::InProcess),
+            alloc::format!("xcbuf {} (server: in-process)", env!("CARGO_PKG_VERSION"))
+        );
+        assert!(title(ServerKind::Sysmodule).ends_with("(server: sysmodule)"));
+        let missing = title(ServerKind::SysmoduleMissing { single: false, indexed: true });
+        assert!(missing.ends_with("(server: in-process, sysmodule missing)"), "{missing}");
+    }
+
+    #[test]
+    fn page_lines_are_the_title_the_report_and_the_file_line_and_nothing_the_servers_print() {
+        for line in [
+            "xcbuf 0.1.0 (server: in-process)",
+            "server: sysmodule",
+            "screen: not shown: vi GetService failed (0xe15 (sm NotRegistered))",
+            "PASS echo-small: 16 bytes",
+            "FAIL echo-overflow: expected 0xce01, got 0x0 (success)",
+            "13 passed, 0 failed",
+            "report: written to sdmc:/switch/xcbuf/report.txt (2431 bytes)",
+        ] {
+            assert!(is_page_line(line), "{line}");
+        }
+        for line in [
+            "xcbuf: session 1 opened (2 open)",
+            "xcbuf-client: HasService xcbuf = true",
+            "xcbuf-rt: exit 0x0 (success); returning to the loader",
+            "Press + to exit",
+            "page stopped: binder QUEUE_BUFFER failed (status -22)",
+            "13 passed, 0 failed, more",
+        ] {
+            assert!(!is_page_line(line), "{line}");
+        }
     }
 
     #[test]

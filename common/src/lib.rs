@@ -9,16 +9,19 @@
 // No unsafe anywhere in this crate: every byte is read and written through checked slices.
 #![forbid(unsafe_code)]
 
+pub mod applet;
 pub mod binder;
 pub mod client;
 pub mod cmif;
 pub mod fsp;
 pub mod hid;
 pub mod hipc;
+pub mod nv;
 pub mod result;
 pub mod screen;
 pub mod sf;
 pub mod sm;
 pub mod text;
 pub mod tipc;
+pub mod vi;
 pub mod xcbuf;

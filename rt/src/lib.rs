@@ -70,7 +70,8 @@
 //!
 //! # TLS (21.0.0 ABI, runtime-abi.md §0)
 //! 0x000-0x0FF message buffer (only through [`tls::with_message_buffer`]); 0x100-0x17F
-//! Nintendo-reserved, never touched; 0x180-0x1DF rt's per-thread data; 0x1E0-0x1FF
+//! Nintendo-reserved, never touched but for the kernel's cache-maintenance flag at +0x104,
+//! which [`memory::clean_data_cache`] sets during its `dc civac` loop as libnx does; 0x180-0x1DF rt's per-thread data; 0x1E0-0x1FF
 //! libnx-compatible ThreadVars (`!TV$`, thread handle). See [`tls`].
 //!
 //! # Heap
@@ -93,6 +94,9 @@
 //! `sm:` client. [`log::line`]: a line to svcOutputDebugString from `xcbuf_common::text`
 //! pieces, without allocation and without `core::fmt` (rt's own lines and the sysmodule's,
 //! which then links no `core::fmt`); [`log!`]: the same with `core::fmt` arguments.
+//! [`memory`]: page-aligned heap buffers, a transfer memory that is freed only once
+//! svcQueryMemory shows it RW again, a shared memory mapped at a free ASLR address, and
+//! the `dc civac` clean a device-read buffer needs (the client's screen and buttons).
 //!
 //! # Servers
 //! `server` (Switch only): rt's implementation of `xcbuf_common::sf`'s `ServerSyscalls`
@@ -137,6 +141,7 @@ pub mod heap;
 pub mod loader_config;
 #[cfg(target_os = "horizon")]
 pub mod log;
+pub mod memory;
 pub mod mod0;
 pub mod result;
 #[cfg(target_os = "horizon")]

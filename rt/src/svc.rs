@@ -170,6 +170,70 @@ pub fn sleep_thread(nanoseconds: i64) {
     }
 }
 
+/// Memory permissions of svcMapSharedMemory, svcCreateTransferMemory and `MemoryInfo`
+/// (Atmosphère `svc_types_common.hpp` `MemoryPermission`).
+pub mod perm {
+    pub const NONE: u32 = 0;
+    pub const R: u32 = 1;
+    pub const W: u32 = 2;
+    pub const RW: u32 = R | W;
+}
+
+/// 0x13 MapSharedMemory: w0 = shared-memory handle, x1 = address, x2 = size, w3 =
+/// permission (Atmosphère `svc_definition_macro.hpp` id 0x13; `kern_svc_shared_memory.cpp`
+/// `MapSharedMemory`: page-aligned, inside the address space's alias-free regions).
+///
+/// Mapping only fills free address space (the kernel refuses anything else), so no Rust
+/// value can be affected: safe.
+#[inline]
+pub fn map_shared_memory(handle: Handle, address: usize, size: usize, permission: u32) -> Result<(), ResultCode> {
+    let rc: u32;
+    // SAFETY: svc 0x13 reads w0-w3 and writes w0; it maps pages only where the kernel finds
+    // the range free, so no memory Rust owns changes.
+    unsafe {
+        asm!("svc #0x13", inlateout("x0") handle => rc, in("x1") address, in("x2") size,
+             in("x3") permission, options(nostack), clobber_abi("C"));
+    }
+    check(rc)
+}
+
+/// 0x14 UnmapSharedMemory: w0 = shared-memory handle, x1 = address, x2 = size.
+///
+/// # Safety
+/// No reference into `address..address + size` may be used afterwards.
+#[inline]
+pub unsafe fn unmap_shared_memory(handle: Handle, address: usize, size: usize) -> Result<(), ResultCode> {
+    let rc: u32;
+    // SAFETY: svc 0x14 reads w0-x2 and writes w0; the caller vouches that nothing uses the
+    // range afterwards.
+    unsafe {
+        asm!("svc #0x14", inlateout("x0") handle => rc, in("x1") address, in("x2") size,
+             options(nostack), clobber_abi("C"));
+    }
+    check(rc)
+}
+
+/// 0x15 CreateTransferMemory: x1 = address, x2 = size, w3 = permission left to the owner
+/// -> w1 = handle (Atmosphère `svc_definition_macro.hpp` id 0x15; libnx `svcCreateTransferMemory`
+/// passes the out pointer in x0, which the kernel ignores).
+///
+/// # Safety
+/// Until the object is gone (handle closed and every server reference released: poll
+/// [`query_memory`] until the permission is back), the owner's range has `permission`:
+/// with [`perm::NONE`] nothing may read or write it, not even the allocator.
+#[inline]
+pub unsafe fn create_transfer_memory(address: usize, size: usize, permission: u32) -> Result<Handle, ResultCode> {
+    let rc: u32;
+    let handle: u64;
+    // SAFETY: svc 0x15 reads x1-w3 and writes w0/w1; the caller keeps the range untouched
+    // while it is transfer memory.
+    unsafe {
+        asm!("svc #0x15", lateout("x0") rc, inlateout("x1") address as u64 => handle, in("x2") size,
+             in("x3") permission, options(nostack), clobber_abi("C"));
+    }
+    check(rc).map(|()| handle as Handle)
+}
+
 /// 0x16 CloseHandle: w0 = handle.
 #[inline]
 pub fn close_handle(handle: Handle) -> Result<(), ResultCode> {

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! tpidrro_el0 -> +0x000  message buffer, 0x100 bytes (IPC)          [MessageBuffer]
-//!                +0x100  Nintendo-reserved (kernel writes 0x100-0x117): never touched
+//!                +0x100  Nintendo-reserved (kernel writes 0x100-0x117): never touched,
+//!                        except +0x104 (cache_maintenance_flag) by memory::clean_data_cache
 //!                +0x180  rt's per-thread data (RuntimeTls, 0x60 bytes)
 //!                +0x1E0  ThreadVars, libnx-compatible layout (0x20 bytes)
 //!                +0x200  end

@@ -102,6 +102,11 @@ pub struct ProcessSetup {
     pub memory_limit: u64,
     /// OverrideHeap size for hbmenu launches.
     pub override_heap_size: u64,
+    /// The AppletType entry of an hbmenu launch: Application (0, hbloader's title override,
+    /// which it passes as SystemApplication + ApplicationOverride and libnx reads as
+    /// Application) or LibraryApplet (2, album mode) (nx-hbloader `main.c` `loadNro`;
+    /// screen-output.md §0).
+    pub applet_type: u64,
     pub symbols: Option<Symbols>,
 }
 
@@ -125,7 +130,12 @@ impl ProcessSetup {
             priority_mask: DEFAULT_PRIORITY_MASK,
             handle_table_size: DEFAULT_TABLE_SIZE,
             memory_limit: 64 << 20,
-            override_heap_size: 16 << 20,
+            // hbloader hands over most of the applet's memory on hardware (all but what
+            // Atmosphère reserves for other applets, screen-output.md §0); the client needs
+            // the suite's heap plus 8 MiB of transfer memory for nvdrv and two 0x3C0000-byte
+            // frames (screen-output.md §1c, §1e), so 48 MiB, under the 64 MiB memory limit.
+            override_heap_size: 48 << 20,
+            applet_type: APPLET_TYPE_APPLICATION,
             symbols: None,
         }
     }
@@ -172,6 +182,7 @@ impl ProcessSetup {
             handle_table_size,
             memory_limit: 16 << 20,
             override_heap_size: 0,
+            applet_type: APPLET_TYPE_APPLICATION,
             symbols: None,
         })
     }
@@ -216,7 +227,9 @@ const SVC_EXIT_PROCESS: u32 = 0xd40000e1;
 /// Argv key of a loader config entry (Eden writes it; rt skips it).
 const CONFIG_KEY_ARGV: u32 = 5;
 /// AppletType value Application (libnx `AppletType_Application`).
-const APPLET_TYPE_APPLICATION: u64 = 0;
+pub const APPLET_TYPE_APPLICATION: u64 = 0;
+/// AppletType value LibraryApplet (libnx `AppletType_LibraryApplet`): hbloader in album mode.
+pub const APPLET_TYPE_LIBRARY_APPLET: u64 = 2;
 /// The program arguments the bench's Eden launch passes (Eden builds its config only when
 /// there are some); Eden prefixes them with `homebrew `.
 pub const EDEN_PROGRAM_ARGS: &str = "xcbuf-emu";
@@ -353,7 +366,7 @@ pub fn spawn(k: &mut Kernel, setup: ProcessSetup) -> Result<ProcessId, String> {
             let info_addr = LOADER_PAGE + 0x800;
             let mut entries: Vec<(u32, u32, u64, u64)> = vec![
                 (config_key::MAIN_THREAD_HANDLE, 0, u64::from(handle), 0),
-                (config_key::APPLET_TYPE, 0, 0, 0),
+                (config_key::APPLET_TYPE, 0, setup.applet_type, 0),
                 (config_key::HOS_VERSION, 0, HOS_VERSION, ATMOSPHERE_MAGIC),
             ];
             if heap > 0 {

@@ -83,12 +83,31 @@ enum Command {
         /// (the SD card's root: `/switch/x.txt` -> `DIR/switch/x.txt`).
         #[arg(long)]
         sdmc: Option<PathBuf>,
+        /// Write the last frame queued on a shown layer (vi's compositor, de-swizzled) to
+        /// this PNG file. No such frame: nothing is written, and the exit code is 3.
+        #[arg(long)]
+        screenshot: Option<PathBuf>,
         /// Instructions per time slice.
         #[arg(long, default_value_t = run::DEFAULT_SLICE)]
         slice: u64,
         /// The system version `set:sys` reports (MAJOR.MINOR.MICRO).
         #[arg(long, default_value = "21.0.0")]
         firmware: FirmwareVersion,
+        /// Press a button at a bench time: `<button>@<ms>` (plus, minus, a, b, x, y, l, r,
+        /// zl, zr, lstick, rstick, left, up, right, down; `a+b@100` presses both), held
+        /// 100 ms on the handheld and player 1. Repeatable. Without it, + is pressed
+        /// once the client waits for input.
+        #[arg(long, value_name = "BUTTON@MS")]
+        press: Vec<xcbuf_emu::hle::hid::Press>,
+        /// vi releases each frame with a fence on a syncpoint, as a console's display does
+        /// (Eden and Ryujinx release with none), so the client waits on it with
+        /// nvhost-ctrl SYNCPT_WAIT before drawing into the slot again.
+        #[arg(long)]
+        release_fences: bool,
+        /// hbmenu launched from the album: the loader config says LibraryApplet (the client
+        /// opens appletAE and nvdrv:a); without it, Application (a title override).
+        #[arg(long)]
+        album: bool,
     },
     /// Measure the performance figures (`make bench`) and print them as `name: value unit`.
     Perf {
@@ -186,8 +205,12 @@ fn main() -> ExitCode {
             trace_ipc,
             json,
             sdmc,
+            screenshot,
             slice,
             firmware,
+            press,
+            release_fences,
+            album,
         } => {
             let launch = match launch {
                 Some(Launch::Hbmenu) => LaunchKind::Hbmenu,
@@ -214,6 +237,10 @@ fn main() -> ExitCode {
                     Kernel::Ryujinx => KernelProfile::Ryujinx,
                 },
                 firmware,
+                presses: press,
+                release_fences,
+                album,
+                without_services: Vec::new(),
             };
             let report = run::run(&config);
             eprint!("{}", report.summary());
@@ -228,7 +255,34 @@ fn main() -> ExitCode {
                 eprintln!("{e}");
                 return ExitCode::from(1);
             }
-            let code = report.exit_code();
+            for line in &report.frames_not_shown {
+                eprintln!("{line}");
+            }
+            let mut code = report.exit_code();
+            if let Some(path) = screenshot {
+                match &report.screen {
+                    Some(frame) => match xcbuf_emu::hle::vi::display::write_png(frame, &path) {
+                        Ok(()) => eprintln!(
+                            "screenshot: {} (frame {} of layer {}, {}x{})",
+                            path.display(),
+                            frame.frame_number,
+                            frame.layer,
+                            frame.width,
+                            frame.height
+                        ),
+                        Err(e) => {
+                            eprintln!("screenshot: {e}");
+                            return ExitCode::from(1);
+                        }
+                    },
+                    None => {
+                        eprintln!("screenshot: no frame was queued on a shown layer; {} not written", path.display());
+                        if code == 0 {
+                            code = 3;
+                        }
+                    }
+                }
+            }
             eprintln!("exit code {code}");
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }

@@ -103,6 +103,10 @@ pub struct RunReport {
     pub client_lines: Vec<String>,
     /// The files written through the HLE `fsp-srv`, by SD path (`/switch/...`).
     pub sd_files: std::collections::BTreeMap<String, Vec<u8>>,
+    /// The last frame queued on a shown layer (vi's compositor), de-swizzled.
+    pub screen: Option<crate::hle::vi::display::Frame>,
+    /// Why frames queued were not shown (stray layer, memory, format), one line each.
+    pub frames_not_shown: Vec<String>,
     pub trace: Vec<String>,
     pub wall_time_ms: u128,
 }

@@ -66,6 +66,19 @@ pub struct RunConfig {
     pub kernel: crate::kernel::profile::KernelProfile,
     /// The system version `set:sys` reports (`--firmware`, default 21.0.0).
     pub firmware: crate::hle::FirmwareVersion,
+    /// Scripted button presses (`--press`); none: + is pressed once the client waits for
+    /// input (hle/hid.rs `on_idle`).
+    pub presses: Vec<crate::hle::hid::Press>,
+    /// vi's consumer releases each frame with a fence on a syncpoint, as hardware's
+    /// display does (`--release-fences`; Eden and Ryujinx release with none), so the
+    /// client's fence wait (nvhost-ctrl SYNCPT_WAIT) runs.
+    pub release_fences: bool,
+    /// hbmenu launch in album mode: the loader config's AppletType is LibraryApplet, so the
+    /// client opens appletAE and nvdrv:a (`--album`; screen-output.md §0).
+    pub album: bool,
+    /// Services the bench leaves out of sm (names), to see what a client does without them
+    /// (on Atmosphère's HasService they are absent; a GetServiceHandle waits forever).
+    pub without_services: Vec<String>,
 }
 
 impl Default for RunConfig {
@@ -85,6 +98,10 @@ impl Default for RunConfig {
             slice: DEFAULT_SLICE,
             kernel: crate::kernel::profile::KernelProfile::Horizon,
             firmware: crate::hle::FirmwareVersion::default(),
+            presses: Vec::new(),
+            release_fences: false,
+            album: false,
+            without_services: Vec::new(),
         }
     }
 }
@@ -104,6 +121,8 @@ fn load_error(e: String) -> RunReport {
         processes: Vec::new(),
         client_lines: Vec::new(),
         sd_files: Default::default(),
+        screen: None,
+        frames_not_shown: Vec::new(),
         trace: Vec::new(),
         wall_time_ms: 0,
     }
@@ -148,6 +167,9 @@ pub fn run(config: &RunConfig) -> RunReport {
             Ok(s) => s,
             Err(e) => return load_error(e),
         };
+        if config.album {
+            setup.applet_type = loader::APPLET_TYPE_LIBRARY_APPLET;
+        }
         match symbols(&config.nro_elf) {
             Ok(s) => setup.symbols = s,
             Err(e) => return load_error(e),
@@ -170,8 +192,15 @@ pub fn run_setups(roles: Vec<Role>, config: &RunConfig) -> RunReport {
         kernel: config.kernel,
     });
     k.hle.shared.firmware = config.firmware;
-    // sm's named port and every HLE service of the one list (crate::hle::registry).
-    crate::hle::install(&mut k);
+    k.hle.shared.hid.script = crate::hle::hid::InputScript::new(config.presses.clone());
+    k.hle.shared.vi.release_fences = config.release_fences;
+    // sm's named port and every HLE service of the one list (crate::hle::registry), but
+    // those left out.
+    let services = crate::hle::registry::services()
+        .into_iter()
+        .filter(|s| !config.without_services.iter().any(|n| s.name().as_str() == Some(n.as_str())))
+        .collect();
+    crate::hle::install_services(&mut k, services);
     // Servers first, run until none of their threads can run (each blocked, with or
     // without a deadline), then the clients: on a console boot2 starts the sysmodule long
     // before hbmenu launches an NRO, so by then `xcbuf` is registered with sm.
@@ -267,11 +296,16 @@ fn run_until(k: &mut Kernel, clients: &[ProcessId], config: &RunConfig, started:
                 }
             }
         }
+        // hid's samples for the bench time passed (hle/hid.rs).
+        crate::hle::hid::tick(k);
         let Some((prio, creation, t)) = k.next_runnable(last, |_| false) else {
             if phase == Phase::Settle {
                 // Every thread waits (or has not started, or ended): the servers are up.
                 return RunEnd::Completed;
             }
+            // Every thread is blocked or sleeping: the default input presses + once the
+            // client waits for input.
+            crate::hle::hid::on_idle(k);
             let now = k.now_ns();
             match k.next_deadline() {
                 Some(d) if d > config.max_bench_ns => {
@@ -496,6 +530,8 @@ pub fn report(k: Kernel, end: RunEnd, clients: &[ProcessId], started: Instant) -
         processes,
         client_lines,
         sd_files: k.hle.shared.sd_card.files,
+        screen: k.hle.shared.vi.last_shown,
+        frames_not_shown: k.hle.shared.vi.not_shown,
         trace: k.trace,
         wall_time_ms: started.elapsed().as_millis(),
     }

@@ -42,8 +42,14 @@ fn check_report(report: &RunReport, server: &str) {
 fn report_file_holds_the_report_lines(report: &RunReport, lines: &[&str], summary: &str) {
     let shown = lines.join("\n");
     let end = lines.iter().position(|l| *l == summary).unwrap_or_else(|| panic!("no summary\n{shown}"));
-    let is_report_line =
-        |l: &&&str| l.starts_with("server: ") || l.starts_with("PASS ") || l.starts_with("FAIL ") || **l == summary;
+    // A screen step that failed before the suite is a report line too ("screen: not shown: ...").
+    let is_report_line = |l: &&&str| {
+        l.starts_with("server: ")
+            || l.starts_with("screen: ")
+            || l.starts_with("PASS ")
+            || l.starts_with("FAIL ")
+            || **l == summary
+    };
     let expected: String = lines[..=end].iter().filter(is_report_line).map(|l| format!("{l}\n")).collect();
     let file = report
         .sd_files

@@ -8,6 +8,7 @@ use std::rc::Rc;
 use xcbuf_common::cmif::control;
 use xcbuf_common::hipc::{PointerDescriptor, ReceiveListMode, TLS_MESSAGE_BUFFER_SIZE};
 use xcbuf_common::result::{ResultCode, kernel};
+use xcbuf_kmodel::message::{PROCESS_ID_PASSTHROUGH_MASK, PROCESS_ID_PASSTHROUGH_VALUE};
 
 use super::session::{self, HleSession, Holder, Incoming, ObjectRef, ParsedRequest, Refused, ReplyParts};
 use super::{Caller, HleEnv, HleReply, HleService, Reply, ServiceEntry, registry, results};
@@ -165,7 +166,25 @@ fn read_message(k: &Kernel, t: ThreadId) -> Result<Vec<u32>, ResultCode> {
     let (p, tls) = (k.threads[t].process, k.threads[t].tls);
     let mut bytes = [0u8; TLS_MESSAGE_BUFFER_SIZE];
     k.processes[p].cpu.read(tls, &mut bytes).map_err(|_| kernel::INVALID_CURRENT_MEMORY)?;
-    Ok(bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    let mut words: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    // The kernel's copy writes the sender's process id into the PID slot when the special
+    // header asks for it, whatever the client left there, except Atmosphère's passthrough
+    // form 0xFFFE << 48 | pid (Atmosphère `kern_k_server_session.cpp`
+    // `ProcessMessageSpecialData`; the guest-to-guest copy: `xcbuf_kmodel::message`);
+    // services read the PID from there.
+    let has_special = words.get(1).is_some_and(|w| w & (1 << 31) != 0);
+    if has_special && words.get(2).is_some_and(|w| w & 1 != 0) {
+        if let Some(slot) = words.get_mut(3..5) {
+            let sent = u64::from(slot[0]) | u64::from(slot[1]) << 32;
+            let pid = if sent & PROCESS_ID_PASSTHROUGH_MASK == PROCESS_ID_PASSTHROUGH_VALUE {
+                sent & !PROCESS_ID_PASSTHROUGH_MASK
+            } else {
+                k.processes[p].pid
+            };
+            slot.copy_from_slice(&[pid as u32, (pid >> 32) as u32]);
+        }
+    }
+    Ok(words)
 }
 
 fn write_message(k: &mut Kernel, t: ThreadId, words: &[u32], size: usize) -> Result<(), ResultCode> {

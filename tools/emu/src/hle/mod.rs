@@ -40,14 +40,19 @@
 //! `host_client.rs` call [`install`] with it at start: sm's named port is created and every
 //! other service is registered with sm under its name.
 
+pub mod am;
 mod dispatch;
 pub mod fsp;
+pub mod hid;
 pub mod lm;
+pub mod nvdrv;
 pub mod nvmap;
 pub mod registry;
 pub mod session;
 pub mod set_sys;
 pub mod sm;
+pub mod test_support;
+pub mod vi;
 
 pub use dispatch::{handle_request, install, install_services, on_session_closed, open_session};
 
@@ -361,6 +366,14 @@ pub struct HleShared {
     pub firmware: FirmwareVersion,
     /// nvdrv's nvmap objects (nvdrv fills it; vi's buffer queue reads frames through it).
     pub nvmap: nvmap::NvMap,
+    /// The GPU syncpoints nvhost-ctrl waits on (vi's buffer queue may advance them).
+    pub syncpoints: nvdrv::ioctl::Syncpoints,
+    /// hid's per-ARUID input state and the run's scripted input (`--press`).
+    pub hid: hid::HidState,
+    /// am's applets, by pid (= ARUID).
+    pub am: am::Applets,
+    /// vi's displays, layers, buffer queues and the last frame shown.
+    pub vi: vi::display::Compositor,
 }
 
 /// What a handler may touch while serving one request.

@@ -9,7 +9,9 @@
 //! engine: they are `!Send`, emulator-bench.md B.5 test 6, so the whole bench runs on
 //! one host thread). Objects are kept in arenas and named by index.
 
+pub mod event;
 pub mod handle_table;
+pub mod memory_objects;
 pub mod port;
 pub mod process;
 pub mod profile;
@@ -44,6 +46,12 @@ pub enum KObjectRef {
     ClientPort(PortId),
     ServerSession(SessionId),
     ClientSession(SessionId),
+    /// A KTransferMemory (`Kernel::transfer_memories`).
+    TransferMemory(usize),
+    /// A KSharedMemory (`Kernel::shared_memories`).
+    SharedMemory(usize),
+    /// A readable event an HLE service owns ([`event`]).
+    ReadableEvent(event::EventId),
 }
 
 /// A registered service of the HLE `sm:`.
@@ -69,6 +77,8 @@ pub struct Kernel {
     pub threads: Vec<KThread>,
     pub ports: Vec<KPort>,
     pub sessions: Vec<KSession>,
+    /// Readable events of the HLE services ([`event`]).
+    pub events: Vec<event::KReadableEvent>,
     pub named_ports: BTreeMap<String, PortId>,
     /// sm's registry: service name -> port.
     pub services: BTreeMap<String, RegisteredService>,
@@ -81,6 +91,10 @@ pub struct Kernel {
     pub marks: Vec<crate::perf::Mark>,
     /// The HLE services and their shared state (crate::hle).
     pub hle: crate::hle::Hle,
+    /// Transfer memories by id (svcCreateTransferMemory; memory_objects.rs).
+    pub transfer_memories: Vec<memory_objects::KTransferMemory>,
+    /// Shared memories by id (created by HLE services; memory_objects.rs).
+    pub shared_memories: Vec<memory_objects::KSharedMemory>,
     next_creation: u64,
 }
 
@@ -105,6 +119,7 @@ impl Kernel {
             threads: Vec::new(),
             ports: Vec::new(),
             sessions: Vec::new(),
+            events: Vec::new(),
             named_ports: BTreeMap::new(),
             services: BTreeMap::new(),
             idle_ns: 0,
@@ -112,6 +127,8 @@ impl Kernel {
             trace: Vec::new(),
             marks: Vec::new(),
             hle: crate::hle::Hle::default(),
+            transfer_memories: Vec::new(),
+            shared_memories: Vec::new(),
             next_creation: 0,
         }
     }
@@ -243,13 +260,15 @@ impl Kernel {
         Ok(handle)
     }
 
-    fn open_ref(&mut self, object: KObjectRef) {
+    pub(crate) fn open_ref(&mut self, object: KObjectRef) {
         match object {
+            KObjectRef::TransferMemory(m) => self.transfer_memories[m].refs += 1,
+            KObjectRef::SharedMemory(m) => self.shared_memories[m].refs += 1,
             KObjectRef::ServerPort(p) => self.ports[p].server_refs += 1,
             KObjectRef::ClientPort(p) => self.ports[p].client_refs += 1,
             KObjectRef::ServerSession(s) => self.sessions[s].server_refs += 1,
             KObjectRef::ClientSession(s) => self.sessions[s].client_refs += 1,
-            KObjectRef::Process(_) | KObjectRef::Thread(_) => {}
+            KObjectRef::Process(_) | KObjectRef::Thread(_) | KObjectRef::ReadableEvent(_) => {}
         }
     }
 
@@ -272,6 +291,17 @@ impl Kernel {
     /// Drops one reference to `object`; a side whose last reference goes is destroyed.
     pub(crate) fn close_ref(&mut self, object: KObjectRef) {
         match object {
+            KObjectRef::TransferMemory(m) => {
+                let tm = &mut self.transfer_memories[m];
+                tm.refs = tm.refs.saturating_sub(1);
+                if tm.refs == 0 {
+                    self.destroy_transfer_memory(m);
+                }
+            }
+            KObjectRef::SharedMemory(m) => {
+                let sm = &mut self.shared_memories[m];
+                sm.refs = sm.refs.saturating_sub(1);
+            }
             KObjectRef::ServerPort(p) => {
                 let port = &mut self.ports[p];
                 port.server_refs = port.server_refs.saturating_sub(1);
@@ -304,7 +334,7 @@ impl Kernel {
                     self.destroy_client_session(s);
                 }
             }
-            KObjectRef::Process(_) | KObjectRef::Thread(_) => {}
+            KObjectRef::Process(_) | KObjectRef::Thread(_) | KObjectRef::ReadableEvent(_) => {}
         }
     }
 

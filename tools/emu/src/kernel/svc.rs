@@ -109,7 +109,7 @@ fn rc(r: ResultCode) -> u64 {
 }
 
 impl Kernel {
-    fn arg(&self, t: ThreadId, n: usize) -> u64 {
+    pub(super) fn arg(&self, t: ThreadId, n: usize) -> u64 {
         self.processes[self.threads[t].process].cpu.x(n)
     }
 
@@ -121,12 +121,12 @@ impl Kernel {
         }
     }
 
-    fn fail(&mut self, t: ThreadId, r: ResultCode) -> SvcFlow {
+    pub(super) fn fail(&mut self, t: ThreadId, r: ResultCode) -> SvcFlow {
         self.out(t, &[(0, rc(r))]);
         SvcFlow::Continue
     }
 
-    fn ok(&mut self, t: ThreadId, outs: &[(usize, u64)]) -> SvcFlow {
+    pub(super) fn ok(&mut self, t: ThreadId, outs: &[(usize, u64)]) -> SvcFlow {
         self.out(t, &[(0, 0)]);
         self.out(t, outs);
         SvcFlow::Continue
@@ -184,6 +184,9 @@ impl Kernel {
             }
             0x0B => self.svc_sleep_thread(t),
             0x0C => self.svc_get_thread_priority(t),
+            0x13 => self.svc_map_shared_memory(t),
+            0x14 => self.svc_unmap_shared_memory(t),
+            0x15 => self.svc_create_transfer_memory(t),
             0x16 => {
                 let h = self.arg(t, 0) as u32;
                 match self.close_handle(p, h) {
@@ -191,6 +194,7 @@ impl Kernel {
                     Err(e) => self.fail(t, e),
                 }
             }
+            0x17 => self.svc_reset_signal(t),
             0x18 => self.svc_wait(t, false),
             0x1E => {
                 // 19.2 MHz ticks from bench nanoseconds: ns * 19.2e6 / 1e9 = ns * 12 / 625.
@@ -237,25 +241,30 @@ impl Kernel {
         }
         let proc_ = &mut self.processes[p];
         let old = proc_.heap_size;
-        if size != old {
-            let keep = old.min(size) as usize;
-            let mut saved = vec![0u8; keep];
-            if keep > 0 && proc_.cpu.read(memory::HEAP_REGION_BASE, &mut saved).is_err() {
+        let base = memory::HEAP_REGION_BASE;
+        if size < old {
+            // Shrinking frees [size, old): every page there must be plain heap (Normal,
+            // RW, no attribute: e.g. not locked by a transfer memory), else
+            // InvalidCurrentMemory (mesosphere `KPageTableBase::SetHeapSize`,
+            // CheckMemoryState with KMemoryState_All/Normal, KMemoryPermission_All/RW,
+            // KMemoryAttribute_All/None).
+            let freed = proc_.space.range_state(base + size, old - size);
+            if freed != Some((MemoryState::Normal, Perm::RW, 0)) {
+                return self.fail(t, kernel::INVALID_CURRENT_MEMORY);
+            }
+            if proc_.space.unmap_range(&mut proc_.cpu, base + size, old - size).is_err() {
                 return self.fail(t, kernel::OUT_OF_MEMORY);
             }
-            if old > 0 && proc_.space.unmap(&mut proc_.cpu, memory::HEAP_REGION_BASE).is_err() {
+        } else if size > old {
+            // Growing maps [old, size) and leaves the rest of the heap as it is (a locked
+            // transfer memory stays locked).
+            let mapped = proc_.space.map_merging(&mut proc_.cpu, base + old, size - old, Perm::RW, MemoryState::Normal);
+            if mapped.is_err() {
                 return self.fail(t, kernel::OUT_OF_MEMORY);
             }
-            if size > 0 {
-                let mapped =
-                    proc_.space.map(&mut proc_.cpu, memory::HEAP_REGION_BASE, size, Perm::RW, MemoryState::Normal);
-                if mapped.is_err() || proc_.cpu.write(memory::HEAP_REGION_BASE, &saved).is_err() {
-                    return self.fail(t, kernel::OUT_OF_MEMORY);
-                }
-            }
-            proc_.heap_size = size;
-            proc_.counters.heap_size_max = proc_.counters.heap_size_max.max(size);
         }
+        proc_.heap_size = size;
+        proc_.counters.heap_size_max = proc_.counters.heap_size_max.max(size);
         self.ok(t, &[(1, memory::HEAP_REGION_BASE)])
     }
 
@@ -314,6 +323,21 @@ impl Kernel {
         }
         self.threads[target].state = ThreadState::Runnable;
         self.ok(t, &[])
+    }
+
+    /// ResetSignal on a readable event (mesosphere `svc/kern_svc_synchronization.cpp`
+    /// ResetSignal -> `KReadableEvent::Reset`); any other handle is InvalidHandle (the
+    /// process form, a process's signal, is not modelled).
+    fn svc_reset_signal(&mut self, t: ThreadId) -> SvcFlow {
+        let p = self.threads[t].process;
+        let h = self.arg(t, 0) as u32;
+        match self.processes[p].handles.get(h) {
+            Some(KObjectRef::ReadableEvent(e)) => match self.reset_event(e) {
+                Ok(()) => self.ok(t, &[]),
+                Err(r) => self.fail(t, r),
+            },
+            _ => self.fail(t, kernel::INVALID_HANDLE),
+        }
     }
 
     fn svc_sleep_thread(&mut self, t: ThreadId) -> SvcFlow {
@@ -737,7 +761,8 @@ impl Kernel {
             // (reserved bits set) or a client session (not a synchronization object)
             // is InvalidHandle. A client port is one (signalled while it has room).
             match self.processes[p].handles.get(h) {
-                Some(KObjectRef::ClientSession(_)) | None => {
+                Some(KObjectRef::ClientSession(_) | KObjectRef::TransferMemory(_) | KObjectRef::SharedMemory(_))
+                | None => {
                     return self.fail_without_index(t, kernel::INVALID_HANDLE);
                 }
                 Some(o) => objects.push(o),
@@ -820,8 +845,15 @@ impl Kernel {
                                     return Some(vec![(0, 0), (1, index)]);
                                 }
                             }
+                            KObjectRef::ReadableEvent(e) => {
+                                if self.events.get(e).is_some_and(|e| e.signalled) {
+                                    return Some(vec![(0, 0), (1, index)]);
+                                }
+                            }
                             // Refused when the wait started (svc_wait).
-                            KObjectRef::ClientSession(_) => {}
+                            KObjectRef::ClientSession(_)
+                            | KObjectRef::TransferMemory(_)
+                            | KObjectRef::SharedMemory(_) => {}
                         }
                     }
                     break 'scan;

@@ -54,6 +54,9 @@ pub fn run_loop_setups(
 ) -> Result<LoopRun, String> {
     let started = Instant::now();
     let mut k = Kernel::new(KernelOptions { trace_ipc: false, echo_output: config.echo_output, kernel: config.kernel });
+    // As `run::run`: the default + once the client waits for input (its page's exit), so
+    // the client (which shows its report on screen now) ends by itself.
+    k.hle.shared.hid.script = crate::hle::hid::InputScript::new(config.presses.clone());
     crate::hle::install(&mut k);
     let server = match server {
         Some(setup) => {
