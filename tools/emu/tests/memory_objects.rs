@@ -35,15 +35,11 @@ fn process(k: &mut Kernel) -> (ProcessId, ThreadId) {
 }
 
 fn svc(k: &mut Kernel, t: ThreadId, n: u32, regs: &[(usize, u64)]) -> SvcFlow {
-    let p = k.threads[t].process;
-    for &(r, v) in regs {
-        k.processes[p].cpu.set_x(r, v).expect("register");
-    }
-    k.handle_svc(t, n)
+    k.call_svc(t, n, regs).expect("register")
 }
 
 fn x(k: &Kernel, t: ThreadId, n: usize) -> u64 {
-    k.processes[k.threads[t].process].cpu.x(n)
+    k.register(t, n)
 }
 
 fn w0(k: &Kernel, t: ThreadId) -> ResultCode {

@@ -7,7 +7,7 @@
 
 use xcbuf_common::result::{ResultCode, kernel};
 
-use crate::cpu::{PAGE_SIZE, Perm};
+use crate::cpu::{CpuError, PAGE_SIZE, Perm};
 use crate::memory::{self, MemoryState};
 
 use super::extra_results::{BUSY, INVALID_CORE_ID, INVALID_ENUM_VALUE, INVALID_PRIORITY};
@@ -146,6 +146,21 @@ impl Kernel {
         let mut buf = vec![0u8; len];
         proc_.cpu.read(address, &mut buf).ok()?;
         Some(buf)
+    }
+
+    /// Runs svc `n` for thread `t` as its `svc #n` would, with `regs` (register, value) set
+    /// first and the others as they are: how host-driven kernel tests make a call.
+    pub fn call_svc(&mut self, t: ThreadId, n: u32, regs: &[(usize, u64)]) -> Result<SvcFlow, CpuError> {
+        let p = self.threads[t].process;
+        for &(r, v) in regs {
+            self.processes[p].cpu.set_x(r, v)?;
+        }
+        Ok(self.handle_svc(t, n))
+    }
+
+    /// Register `n` of thread `t` (an svc's outputs: x0 is its result).
+    pub fn register(&self, t: ThreadId, n: usize) -> u64 {
+        self.processes[self.threads[t].process].cpu.x(n)
     }
 
     /// Runs svc `n` for thread `t` (loaded in its process's engine).
