@@ -104,8 +104,12 @@ impl Nvdrv {
         Ok(NvBuffer { handle, id: NvmapGetId::decode(&get_id).id })
     }
 
-    /// Waits for syncpoint `id` to reach `value` (`/dev/nvhost-ctrl` SYNCPT_WAIT, opened on
-    /// first use; libnx `nvMultiFenceWait` -> `nvFenceWait` with no timeout).
+    /// Waits for syncpoint `id` to reach `value` with no timeout (`/dev/nvhost-ctrl`
+    /// SYNCPT_WAIT 0xC00C0016, as screen-output.md "Updating the page later" names it;
+    /// opened on first use). libnx's `nvFenceWait` waits with EVENT_WAIT_ASYNC 0x1E instead,
+    /// and Eden does not implement 0x16 (`nvhost_ctrl.cpp` `Ioctl1`): this runs only when a
+    /// release fence really has fences, which neither emulator gives (unverified on a
+    /// console, see docs/kernel-model.md).
     pub fn wait_syncpoint(&mut self, id: u32, value: u32) -> StepResult<()> {
         let ctrl = match self.ctrl {
             Some(fd) => fd,

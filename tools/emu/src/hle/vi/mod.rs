@@ -431,14 +431,26 @@ fn transact(request: &HleRequest<'_>, env: &mut HleEnv<'_>, id: i32, code: u32) 
         Ok(r) => r,
         Err(e) => return stop(env, format!("vi: TransactParcel code {code} to binder {id}: {e}")),
     };
-    // Ryujinx `IBinder.OnTransact`: a wrong interface token succeeds with the reply
-    // untouched (Eden skips the token).
+    // Ryujinx `IBinder.OnTransact`: a wrong interface token succeeds without a
+    // transaction, and `IHOSBinderDriver.TransactParcel` still writes its reply buffer,
+    // a zeroed array of the B buffer's size, back (Eden reads the token and ignores it).
     match reader.interface_token() {
         Ok(token) if token == PRODUCER_TOKEN => {}
         other => {
             env.trace(format!(
-                "vi: TransactParcel code {code}: interface token {other:?}: success, reply untouched (Ryujinx)"
+                "vi: TransactParcel code {code}: interface token {other:?}: success, reply zeroed (Ryujinx)"
             ));
+            let zeroed = match out {
+                Out::B(size) | Out::C(size) => vec![0u8; usize::try_from(size).unwrap_or(0)],
+            };
+            match out {
+                Out::B(_) => {
+                    if let Err(rc) = env.write_b(request, 0, &zeroed) {
+                        return HleReply::result(rc);
+                    }
+                }
+                Out::C(_) => env.write_c(0, zeroed),
+            }
             return HleReply::ok(Vec::new());
         }
     }

@@ -105,10 +105,11 @@ impl<'a> ParcelReader<'a> {
         self.bytes(len)
     }
 
-    /// A nullable flattened object: i32 present flag (Eden `ReadObject` reads a bool in a
-    /// 4-byte slot), then the object when present.
+    /// A nullable flattened object: the present flag (Eden `ReadObject` reads a bool: one
+    /// byte, then the slot's alignment to 4, so only the low byte counts), then the
+    /// object when present.
     pub fn nullable_flattened(&mut self, len: usize) -> Result<Option<&'a [u8]>, ParcelError> {
-        match self.u32()? {
+        match self.u32()? & 0xFF {
             0 => Ok(None),
             _ => self.flattened(len).map(Some),
         }

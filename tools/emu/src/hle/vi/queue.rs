@@ -36,6 +36,7 @@ pub mod code {
 pub mod status {
     pub const NO_ERROR: i32 = 0;
     pub const NO_INIT: i32 = -19;
+    pub const NO_MEMORY: i32 = -12;
     pub const BAD_VALUE: i32 = -22;
     pub const INVALID_OPERATION: i32 = -38;
 }
@@ -364,8 +365,10 @@ impl BufferQueue {
             // Eden would drop the preallocated buffer and hand out a new one it allocates
             // itself (`BufferNeedsReallocation`), which no nvmap memory backs; Ryujinx
             // (`BufferQueueProducer.cs` DequeueBuffer) fails with NoInit for a
-            // preallocated slot. The bench takes Ryujinx's rule.
-            return DequeueResult::Status(status::NO_INIT);
+            // preallocated slot and NoMemory for one never preallocated. The bench takes
+            // Ryujinx's rule.
+            let rejected = if s.preallocated { status::NO_INIT } else { status::NO_MEMORY };
+            return DequeueResult::Status(rejected);
         }
         s.state = SlotState::Dequeued;
         let fence = s.fence;

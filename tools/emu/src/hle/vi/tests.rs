@@ -295,6 +295,16 @@ fn dequeue_with_another_size_than_the_preallocated_buffer_is_no_init() {
 }
 
 #[test]
+fn dequeue_of_a_slot_never_preallocated_is_no_memory() {
+    let mut s = Screen::new(false);
+    s.connect();
+    let mut expected = vec![-1, 1, 0x24, 0];
+    expected.extend_from_slice(&FENCE_NONE);
+    expected.push(-12);
+    assert_eq!(s.dequeue(1280), expected);
+}
+
+#[test]
 fn two_buffers_let_the_client_dequeue_again_and_one_buffer_waits() {
     let mut s = Screen::new(false);
     s.connect();
@@ -322,7 +332,7 @@ fn two_buffers_let_the_client_dequeue_again_and_one_buffer_waits() {
 }
 
 #[test]
-fn a_wrong_interface_token_leaves_the_reply_untouched() {
+fn a_wrong_interface_token_succeeds_without_a_transaction_and_a_zeroed_reply() {
     let mut s = Screen::new(false);
     let mut parcel = request_parcel(&words(&[0, 2, 0]));
     parcel[0x18] = b'x';
@@ -338,7 +348,7 @@ fn a_wrong_interface_token_leaves_the_reply_untouched() {
         ..RequestParts::default()
     };
     assert_eq!(result(&s.h.call(&mut s.relay, &parts)), 0);
-    assert_eq!(s.h.read(b.address(), 0x40), vec![0xAA; 0x40]);
+    assert_eq!(s.h.read(b.address(), 0x40), vec![0; 0x40]);
     assert_eq!(s.h.k.hle.shared.vi.queues[&s.binder].connected_api, None);
 }
 
