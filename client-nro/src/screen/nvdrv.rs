@@ -105,7 +105,7 @@ impl Nvdrv {
     }
 
     /// Waits for syncpoint `id` to reach `value` with no timeout (`/dev/nvhost-ctrl`
-    /// SYNCPT_WAIT 0xC00C0016, as screen-output.md "Updating the page later" names it;
+    /// SYNCPT_WAIT 0xC00C0016, which screen-output.md §1f names for updating the page;
     /// opened on first use). libnx's `nvFenceWait` waits with EVENT_WAIT_ASYNC 0x1E instead,
     /// and Eden does not implement 0x16 (`nvhost_ctrl.cpp` `Ioctl1`): this runs only when a
     /// release fence really has fences, which neither emulator gives (unverified on a
